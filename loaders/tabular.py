@@ -1,0 +1,138 @@
+"""Tables on disk: Parquet, Arrow IPC / Feather (memory-mapped), CSV, TSV, JSON Lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from projector.errors import FormatError
+from projector.loaders._common import Loaded, check_file, format_mismatch
+
+__all__ = ["read_parquet", "read_ipc", "read_csv", "read_tsv", "read_jsonl"]
+
+
+def read_parquet(path: Path) -> Loaded:
+    """A Parquet file, or a folder of Parquet files read as one table."""
+    import pyarrow.parquet as pq
+
+    if path.is_file():
+        check_file(path)
+    try:
+        table = pq.read_table(path, memory_map=True)
+    except (pa.ArrowException, OSError) as exc:
+        raise format_mismatch(path, "Parquet", exc) from None
+    return Loaded(table, str(path), media_root=_root(path))
+
+
+def read_ipc(path: Path) -> Loaded:
+    """Arrow IPC file or stream, or Feather v1/v2, memory-mapped so nothing is copied."""
+    check_file(path)
+    source = pa.memory_map(str(path), "r")
+    try:
+        try:
+            table = pa.ipc.open_file(source).read_all()
+        except pa.ArrowInvalid:
+            source.seek(0)
+            try:
+                table = pa.ipc.open_stream(source).read_all()
+            except pa.ArrowInvalid:
+                import pyarrow.feather as feather
+
+                table = feather.read_table(str(path), memory_map=True)
+    except (pa.ArrowException, OSError) as exc:
+        raise format_mismatch(path, "Arrow IPC/Feather", exc) from None
+    return Loaded(table, str(path), media_root=_root(path))
+
+
+def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") -> Loaded:
+    """A CSV file with a header row; quoted fields may hold delimiters, quotes and newlines."""
+    return _read_delimited(path, encoding=encoding, delimiter=delimiter, kind="CSV")
+
+
+def read_tsv(path: Path, *, encoding: str = "utf-8") -> Loaded:
+    """A TSV file: a TensorFlow projector tensors file when its first line is all numbers,
+    otherwise a table with a header row."""
+    from projector.loaders import tf_projector
+
+    check_file(path)
+    if tf_projector.is_tensors_tsv(path, encoding=encoding):
+        return tf_projector.read_tensors_tsv(path, encoding=encoding)
+    return _read_delimited(path, encoding=encoding, delimiter="\t", kind="TSV")
+
+
+def read_jsonl(path: Path) -> Loaded:
+    """JSON Lines: one object per line; lists of numbers become embeddings."""
+    import pyarrow.json as pj
+
+    check_file(path)
+    try:
+        table = pj.read_json(path, read_options=pj.ReadOptions(block_size=1 << 24))
+    except pa.ArrowInvalid as exc:
+        line = _first_bad_json_line(path)
+        where = f" (line {line})" if line else ""
+        raise FormatError(f"{path}{where}: not valid JSON Lines: {str(exc).splitlines()[0]}") from None
+    return Loaded(table, str(path), media_root=_root(path))
+
+
+def _read_delimited(path: Path, *, encoding: str, delimiter: str, kind: str) -> Loaded:
+    import pyarrow.csv as pcsv
+
+    check_file(path)
+    try:
+        table = pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(encoding=encoding, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(check_utf8=True, strings_can_be_null=False),
+        )
+    except pa.ArrowInvalid as exc:
+        raise _delimited_error(path, exc, kind, encoding) from None
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise FormatError(f"{path}: cannot decode as {encoding!r}: {exc}; pass encoding=... naming the file's encoding") from None
+    return Loaded(table, str(path), media_root=_root(path))
+
+
+def _delimited_error(path: Path, exc: Exception, kind: str, encoding: str) -> FormatError:
+    message = str(exc).splitlines()[0]
+    if "UTF8" in message or "UTF-8" in message:
+        line = _first_non_utf8_line(path)
+        where = f", line {line}" if line else ""
+        return FormatError(
+            f"{path}{where}: bytes that are not valid UTF-8; pass encoding='latin-1' "
+            "(or the file's real encoding) to projector.load"
+        )
+    binary = format_mismatch(path, kind, exc)
+    if "looks like" in str(binary):
+        return binary
+    return FormatError(
+        f"{path}: not a well-formed {kind} file: {message}. Fields holding the delimiter, "
+        "quotes or newlines must be quoted with double quotes"
+    )
+
+
+def _first_non_utf8_line(path: Path) -> int | None:
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return None
+
+
+def _first_bad_json_line(path: Path) -> int | None:
+    import json
+
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    json.loads(line)
+                except ValueError:
+                    return number
+    return None
+
+
+def _root(path: Path) -> Path:
+    return path if path.is_dir() else path.parent

@@ -1,0 +1,75 @@
+"""projector: see your embedding space.
+
+Load embeddings and the samples behind them into a :class:`Dataset`, then project, explore and
+report on them::
+
+    import projector
+    ds = projector.load("eval_run.parquet")      # or a DataFrame, an array, a folder ...
+    ds.info()
+
+Importing this package is cheap: the heavy libraries (umap, faiss, panel, torch) load only
+when a function that needs them runs.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from projector._version import __version__
+from projector.errors import (
+    EmptyDatasetError,
+    FormatError,
+    LoadError,
+    MissingDependencyError,
+    ProjectorError,
+    ProjectorWarning,
+    RowCountError,
+    SchemaError,
+    UnsafeInputError,
+    VectorError,
+)
+
+if TYPE_CHECKING:
+    from projector.dataset import Dataset
+    from projector.loaders import demo, load
+    from projector.schema import Roles
+
+__all__ = [
+    "__version__",
+    "Dataset",
+    "Roles",
+    "load",
+    "demo",
+    "ProjectorError",
+    "LoadError",
+    "FormatError",
+    "EmptyDatasetError",
+    "SchemaError",
+    "VectorError",
+    "RowCountError",
+    "UnsafeInputError",
+    "MissingDependencyError",
+    "ProjectorWarning",
+]
+
+# Public names served lazily, so `import projector` pulls in neither pyarrow nor numpy.
+_LAZY = {
+    "Dataset": "projector.dataset",
+    "Roles": "projector.schema",
+    "load": "projector.loaders",
+    "demo": "projector.loaders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'projector' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,350 @@
+"""The Dataset: one Arrow table plus the roles of its columns. Every later stage takes one.
+
+Build one with :func:`projector.load`, :meth:`Dataset.from_table` or
+:meth:`Dataset.from_arrays`. The table is never mutated; embeddings are exposed as zero-copy
+``(N, D)`` float32 views with :meth:`Dataset.vectors`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from projector import _vectors
+from projector.errors import EmptyDatasetError, ProjectorWarning, SchemaError, VectorError
+from projector.media import check_paths
+from projector.schema import GENERATED_ID, Roles, infer_roles, roles_from_schema, with_roles
+
+if TYPE_CHECKING:
+    from projector.inspect import DatasetInfo
+
+__all__ = ["Dataset", "MIN_PROJECTABLE_ROWS"]
+
+MIN_PROJECTABLE_ROWS = 4
+Names = str | Sequence[str] | None
+
+
+class Dataset:
+    """An Arrow table of samples with one or more embedding columns and named column roles.
+
+    Attributes:
+        table: the data, with roles recorded in its schema metadata.
+        roles: which column is the id, the embeddings, images, text, labels, numbers.
+        source: where it was loaded from, for messages (a path, or a description).
+        media_root: the folder media paths are resolved against and confined to.
+        notes: what loading had to say (warnings, substitutions), also shown by ``info``.
+    """
+
+    __slots__ = ("table", "roles", "source", "media_root", "notes")
+
+    def __init__(
+        self,
+        table: pa.Table,
+        roles: Roles,
+        *,
+        source: str | None = None,
+        media_root: Path | None = None,
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.table = with_roles(table, roles)
+        self.roles = roles
+        self.source = source
+        self.media_root = media_root
+        self.notes = tuple(notes)
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def from_table(
+        cls,
+        table: pa.Table,
+        *,
+        id: str | None = None,
+        vector: Names = None,
+        vector_prefix: str | None = None,
+        text: Names = None,
+        image: Names = None,
+        audio: Names = None,
+        label: Names = None,
+        drop_nonfinite: bool = False,
+        media_root: str | os.PathLike | None = None,
+        source: str | None = None,
+        notes: Sequence[str] = (),
+    ) -> "Dataset":
+        """Validate ``table``, cast its embeddings once, and give every column a role.
+
+        Roles named here win; the rest come from roles stored in the schema by an earlier
+        save, then from the inference rules in :mod:`projector.schema`.
+        """
+        where = f"{source}: " if source else ""
+        notes = list(notes)
+        _check_column_names(table, where)
+        if table.num_rows == 0:
+            raise EmptyDatasetError(f"{where}no rows; a dataset needs at least one sample")
+        stored = roles_from_schema(table.schema)
+        for role_name, given in (("vector", vector), ("text", text), ("image", image), ("audio", audio), ("label", label)):
+            for name in _as_list(given):
+                _require_column(table, name, role_name, where)
+        if id is not None:
+            _require_column(table, id, "id", where)
+
+        vectors = _as_list(vector)
+        if vector_prefix is not None:
+            table, gathered = _vectors.gather_prefix(table, vector_prefix)
+            vectors.append(gathered)
+        if not vectors and stored is not None:
+            vectors = list(stored.vectors)
+        if not vectors:
+            table, vectors = _infer_vectors(table)
+        if not vectors:
+            raise SchemaError(
+                f"{where}no embedding column found among {_vectors._names(table.column_names)}; "
+                "name it with vector=COLUMN, or vector_prefix='emb_' for emb_0..emb_N columns"
+            )
+
+        id_name, generated = _pick_id(table, id, stored, where)
+        ids = None if generated else table.column(id_name)
+        for name in vectors:
+            column = _vectors.to_vector_column(table.column(name), name, ids)
+            table = table.set_column(table.column_names.index(name), name, column)
+        table = _check_finite(table, vectors, ids, drop_nonfinite, where, notes)
+        if generated:
+            table = table.append_column(GENERATED_ID, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+
+        keep = stored if stored is not None and id is None else None
+        roles = infer_roles(
+            table,
+            id=id_name,
+            vectors=vectors,
+            images=_as_list(image) if image is not None else (keep.images if keep else None),
+            texts=_as_list(text) if text is not None else (keep.texts if keep else None),
+            audio=_as_list(audio) if audio is not None else (keep.audio if keep else None),
+            labels=_as_list(label) if label is not None else (keep.labels if keep else None),
+            generated_id=generated,
+        )
+        root = Path(media_root).resolve() if media_root is not None else None
+        for name in (*roles.images, *roles.audio):
+            column = table.column(name)
+            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                check_paths(column.to_pylist(), root, name)
+            elif pa.types.is_struct(column.type):
+                check_paths(column.field("path").to_pylist(), root, f"{name}.path")
+
+        if table.num_rows < MIN_PROJECTABLE_ROWS:
+            message = (
+                f"{where}only {table.num_rows} rows: they load and can be inspected, but PCA, "
+                f"UMAP and t-SNE need at least {MIN_PROJECTABLE_ROWS}"
+            )
+            warnings.warn(message, ProjectorWarning, stacklevel=2)
+            notes.append(message)
+        return cls(table, roles, source=source, media_root=root, notes=notes)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        embeddings: Any,
+        metadata: Any = None,
+        *,
+        name: str = "embedding",
+        **roles: Any,
+    ) -> "Dataset":
+        """A Dataset from an ``(N, D)`` array (numpy, torch, anything ``np.asarray`` takes).
+
+        ``metadata`` is anything :func:`projector.load` takes in memory (a DataFrame, an Arrow
+        table, a dict of columns, a list of dicts) with one row per embedding row, or None.
+        ``embeddings`` may also be a mapping of several named ``(N, D)`` arrays.
+        """
+        from projector.loaders.memory import arrays_table, to_table
+
+        table = arrays_table(embeddings if isinstance(embeddings, Mapping) else {name: embeddings})
+        names = table.column_names
+        if metadata is not None:
+            meta = to_table(metadata)
+            if meta.num_rows != table.num_rows:
+                from projector.errors import RowCountError
+
+                raise RowCountError(
+                    f"metadata has {meta.num_rows} rows but the embeddings have {table.num_rows}; "
+                    "they must describe the same samples in the same order"
+                )
+            clash = sorted(set(meta.column_names) & set(names))
+            if clash:
+                raise SchemaError(
+                    f"metadata column {clash[0]!r} has the name of an embedding; rename it or pass name="
+                )
+            for field_ in meta.schema:
+                table = table.append_column(field_, meta.column(field_.name))
+        roles.setdefault("vector", names)
+        return cls.from_table(table, source=roles.pop("source", "arrays"), **roles)
+
+    # -- access ------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    @property
+    def column_names(self) -> list[str]:
+        return self.table.column_names
+
+    @property
+    def vector_columns(self) -> tuple[str, ...]:
+        return self.roles.vectors
+
+    def vectors(self, column: str | None = None) -> np.ndarray:
+        """The embedding ``column`` (default: the first) as a read-only ``(N, D)`` float32 view.
+
+        No copy is made: the array shares memory with the Arrow table (and with the file, when
+        it was memory-mapped).
+        """
+        name = column if column is not None else self.roles.vectors[0]
+        if name not in self.roles.vectors:
+            raise SchemaError(f"{name!r} is not an embedding column; embedding columns: {list(self.roles.vectors)}")
+        return _vectors.as_matrix(self.table.column(name))
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Row ids, as numpy (strings come back as an object array)."""
+        return self.table.column(self.roles.id).to_numpy()
+
+    def info(self, **options: Any) -> "DatasetInfo":
+        """Rows, columns and roles, embedding dimensions and data warnings; see ``projector info``."""
+        from projector.inspect import describe
+
+        return describe(self, **options)
+
+    def to_parquet(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+        """Write the table, roles included, to Parquet atomically; never replaces a file unless told."""
+        import pyarrow.parquet as pq
+
+        target = Path(path)
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            pq.write_table(self.table, temp)
+            os.replace(temp, target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def __repr__(self) -> str:
+        dims = ", ".join(f"{name}[{self.table.column(name).type.list_size}]" for name in self.roles.vectors)
+        return f"<Dataset {self.num_rows} rows, embeddings {dims}, {self.table.num_columns} columns>"
+
+
+def _as_list(names: Names) -> list[str]:
+    if names is None:
+        return []
+    return [names] if isinstance(names, str) else list(names)
+
+
+def _check_column_names(table: pa.Table, where: str) -> None:
+    names = table.column_names
+    empty = [i for i, name in enumerate(names) if not name or not name.strip()]
+    if empty:
+        raise SchemaError(f"{where}column {empty[0]} has an empty name; give every column a name")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise SchemaError(f"{where}column name {name!r} appears more than once; rename the duplicates")
+        seen.add(name)
+
+
+def _require_column(table: pa.Table, name: str, role: str, where: str) -> None:
+    if name in table.column_names:
+        return
+    close = difflib.get_close_matches(name, table.column_names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise SchemaError(
+        f"{where}{role}={name!r}: no such column{hint} Columns are: {_vectors._names(table.column_names)}"
+    )
+
+
+def _infer_vectors(table: pa.Table) -> tuple[pa.Table, list[str]]:
+    found = [f.name for f in table.schema if _vectors.is_vector_type(f.type)]
+    if found:
+        return table, found
+    found = [f.name for f in table.schema if _vectors.looks_like_json_vectors(table.column(f.name))]
+    if found:
+        return table, found
+    numeric = {f.name for f in table.schema if pa.types.is_integer(f.type) or pa.types.is_floating(f.type)}
+    for prefix, columns in _vectors.find_prefix_groups(table.column_names, numeric).items():
+        table, name = _vectors.gather_prefix(table, prefix, columns)
+        found.append(name)
+    return table, found
+
+
+def _pick_id(table: pa.Table, id: str | None, stored: Roles | None, where: str) -> tuple[str, bool]:
+    if id is not None:
+        column = table.column(id)
+        if column.null_count:
+            raise SchemaError(f"{where}id column {id!r} has {column.null_count} missing values; ids must be set on every row")
+        if _distinct(column) != len(column):
+            raise SchemaError(f"{where}id column {id!r} repeats values; ids must be unique (leave id= out to number rows)")
+        return id, False
+    if stored is not None and not stored.generated_id and stored.id in table.column_names:
+        return stored.id, False
+    if "id" in table.column_names:
+        column = table.column("id")
+        if column.null_count == 0 and _distinct(column) == len(column) and not _vectors.is_vector_type(column.type):
+            return "id", False
+    if GENERATED_ID in table.column_names:
+        table_ids = table.column(GENERATED_ID)
+        if _distinct(table_ids) == len(table_ids):
+            return GENERATED_ID, False
+    return GENERATED_ID, True
+
+
+def _distinct(column: pa.ChunkedArray) -> int:
+    import pyarrow.compute as pc
+
+    return pc.count_distinct(column).as_py()
+
+
+def _check_finite(
+    table: pa.Table,
+    vectors: list[str],
+    ids: pa.ChunkedArray | None,
+    drop: bool,
+    where: str,
+    notes: list[str],
+) -> pa.Table:
+    bad_rows = np.unique(
+        np.concatenate([_vectors.nonfinite_rows(_vectors.as_matrix(table.column(name))) for name in vectors])
+    )
+    if bad_rows.size == 0:
+        return table
+    if not drop:
+        shown = bad_rows[:10]
+        labels = [repr(ids[int(i)].as_py()) for i in shown] if ids is not None else [str(int(i)) for i in shown]
+        more = f" and {bad_rows.size - len(shown)} more" if bad_rows.size > len(shown) else ""
+        kind = "ids" if ids is not None else "rows"
+        raise VectorError(
+            f"{where}{bad_rows.size} embedding rows hold NaN or infinite values ({kind} "
+            f"{', '.join(labels)}{more}); pass drop_nonfinite=True to drop them"
+        )
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[bad_rows] = False
+    message = f"{where}dropped {bad_rows.size} of {table.num_rows} rows whose embeddings hold NaN or infinite values"
+    warnings.warn(message, ProjectorWarning, stacklevel=3)
+    notes.append(message)
+    table = table.filter(pa.array(keep))
+    if table.num_rows == 0:
+        raise EmptyDatasetError(f"{where}no rows left after dropping non-finite embeddings")
+    for name in vectors:
+        table = table.set_column(table.column_names.index(name), name, table.column(name).combine_chunks())
+    return table
