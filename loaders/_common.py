@@ -11,14 +11,14 @@ import pyarrow as pa
 
 from projector.errors import FormatError, LoadError, RowCountError
 
-__all__ = ["Loaded", "check_file", "sniff", "format_mismatch", "attach_metadata", "read_metadata"]
+__all__ = ["Loaded", "check_file", "sniff", "binary_mismatch", "format_mismatch", "attach_metadata", "read_metadata"]
 
 _MAGIC = (
-    (b"PAR1", "Parquet"),
-    (b"ARROW1", "Arrow IPC"),
+    (b"PAR1", "Parquet file"),
+    (b"ARROW1", "Arrow IPC file"),
     (b"\xff\xff\xff\xff", "Arrow IPC stream"),
-    (b"FEA1", "Feather v1"),
-    (b"\x93NUMPY", "NumPy .npy"),
+    (b"FEA1", "Feather v1 file"),
+    (b"\x93NUMPY", "NumPy .npy file"),
     (b"PK\x03\x04", "zip archive (.npz, .pt)"),
     (b"\x1f\x8b", "gzip-compressed file"),
     (b"\x80", "Python pickle"),
@@ -56,18 +56,26 @@ def sniff(path: Path) -> str | None:
         if head.startswith(magic):
             return name
     if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 30:
-        return "safetensors"
+        return "safetensors file"
+    return None
+
+
+def binary_mismatch(path: Path, expected: str) -> FormatError | None:
+    """The error for a binary file given where ``expected`` was claimed, or None if it fits."""
+    actual = sniff(path) if path.is_file() else None
+    if actual and not actual.lower().startswith(expected.split()[0].lower()):
+        return FormatError(
+            f"{path}: not a {expected} file; its first bytes look like a {actual}. "
+            f"Rename it with the right suffix or pass format=... to projector.load"
+        )
     return None
 
 
 def format_mismatch(path: Path, expected: str, exc: Exception) -> FormatError:
     """A FormatError for a file that failed to parse as ``expected``, saying what it looks like."""
-    actual = sniff(path) if path.is_file() else None
-    if actual and not actual.startswith(expected.split()[0]):
-        return FormatError(
-            f"{path}: not a {expected} file; its first bytes look like a {actual}. "
-            f"Rename it with the right suffix or pass format=... to projector.load"
-        )
+    mismatch = binary_mismatch(path, expected)
+    if mismatch is not None:
+        return mismatch
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return FormatError(f"{path}: cannot be read as {expected} (truncated or corrupt?): {detail}")
 

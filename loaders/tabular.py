@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from projector.errors import FormatError
-from projector.loaders._common import Loaded, check_file, format_mismatch
+from projector.loaders._common import Loaded, binary_mismatch, check_file, format_mismatch
 
 __all__ = ["read_parquet", "read_ipc", "read_csv", "read_tsv", "read_jsonl"]
 
@@ -56,6 +56,7 @@ def read_tsv(path: Path, *, encoding: str = "utf-8") -> Loaded:
     from projector.loaders import tf_projector
 
     check_file(path)
+    _refuse_binary(path, "TSV")
     if tf_projector.is_tensors_tsv(path, encoding=encoding):
         return tf_projector.read_tensors_tsv(path, encoding=encoding)
     return _read_delimited(path, encoding=encoding, delimiter="\t", kind="TSV")
@@ -66,6 +67,7 @@ def read_jsonl(path: Path) -> Loaded:
     import pyarrow.json as pj
 
     check_file(path)
+    _refuse_binary(path, "JSON Lines")
     try:
         table = pj.read_json(path, read_options=pj.ReadOptions(block_size=1 << 24))
     except pa.ArrowInvalid as exc:
@@ -79,6 +81,7 @@ def _read_delimited(path: Path, *, encoding: str, delimiter: str, kind: str) -> 
     import pyarrow.csv as pcsv
 
     check_file(path)
+    _refuse_binary(path, kind)
     try:
         table = pcsv.read_csv(
             path,
@@ -90,21 +93,31 @@ def _read_delimited(path: Path, *, encoding: str, delimiter: str, kind: str) -> 
         raise _delimited_error(path, exc, kind, encoding) from None
     except (UnicodeDecodeError, LookupError) as exc:
         raise FormatError(f"{path}: cannot decode as {encoding!r}: {exc}; pass encoding=... naming the file's encoding") from None
+    if any(pa.types.is_binary(f.type) for f in table.schema):
+        # pyarrow reads a column with invalid UTF-8 as binary rather than failing
+        raise _non_utf8_error(path)
     return Loaded(table, str(path), media_root=_root(path))
+
+
+def _refuse_binary(path: Path, kind: str) -> None:
+    mismatch = binary_mismatch(path, kind)
+    if mismatch is not None:
+        raise mismatch
+
+
+def _non_utf8_error(path: Path) -> FormatError:
+    line = _first_non_utf8_line(path)
+    where = f", line {line}" if line else ""
+    return FormatError(
+        f"{path}{where}: bytes that are not valid UTF-8; pass encoding='latin-1' "
+        "(or the file's real encoding) to projector.load"
+    )
 
 
 def _delimited_error(path: Path, exc: Exception, kind: str, encoding: str) -> FormatError:
     message = str(exc).splitlines()[0]
     if "UTF8" in message or "UTF-8" in message:
-        line = _first_non_utf8_line(path)
-        where = f", line {line}" if line else ""
-        return FormatError(
-            f"{path}{where}: bytes that are not valid UTF-8; pass encoding='latin-1' "
-            "(or the file's real encoding) to projector.load"
-        )
-    binary = format_mismatch(path, kind, exc)
-    if "looks like" in str(binary):
-        return binary
+        return _non_utf8_error(path)
     return FormatError(
         f"{path}: not a well-formed {kind} file: {message}. Fields holding the delimiter, "
         "quotes or newlines must be quoted with double quotes"

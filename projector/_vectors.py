@@ -144,7 +144,7 @@ def to_vector_column(column: pa.ChunkedArray, name: str, ids: pa.ChunkedArray | 
 
 def _parse_json_vectors(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
     trimmed = pc.utf8_trim(column, "[] \t\r\n")
-    pieces = pc.split_pattern(trimmed, ",")
+    pieces = pc.split_pattern_regex(trimmed, r"\s*,\s*")
     try:
         return pieces.cast(pa.list_(pa.float32()))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -157,7 +157,7 @@ def _parse_json_vectors(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
                 raise VectorError(
                     f"column {name!r}, row {row}: {value[:60]!r} is not a list of numbers"
                 ) from None
-        raise
+        raise VectorError(f"column {name!r}: cells are not JSON lists of numbers") from None
 
 
 def _common_length(column: pa.ChunkedArray, name: str, ids: pa.ChunkedArray | None) -> int:

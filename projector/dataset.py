@@ -23,7 +23,7 @@ from projector.media import check_paths
 from projector.schema import GENERATED_ID, Roles, infer_roles, roles_from_schema, with_roles
 
 if TYPE_CHECKING:
-    from projector.inspect import DatasetInfo
+    from projector.info import DatasetInfo
 
 __all__ = ["Dataset", "MIN_PROJECTABLE_ROWS"]
 
@@ -219,7 +219,7 @@ class Dataset:
 
     def info(self, **options: Any) -> "DatasetInfo":
         """Rows, columns and roles, embedding dimensions and data warnings; see ``projector info``."""
-        from projector.inspect import describe
+        from projector.info import describe
 
         return describe(self, **options)
 

@@ -1,0 +1,22 @@
+"""Shared fixtures: small real files written in tmp_path, never read from outside the repo."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+# No test may reach the network or a hub.
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture
+def small_matrix(rng) -> np.ndarray:
+    return rng.standard_normal((20, 8)).astype(np.float32)
