@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from projector.errors import FormatError
 from projector.loaders._common import Loaded, binary_mismatch, check_file, format_mismatch
@@ -13,16 +14,76 @@ __all__ = ["read_parquet", "read_ipc", "read_csv", "read_tsv", "read_jsonl"]
 
 
 def read_parquet(path: Path) -> Loaded:
-    """A Parquet file, or a folder of Parquet files read as one table."""
+    """A Parquet file, or a folder of Parquet files read as one table.
+
+    List-of-float columns of one length (embeddings, by the inference rules) are streamed in
+    small batches straight into one float32 buffer: pyarrow's ``read_table`` peaks at several
+    times the size of such a column, this at little more than the column itself.
+    """
     import pyarrow.parquet as pq
 
-    if path.is_file():
-        check_file(path)
+    if path.is_dir():
+        try:
+            return Loaded(pq.read_table(path), str(path), media_root=path)
+        except (pa.ArrowException, OSError) as exc:
+            raise format_mismatch(path, "Parquet", exc) from None
+    check_file(path)
     try:
-        table = pq.read_table(path, memory_map=True)
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+        schema = parquet.schema_arrow
+        streamed = [f.name for f in schema if _is_float_list(f.type)]
+        rest = parquet.read(columns=[n for n in schema.names if n not in streamed]) if len(streamed) < len(schema) else None
+        columns = {}
+        for field_ in schema:
+            if field_.name in streamed:
+                columns[field_.name] = _stream_vectors(parquet, field_.name)
+            else:
+                columns[field_.name] = rest.column(field_.name)
     except (pa.ArrowException, OSError) as exc:
         raise format_mismatch(path, "Parquet", exc) from None
+    table = pa.table(columns).replace_schema_metadata(schema.metadata)
     return Loaded(table, str(path), media_root=_root(path))
+
+
+_STREAM_ROWS = 4096
+
+
+def _is_float_list(kind: pa.DataType) -> bool:
+    return (pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)) and (
+        pa.types.is_floating(kind.value_type)
+    )
+
+
+def _stream_vectors(parquet, name: str):
+    """One column of equal-length float lists as a fixed_size_list<float32>, read batch by batch.
+
+    Falls back to a plain read (and so to the Dataset's own error messages) when a batch holds
+    a null vector, a null value or vectors of different lengths.
+    """
+    import numpy as np
+
+    from projector._vectors import matrix_to_column
+
+    rows = parquet.metadata.num_rows
+    out = None
+    position = 0
+    for batch in parquet.iter_batches(batch_size=_STREAM_ROWS, columns=[name]):
+        column = batch.column(0)
+        values = column.flatten()
+        if column.null_count or values.null_count or len(column) == 0:
+            return parquet.read(columns=[name]).column(0)
+        dim, remainder = divmod(len(values), len(column))
+        if out is None:
+            out = np.empty((rows, dim), dtype=np.float32)
+        if remainder or dim != out.shape[1] or (
+            not pa.types.is_fixed_size_list(column.type) and pa.compute.min_max(pa.compute.list_value_length(column))["min"].as_py() != dim
+        ):
+            return parquet.read(columns=[name]).column(0)
+        out[position : position + len(column)] = values.to_numpy(zero_copy_only=False).reshape(len(column), dim)
+        position += len(column)
+    if out is None or position != rows:
+        return parquet.read(columns=[name]).column(0)
+    return matrix_to_column(out)
 
 
 def read_ipc(path: Path) -> Loaded:

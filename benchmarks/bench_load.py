@@ -1,0 +1,147 @@
+"""Loading speed and memory: projector.load against pyarrow on the same files.
+
+Each measurement runs in a fresh Python process (imports done before the clock starts), and
+reports wall time and the peak resident memory the load added. Prints a table and writes JSON.
+
+    python benchmarks/bench_load.py                     # 1,000,000 x 768 float32 (3 GB of vectors)
+    python benchmarks/bench_load.py --rows 100000       # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+_CHILD = r"""
+import gc, json, os, resource, sys, time
+import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+import projector, projector.dataset, projector.loaders.tabular
+try:
+    import projector.loaders.numpy_files
+except ImportError:
+    pass
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+kind, path = sys.argv[1], sys.argv[2]
+gc.collect()
+base = rss()
+start = time.perf_counter()
+if kind == "pyarrow.parquet.read_table":
+    result = pq.read_table(path)
+elif kind == "pyarrow.ipc (memory-mapped)":
+    result = pa.ipc.open_file(pa.memory_map(path)).read_all()
+elif kind == "numpy.load (mmap)":
+    result = np.load(path, mmap_mode="r")
+else:
+    result = projector.load(path).vectors()
+seconds = time.perf_counter() - start
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": seconds, "peak_added_bytes": max(peak - base, 0)}))
+"""
+
+
+def _measure(kind: str, path: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", _CHILD, kind, str(path)], capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _write_files(folder: Path, rows: int, dim: int) -> dict[str, Path]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from projector._vectors import matrix_to_column
+
+    rng = np.random.default_rng(0)
+    matrix = np.empty((rows, dim), dtype=np.float32)
+    for start in range(0, rows, 100_000):
+        stop = min(rows, start + 100_000)
+        matrix[start:stop] = rng.standard_normal((stop - start, dim), dtype=np.float32)
+    labels = pa.array((np.arange(rows) % 10).astype(str))
+    fixed = pa.table({"id": np.arange(rows), "embedding": matrix_to_column(matrix), "label": labels})
+    paths = {"parquet": folder / "fixed.parquet", "parquet-list": folder / "list.parquet"}
+    pq.write_table(fixed, paths["parquet"])
+    listed = fixed.set_column(1, "embedding", fixed.column("embedding").cast(pa.list_(pa.float32())))
+    pq.write_table(listed.replace_schema_metadata(None), paths["parquet-list"], store_schema=False)
+    del listed
+    paths["arrow"] = folder / "d.arrow"
+    with pa.OSFile(str(paths["arrow"]), "wb") as sink, pa.ipc.new_file(sink, fixed.schema) as writer:
+        writer.write_table(fixed)
+    paths["npy"] = folder / "d.npy"
+    np.save(paths["npy"], matrix)
+    return paths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--dim", type=int, default=768)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best time is kept")
+    parser.add_argument("--dir", type=Path, default=None, help="where to write the test files (default: a temp dir)")
+    parser.add_argument("--only", default=None, help="measure only formats starting with this (parquet, arrow, npy)")
+    parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_load.json")
+    args = parser.parse_args()
+
+    raw = args.rows * args.dim * 4
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        started = time.perf_counter()
+        paths = _write_files(Path(tmp), args.rows, args.dim)
+        print(f"wrote {args.rows:,} x {args.dim} float32 ({raw / 1e9:.2f} GB of vectors) in {time.perf_counter() - started:.0f} s\n")
+        plan = [
+            ("parquet fixed_size_list", paths["parquet"], "pyarrow.parquet.read_table"),
+            ("parquet fixed_size_list", paths["parquet"], "projector.load"),
+            ("parquet list<float>", paths["parquet-list"], "pyarrow.parquet.read_table"),
+            ("parquet list<float>", paths["parquet-list"], "projector.load"),
+            ("arrow ipc", paths["arrow"], "pyarrow.ipc (memory-mapped)"),
+            ("arrow ipc", paths["arrow"], "projector.load"),
+            ("npy", paths["npy"], "numpy.load (mmap)"),
+            ("npy", paths["npy"], "projector.load"),
+        ]
+        if args.only:
+            plan = [p for p in plan if p[0].startswith(args.only)]
+        results = []
+        for fmt, path, kind in plan:
+            runs = [_measure(kind, path) for _ in range(args.repeat)]
+            best = min(runs, key=lambda r: r["seconds"])
+            peak = max(r["peak_added_bytes"] for r in runs)
+            results.append({"format": fmt, "reader": kind, "seconds": best["seconds"], "peak_added_bytes": peak, "peak_over_raw": peak / raw})
+
+    for row in results:
+        baseline = next(r for r in results if r["format"] == row["format"] and r["reader"] != "projector.load")
+        row["time_vs_baseline"] = row["seconds"] / baseline["seconds"] if baseline["seconds"] > 0 else None
+    header = f"{'format':<26}{'reader':<30}{'seconds':>9}{'vs base':>9}{'peak MB':>10}{'peak/raw':>10}"
+    print(header)
+    print("-" * len(header))
+    for row in results:
+        ratio = f"{row['time_vs_baseline']:.2f}x" if row["reader"] == "projector.load" else ""
+        print(
+            f"{row['format']:<26}{row['reader']:<30}{row['seconds']:>9.3f}{ratio:>9}"
+            f"{row['peak_added_bytes'] / 1e6:>10.0f}{row['peak_over_raw']:>10.2f}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "rows": args.rows,
+        "dim": args.dim,
+        "raw_bytes": raw,
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "results": results,
+    }
+    args.json.write_text(json.dumps(document, indent=2))
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""The `projector` command, run in-process (datasette style) and once as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from projector.cli import LOAD_OPTIONS, build_parser, main
+
+
+def _write(tmp_path, matrix, **columns):
+    from projector._vectors import matrix_to_column
+
+    table = pa.table({"emb": matrix_to_column(matrix), **columns})
+    pq.write_table(table, tmp_path / "d.parquet")
+    return tmp_path / "d.parquet"
+
+
+def test_info_text_on_the_demo(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "rows     1,797" in out and "embedding 'pixels': 64 dimensions" in out and "image" in out
+
+
+def test_info_json_is_stable(tmp_path, capsys):
+    matrix = np.random.default_rng(0).standard_normal((30, 5)).astype(np.float32)
+    matrix[7] = matrix[3]
+    matrix[:, 2] = 1.0
+    path = _write(tmp_path, matrix, img=[f"pics/{i}.png" for i in range(30)], tag=["a", "b", "c"] * 10)
+    (tmp_path / "pics").mkdir()
+    for i in range(28):
+        (tmp_path / "pics" / f"{i}.png").write_bytes(b"")
+    assert main(["info", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"schema_version", "source", "rows", "columns", "embeddings", "media", "id_column", "warnings", "notes"}
+    assert doc["rows"] == 30 and doc["embeddings"] == [{"name": "emb", "dim": 5}]
+    assert {"name": "tag", "role": "label", "type": "string"} in doc["columns"]
+    assert doc["media"] == [{"name": "img", "role": "image", "storage": "path"}]
+    text = " | ".join(doc["warnings"])
+    assert "1 rows repeat another row's vector" in text
+    assert "1 of 5 dimensions are constant (dimension 2)" in text
+    assert "2 media files are missing" in text and "pics/28.png" in text
+
+
+def test_info_passes_roles(tmp_path, capsys):
+    path = _write(tmp_path, np.eye(6, 4, dtype=np.float32), name=[f"n{i}" for i in range(6)])
+    assert main(["info", str(path), "--id", "name", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id_column"] == "name"
+
+
+def test_user_error_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "r.csv").write_text("a,b\n1,2\n3,4,5\n")
+    assert main(["info", str(tmp_path / "r.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("projector: error: ") and "r.csv" in err and err.count("\n") == 1
+    assert main(["info", str(tmp_path / "missing.parquet")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_nonfinite_dropped_from_cli(tmp_path, capsys):
+    matrix = np.ones((6, 3), np.float32) * np.arange(6)[:, None]
+    matrix[2, 1] = np.nan
+    path = _write(tmp_path, matrix)
+    assert main(["info", str(path)]) == 2
+    assert "drop_nonfinite=True" in capsys.readouterr().err
+    assert main(["info", str(path), "--drop-nonfinite"]) == 0
+    assert "dropped 1 of 6 rows" in capsys.readouterr().out
+
+
+def test_every_load_option_is_documented():
+    help_text = build_parser()._subparsers._group_actions[0].choices["info"].format_help()
+    for flag, _, text in LOAD_OPTIONS:
+        assert flag in help_text and text.split()[0] in help_text
+
+
+def test_real_subprocess_help_and_version():
+    out = subprocess.run([sys.executable, "-m", "projector", "--help"], capture_output=True, text=True, check=True)
+    assert "info" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "projector", "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("projector ")
