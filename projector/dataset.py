@@ -135,7 +135,10 @@ class Dataset:
             if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
                 check_paths(column.to_pylist(), root, name)
             elif pa.types.is_struct(column.type):
-                check_paths(column.field("path").to_pylist(), root, f"{name}.path")
+                # a path matters only where no bytes are stored beside it
+                paths = column.combine_chunks().field("path").to_pylist()
+                stored = column.combine_chunks().field("bytes").to_pylist()
+                check_paths([p if b is None else None for p, b in zip(paths, stored)], root, f"{name}.path")
 
         if table.num_rows < MIN_PROJECTABLE_ROWS:
             message = (

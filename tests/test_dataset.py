@@ -185,3 +185,13 @@ def test_path_leaving_the_data_root_is_refused(tmp_path):
         Dataset.from_table(absolute, media_root=tmp_path)
     inside = pa.table({"v": pa.array([[1.0, 2.0]] * 4), "img": [str(tmp_path / "a.png"), "b.png", "https://x.org/c.png", "d.png"]})
     assert Dataset.from_table(inside, media_root=tmp_path).roles.images == ("img",)
+
+
+def test_hf_image_struct_paths_checked_only_without_bytes(tmp_path):
+    kind = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    ok = pa.array([{"bytes": b"\x89PNG...", "path": "/somewhere/else/0.png"}, {"bytes": None, "path": "1.png"}] * 2, type=kind)
+    ds = Dataset.from_table(pa.table({"v": pa.array([[1.0, 2.0]] * 4), "image": ok}), media_root=tmp_path)
+    assert ds.roles.images == ("image",)
+    bad = pa.array([{"bytes": None, "path": "../0.png"}] * 4, type=kind)
+    with pytest.raises(projector.UnsafeInputError, match=r"column 'image.path', row 0"):
+        Dataset.from_table(pa.table({"v": pa.array([[1.0, 2.0]] * 4), "image": bad}), media_root=tmp_path)
