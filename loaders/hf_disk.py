@@ -43,23 +43,26 @@ def read_hf_disk(path: Path, *, split: str | None = None) -> Loaded:
         return _read_dict(path, split)
     if split is not None:
         raise LoadError(f"{path}: split={split!r} applies to a DatasetDict; this folder holds a single Dataset")
-    table, features = _read_split(path)
-    return _loaded(table, features, str(path), path, [])
+    table, media = _read_split(path, str(path))
+    return _loaded(table, media, str(path), path, [])
 
 
 def _read_dict(path: Path, split: str | None) -> Loaded:
     splits = _json(path / "dataset_dict.json").get("splits")
     if not isinstance(splits, list) or not splits or not all(isinstance(s, str) for s in splits):
-        raise FormatError(f"{path / 'dataset_dict.json'}: expected {{\"splits\": [names]}}; was it written by save_to_disk?")
+        raise FormatError(
+            f"{path / 'dataset_dict.json'}: expected {{\"splits\": [names]}}; was it written by save_to_disk?"
+        )
     if split is not None:
         if split not in splits:
             raise LoadError(f"{path}: split={split!r} is not one of its splits: {', '.join(map(repr, splits))}")
-        table, features = _read_split(_inside(path, split))
-        return _loaded(table, features, f"{path} (split {split!r})", path, [])
-    tables, features = [], {}
+        source = f"{path} (split {split!r})"
+        table, media = _read_split(_inside(path, split), source)
+        return _loaded(table, media, source, path, [])
+    tables, media = [], {}
     for name in splits:
-        table, split_features = _read_split(_inside(path, name))
-        features.update(split_features)
+        table, split_media = _read_split(_inside(path, name), f"{path} (split {name!r})")
+        media.update(split_media)
         tables.append(table)
     column = "split" if all("split" not in t.column_names for t in tables) else "hf_split"
     names = pa.array(splits)
@@ -76,14 +79,18 @@ def _read_dict(path: Path, split: str | None) -> Loaded:
         ) from None
     counts = ", ".join(f"{name} ({t.num_rows} rows)" for name, t in zip(splits, tables))
     note = f"stacked the splits {counts} with a {column!r} column; pass split=NAME to load one"
-    return _loaded(table, features, str(path), path, [note])
+    return _loaded(table, media, str(path), path, [note])
 
 
-def _read_split(folder: Path) -> tuple[pa.Table, dict[str, Any]]:
-    """One saved Dataset: its Arrow files memory-mapped, in order, and its features."""
+def _read_split(folder: Path, source: str) -> tuple[pa.Table, dict[str, str]]:
+    """One saved Dataset, its Arrow files memory-mapped in order, ClassLabels as names.
+
+    Returns the table and ``{column: "image" | "audio"}`` for its media features.
+    """
     state = _json(folder / "state.json")
     files = state.get("_data_files")
-    if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("filename"), str) for f in files):
+    listed = isinstance(files, list) and all(isinstance(f, dict) and isinstance(f.get("filename"), str) for f in files)
+    if not listed:
         raise FormatError(f"{folder / 'state.json'}: no '_data_files' list; was it written by save_to_disk?")
     if state.get("_indices_data_files"):
         raise LoadError(
@@ -101,7 +108,18 @@ def _read_split(folder: Path) -> tuple[pa.Table, dict[str, Any]]:
     features = _json(info).get("features") if info.is_file() else None
     if not isinstance(features, dict):
         features = _features_from_schema(table.schema)
-    return table.replace_schema_metadata(_without_hf(table.schema.metadata)), features
+    table = table.replace_schema_metadata(_without_hf(table.schema.metadata))
+    media = {}
+    for name, feature in features.items():
+        if name not in table.column_names or not isinstance(feature, dict):
+            continue
+        kind = feature.get("_type")
+        if kind in ("Image", "Audio"):
+            media[name] = kind.lower()
+        elif kind == "ClassLabel" and pa.types.is_integer(table.column(name).type):
+            index = table.column_names.index(name)
+            table = table.set_column(index, name, _class_labels(table.column(name), feature, name, source))
+    return table, media
 
 
 def _read_arrow(path: Path) -> pa.Table:
@@ -118,23 +136,11 @@ def _read_arrow(path: Path) -> pa.Table:
         raise format_mismatch(path, "Arrow IPC stream", exc) from None
 
 
-def _loaded(table: pa.Table, features: dict[str, Any], source: str, root: Path, notes: list[str]) -> Loaded:
-    images, audio = [], []
-    for name, feature in features.items():
-        if name not in table.column_names or not isinstance(feature, dict):
-            continue
-        kind = feature.get("_type")
-        if kind == "Image":
-            images.append(name)
-        elif kind == "Audio":
-            audio.append(name)
-        elif kind == "ClassLabel" and pa.types.is_integer(table.column(name).type):
-            index = table.column_names.index(name)
-            table = table.set_column(index, name, _class_labels(table.column(name), feature, name, source))
+def _loaded(table: pa.Table, media: dict[str, str], source: str, root: Path, notes: list[str]) -> Loaded:
     hints: dict[str, Any] = {}
-    if images or audio:
+    if media:
         # the features say exactly which structs are images; an Audio struct looks the same
-        hints = {"image": images, "audio": audio}
+        hints = {role: [name for name, kind in media.items() if kind == role] for role in ("image", "audio")}
     return Loaded(table, source, hints=hints, media_root=root, notes=notes)
 
 

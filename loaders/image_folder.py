@@ -60,7 +60,9 @@ def read_image_folder(
         thumbnail_size: the longest side of the stored thumbnails, in pixels.
     """
     if not 8 <= thumbnail_size <= 512:
-        raise LoadError(f"thumbnail_size={thumbnail_size} must be between 8 and 512 pixels; the default is {THUMBNAIL_SIZE}")
+        raise LoadError(
+            f"thumbnail_size={thumbnail_size} must be between 8 and 512 pixels; the default is {THUMBNAIL_SIZE}"
+        )
     images, notes = _list_images(path)
     if not images:
         raise LoadError(f"{path}: no images in this folder or its subfolders ({' '.join(IMAGE_SUFFIXES)})")
@@ -181,10 +183,9 @@ def _join_embeddings(table: pa.Table, source: Path, root: Path) -> tuple[pa.Tabl
     found = load(source, image=[], audio=[])
     rels = table.column("path").to_pylist()
     candidates = [
-        name
-        for name in found.column_names
-        if name not in found.roles.vectors
-        and (pa.types.is_string(found.table.schema.field(name).type) or pa.types.is_large_string(found.table.schema.field(name).type))
+        f.name
+        for f in found.table.schema
+        if f.name not in found.roles.vectors and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
     ]
     matcher = _Matcher(rels)
     best, best_rows, best_hits = None, [], 0
@@ -248,9 +249,10 @@ class _Matcher:
 
     def __init__(self, rels: list[str]) -> None:
         self.by_path = {rel: i for i, rel in enumerate(rels)}
-        counts = Counter(PurePosixPath(rel).name for rel in rels)
+        names = [PurePosixPath(rel).name for rel in rels]
+        counts = Counter(names)
         self.repeated = {name for name, count in counts.items() if count > 1}
-        self.by_name = {PurePosixPath(rel).name: i for i, rel in enumerate(rels) if counts[PurePosixPath(rel).name] == 1}
+        self.by_name = {name: i for i, name in enumerate(names) if counts[name] == 1}
 
     def match(self, value: str | None) -> int | None:
         if not value:

@@ -150,7 +150,8 @@ def plan_arrays(entries: Mapping[str, tuple[tuple[int, ...], str]], source: str)
     if not matrices:
         held = "; ".join(f"{k!r} {_describe(s, kind)}" for k, (s, kind) in entries.items()) or "nothing"
         if refused:
-            raise _pickled(source, f"holds arrays of Python objects ({', '.join(map(repr, refused))}) and no plain embedding array")
+            names = ", ".join(map(repr, refused))
+            raise _pickled(source, f"holds arrays of Python objects ({names}) and no plain embedding array")
         raise VectorError(
             f"{source}: no 2-D array of numbers to use as embeddings; it holds: {held}. "
             "Save embeddings as an (N, D) array, one row per sample"
@@ -165,7 +166,7 @@ def plan_arrays(entries: Mapping[str, tuple[tuple[int, ...], str]], source: str)
             continue
         what = f"left out {key!r} {_describe(shape, kind)}"
         if kind == "O":
-            notes.append(f"{what}: Python objects would need unpickling, which projector never does; save {_PLAIN_ARRAYS}")
+            notes.append(f"{what}: Python objects need unpickling, which projector never does; save {_PLAIN_ARRAYS}")
         elif len(shape) == 1 and shape[0] == rows and kind in _METADATA_KINDS:
             metadata.append(key)
         elif len(shape) in (1, 2) and shape[0] != rows:

@@ -98,6 +98,13 @@ def test_dataset_dict_stacks_splits_with_a_split_column(tmp_path):
     assert any("train (6 rows), test (4 rows)" in note and "split=NAME" in note for note in ds.notes)
 
 
+def test_each_split_keeps_its_own_class_names(tmp_path):
+    other = _dataset(3).cast_column("label", datasets.ClassLabel(names=["red", "green", "blue"]))
+    _save(datasets.DatasetDict({"train": _dataset(3), "test": other}), tmp_path / "dd")
+    ds = projector.load(tmp_path / "dd")
+    assert ds.table.column("label").to_pylist() == ["cat", "dog", "fox", "red", "green", "blue"]
+
+
 def test_dataset_dict_split_selection(tmp_path):
     test_split = _dataset(4, seed=1)
     _save(datasets.DatasetDict({"train": _dataset(6), "test": test_split}), tmp_path / "dd")
