@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
-from projector.errors import FormatError
+from projector.errors import FormatError, LoadError
 from projector.loaders._common import Loaded, binary_mismatch, check_file, format_mismatch
 
 __all__ = ["read_parquet", "read_ipc", "read_csv", "read_tsv", "read_jsonl"]
@@ -111,15 +112,20 @@ def read_csv(path: Path, *, encoding: str = "utf-8", delimiter: str = ",") -> Lo
     return _read_delimited(path, encoding=encoding, delimiter=delimiter, kind="CSV")
 
 
-def read_tsv(path: Path, *, encoding: str = "utf-8") -> Loaded:
-    """A TSV file: a TensorFlow projector tensors file when its first line is all numbers,
-    otherwise a table with a header row."""
+def read_tsv(path: Path, *, encoding: str = "utf-8", metadata: str | os.PathLike | None = None) -> Loaded:
+    """A TSV file: a TensorFlow projector tensors file when its first line is all numbers
+    (``metadata=`` then names its row-aligned metadata file), otherwise a table with a header row."""
     from projector.loaders import tf_projector
 
     check_file(path)
     _refuse_binary(path, "TSV")
     if tf_projector.is_tensors_tsv(path, encoding=encoding):
-        return tf_projector.read_tensors_tsv(path, encoding=encoding)
+        return tf_projector.read_tensors_tsv(path, metadata=metadata, encoding=encoding)
+    if metadata is not None:
+        raise LoadError(
+            f"{path}: metadata= applies to a TensorFlow projector tensors file (numbers only, no "
+            "header row); this TSV has a header row, so add the metadata columns to it instead"
+        )
     return _read_delimited(path, encoding=encoding, delimiter="\t", kind="TSV")
 
 
