@@ -63,7 +63,7 @@ def _stream_vectors(parquet, name: str):
     """
     import numpy as np
 
-    from projector._vectors import matrix_to_column
+    from projector._vectors import matrix_to_column, primitive_values
 
     rows = parquet.metadata.num_rows
     out = None
@@ -80,7 +80,7 @@ def _stream_vectors(parquet, name: str):
             not pa.types.is_fixed_size_list(column.type) and pa.compute.min_max(pa.compute.list_value_length(column))["min"].as_py() != dim
         ):
             return parquet.read(columns=[name]).column(0)
-        out[position : position + len(column)] = values.to_numpy(zero_copy_only=False).reshape(len(column), dim)
+        out[position : position + len(column)] = primitive_values(values).reshape(len(column), dim)
         position += len(column)
     if out is None or position != rows:
         return parquet.read(columns=[name]).column(0)

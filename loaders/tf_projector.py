@@ -28,7 +28,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from projector._vectors import matrix_to_column
+from projector._vectors import matrix_to_column, primitive_values
 from projector.errors import FormatError, LoadError, ProjectorWarning, UnsafeInputError, VectorError
 from projector.loaders._common import Loaded, attach_metadata, binary_mismatch, check_file, read_metadata, sniff
 from projector.media import MAX_IMAGE_PIXELS, THUMBNAIL_SIZE, placeholder_png, resolve_media_path
@@ -98,7 +98,7 @@ def _tensors_column(path: Path, encoding: str) -> pa.FixedSizeListArray:
         raise _tensors_error(path, exc, dim, encoding) from None
     matrix = np.empty((table.num_rows, dim), dtype=np.float32)
     for j, column in enumerate(table.columns):
-        matrix[:, j] = column.to_numpy()
+        matrix[:, j] = primitive_values(column)
     return matrix_to_column(matrix)
 
 

@@ -18,6 +18,9 @@ import pyarrow.compute as pc
 from projector.errors import SchemaError, VectorError
 
 __all__ = [
+    "primitive_values",
+    "numeric_array",
+    "matrix_to_column",
     "is_vector_type",
     "looks_like_json_vectors",
     "find_prefix_groups",
@@ -97,7 +100,31 @@ def gather_prefix(table: pa.Table, prefix: str, columns: list[str] | None = None
 def matrix_to_column(matrix: np.ndarray) -> pa.FixedSizeListArray:
     """Wrap a 2-D float32 C-contiguous array as a fixed_size_list column without copying."""
     matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), matrix.shape[1])
+    return pa.FixedSizeListArray.from_arrays(numeric_array(matrix.reshape(-1)), matrix.shape[1])
+
+
+def primitive_values(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A null-free numeric Arrow array as numpy, without a copy when it is one chunk.
+
+    Reads the data buffer directly: ``Array.to_numpy`` imports pandas (half a second).
+    """
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks != 1:
+            return np.concatenate([primitive_values(c) for c in values.chunks]) if values.num_chunks else np.empty(0)
+        values = values.chunk(0)
+    dtype = np.dtype(values.type.to_pandas_dtype())
+    return np.frombuffer(values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize)
+
+
+def numeric_array(values: np.ndarray) -> pa.Array:
+    """A 1-D numeric numpy array as an Arrow array, sharing its memory.
+
+    Used instead of ``pa.array``, which imports pandas (half a second) to sniff its input.
+    """
+    values = np.ascontiguousarray(values)
+    if not values.dtype.isnative:
+        values = values.astype(values.dtype.newbyteorder("="))
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
 def to_vector_column(column: pa.ChunkedArray, name: str, ids: pa.ChunkedArray | None = None) -> pa.ChunkedArray:
@@ -199,22 +226,23 @@ def as_matrix(column: pa.ChunkedArray) -> np.ndarray:
     """The zero-copy ``(N, D)`` float32 view of a normalised embedding column."""
     chunk = column.chunk(0) if column.num_chunks == 1 else pa.concat_arrays(column.chunks)
     dim = chunk.type.list_size
-    flat = chunk.flatten().to_numpy(zero_copy_only=True)
-    return flat.reshape(len(chunk), dim)
+    return primitive_values(chunk.flatten()).reshape(len(chunk), dim)
 
 
 def nonfinite_rows(matrix: np.ndarray) -> np.ndarray:
     """Indices of rows holding NaN or +-inf, found in one streaming pass.
 
-    A row's float64 sum is non-finite exactly when the row holds a non-finite value, short of
-    overflow past 1e308, which float32 inputs cannot reach; candidates are re-checked anyway.
+    A row's sum (one BLAS matrix-vector product, the fastest pass over the data) is NaN or
+    infinite when the row holds NaN or infinity; the rare finite row whose float32 sum
+    overflows is a false candidate, so candidates are re-checked element by element.
     """
+    ones = np.ones(matrix.shape[1], dtype=np.float32)
     bad = []
-    for start in range(0, len(matrix), _BLOCK_ROWS):
-        block = matrix[start : start + _BLOCK_ROWS]
-        sums = np.add.reduce(block, axis=1, dtype=np.float64)
-        candidates = np.flatnonzero(~np.isfinite(sums))
-        if candidates.size:
-            keep = ~np.isfinite(block[candidates]).all(axis=1)
-            bad.append(candidates[keep] + start)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, len(matrix), _BLOCK_ROWS):
+            block = matrix[start : start + _BLOCK_ROWS]
+            candidates = np.flatnonzero(~np.isfinite(block @ ones))
+            if candidates.size:
+                keep = ~np.isfinite(block[candidates]).all(axis=1)
+                bad.append(candidates[keep] + start)
     return np.concatenate(bad) if bad else np.empty(0, dtype=np.int64)

@@ -116,7 +116,7 @@ class Dataset:
             table = table.set_column(table.column_names.index(name), name, column)
         table = _check_finite(table, vectors, ids, drop_nonfinite, where, notes)
         if generated:
-            table = table.append_column(GENERATED_ID, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+            table = table.append_column(GENERATED_ID, _vectors.numeric_array(np.arange(table.num_rows, dtype=np.int64)))
 
         keep = stored if stored is not None and id is None else None
         roles = infer_roles(

@@ -195,3 +195,10 @@ def test_hf_image_struct_paths_checked_only_without_bytes(tmp_path):
     bad = pa.array([{"bytes": None, "path": "../0.png"}] * 4, type=kind)
     with pytest.raises(projector.UnsafeInputError, match=r"column 'image.path', row 0"):
         Dataset.from_table(pa.table({"v": pa.array([[1.0, 2.0]] * 4), "image": bad}), media_root=tmp_path)
+
+
+def test_large_finite_values_are_not_mistaken_for_nonfinite():
+    matrix = np.full((6, 4), 3e38, dtype=np.float32)  # each row's float32 sum overflows
+    matrix[4, 1] = np.nan
+    with pytest.raises(VectorError, match=r"1 embedding rows hold NaN.*\(rows 4\)"):
+        Dataset.from_arrays(matrix)

@@ -30,7 +30,7 @@ def test_import_projector_stays_light():
 def test_loading_a_file_stays_light(tmp_path):
     np.save(tmp_path / "x.npy", np.ones((5, 3), np.float32))
     loaded = _modules_after(f"import projector; projector.load({str(tmp_path / 'x.npy')!r})")
-    assert not [m for m in ("umap", "pynndescent", "numba", "faiss", "panel", "bokeh", "torch") if m in loaded]
+    assert not [m for m in ("umap", "pynndescent", "numba", "faiss", "panel", "bokeh", "torch", "pandas") if m in loaded]
 
 
 def test_cli_help_is_light():
