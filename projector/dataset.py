@@ -109,13 +109,13 @@ class Dataset:
                 "name it with vector=COLUMN, or vector_prefix='emb_' for emb_0..emb_N columns"
             )
 
-        id_name, generated = _pick_id(table, id, stored, where)
-        ids = None if generated else table.column(id_name)
+        id_name, create_id, generated = _pick_id(table, id, stored, where)
+        ids = None if create_id else table.column(id_name)
         for name in vectors:
             column = _vectors.to_vector_column(table.column(name), name, ids)
             table = table.set_column(table.column_names.index(name), name, column)
         table = _check_finite(table, vectors, ids, drop_nonfinite, where, notes)
-        if generated:
+        if create_id:
             table = table.append_column(GENERATED_ID, _vectors.numeric_array(np.arange(table.num_rows, dtype=np.int64)))
 
         keep = stored if stored is not None and id is None else None
@@ -291,25 +291,28 @@ def _infer_vectors(table: pa.Table) -> tuple[pa.Table, list[str]]:
     return table, found
 
 
-def _pick_id(table: pa.Table, id: str | None, stored: Roles | None, where: str) -> tuple[str, bool]:
+def _pick_id(table: pa.Table, id: str | None, stored: Roles | None, where: str) -> tuple[str, bool, bool]:
+    """The id column: ``(name, create_it, generated)``; generated ids are row numbers."""
     if id is not None:
         column = table.column(id)
         if column.null_count:
             raise SchemaError(f"{where}id column {id!r} has {column.null_count} missing values; ids must be set on every row")
         if _distinct(column) != len(column):
             raise SchemaError(f"{where}id column {id!r} repeats values; ids must be unique (leave id= out to number rows)")
-        return id, False
-    if stored is not None and not stored.generated_id and stored.id in table.column_names:
-        return stored.id, False
+        return id, False, False
+    if stored is not None and stored.id in table.column_names:
+        column = table.column(stored.id)
+        if column.null_count == 0 and _distinct(column) == len(column):
+            return stored.id, False, stored.generated_id
     if "id" in table.column_names:
         column = table.column("id")
-        if column.null_count == 0 and _distinct(column) == len(column) and not _vectors.is_vector_type(column.type):
-            return "id", False
+        if column.null_count == 0 and not _vectors.is_vector_type(column.type) and _distinct(column) == len(column):
+            return "id", False, False
     if GENERATED_ID in table.column_names:
-        table_ids = table.column(GENERATED_ID)
-        if _distinct(table_ids) == len(table_ids):
-            return GENERATED_ID, False
-    return GENERATED_ID, True
+        raise SchemaError(
+            f"{where}column {GENERATED_ID!r} is reserved for generated row ids; rename it, or name it with id="
+        )
+    return GENERATED_ID, True, True
 
 
 def _distinct(column: pa.ChunkedArray) -> int:

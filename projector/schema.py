@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from typing import Sequence
 
 import pyarrow as pa
@@ -61,7 +61,6 @@ class Roles:
     labels: tuple[str, ...] = ()
     numeric: tuple[str, ...] = ()
     generated_id: bool = False
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def role_of(self, column: str) -> str | None:
         """The role of ``column`` (``"id"``, ``"vector"``, ``"image"``, ...), or None."""
@@ -81,7 +80,6 @@ class Roles:
 
     def to_json(self) -> str:
         data = asdict(self)
-        data.pop("notes")
         return json.dumps({"version": 1, **data}, sort_keys=True)
 
     @classmethod

@@ -202,3 +202,12 @@ def test_large_finite_values_are_not_mistaken_for_nonfinite():
     matrix[4, 1] = np.nan
     with pytest.raises(VectorError, match=r"1 embedding rows hold NaN.*\(rows 4\)"):
         Dataset.from_arrays(matrix)
+
+
+def test_generated_ids_survive_a_round_trip_and_the_name_is_reserved(tmp_path, small_matrix):
+    ds = Dataset.from_arrays(small_matrix)
+    again = projector.load(ds.to_parquet(tmp_path / "g.parquet"))
+    assert again.roles == ds.roles and again.roles.generated_id
+    clash = pa.table({"v": pa.array([[1.0, 2.0]] * 4), "_row_id": [0, 0, 1, 1]})
+    with pytest.raises(SchemaError, match="'_row_id' is reserved"):
+        Dataset.from_table(clash)

@@ -80,3 +80,13 @@ def test_demo_digits():
     # the thumbnail is the sample: ink where the 8x8 pixel value is high
     pixels = np.asarray(thumb.convert("L").resize((8, 8), Image.NEAREST), dtype=float)
     assert np.corrcoef(pixels.ravel(), ds.vectors()[0])[0, 1] < -0.9
+
+
+def test_quickstart_example_runs(tmp_path):
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "quickstart.py"
+    out = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "<Dataset 300 rows, embeddings embedding[32]" in out.stdout and "no warnings" in out.stdout
+    assert (tmp_path / "eval_run.parquet").exists()
