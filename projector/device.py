@@ -1,0 +1,37 @@
+"""Which device runs the heavy work: ``"auto"`` picks CUDA when torch sees a GPU."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from projector.errors import MissingDependencyError, ProjectorError
+
+__all__ = ["Device", "resolve_device", "torch_available"]
+
+Device = Literal["auto", "cpu", "cuda"]
+
+
+def torch_available() -> bool:
+    """True when torch can be imported (checked without importing it)."""
+    from importlib.util import find_spec
+
+    return find_spec("torch") is not None
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"cpu"`` or ``"cuda"``: the device to run on, checking that ``"cuda"`` really exists."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ProjectorError(f"device={device!r} must be 'auto', 'cpu' or 'cuda'")
+    if device == "cpu":
+        return "cpu"
+    if not torch_available():
+        if device == "cuda":
+            raise MissingDependencyError("device='cuda' needs torch with CUDA: pip install 'projector[torch]'")
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise ProjectorError("device='cuda' but torch sees no CUDA GPU; use device='cpu' or 'auto'")
+    return "cpu"
