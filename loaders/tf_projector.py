@@ -1,48 +1,43 @@
-"""The TensorFlow Embedding Projector's files: tensors TSV, metadata TSV, raw ``.bytes``, configs.
+"""The TensorFlow Embedding Projector's data files: tensors TSV, metadata TSV, raw ``.bytes``.
 
-People arrive with what projector.tensorflow.org and TensorBoard read: a ``tensors.tsv`` plus
-a ``metadata.tsv``, a raw float32 ``.bytes`` file, a standalone ``projector_config.json``, or a
-TensorBoard log dir holding ``projector_config.pbtxt`` (what ``SummaryWriter.add_embedding``
-writes). This module reads them by TensorFlow's own rules, without TensorFlow or protobuf:
+People arrive with what projector.tensorflow.org reads: a ``tensors.tsv`` plus a
+``metadata.tsv``, or a raw float32 ``.bytes`` file. This module reads them by TensorFlow's own
+rules, without TensorFlow:
 
 - tensors TSV: no header, one vector per line, values separated by tabs;
 - metadata TSV: a header row only when there is more than one column; one column means one
   label per line and no header; no quoting (a ``"`` is a literal character);
-- ``.bytes``: little-endian float32, row after row; the shape comes from elsewhere;
-- configs: paths relative to the config's folder (the standalone site's also relative to the
-  folder above it), never leaving it; a sprite sheet is a row-major grid of equal tiles.
+- ``.bytes``: little-endian float32, row after row; the shape comes from elsewhere.
+
+The configs that name these files (``projector_config.json``/``.pbtxt``) are read by
+:mod:`projector.loaders.tf_config`, which builds on :func:`tensors_column`,
+:func:`bytes_column` and :func:`decode_text`.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
 import os
-import re
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from projector._vectors import matrix_to_column, primitive_values
-from projector.errors import FormatError, LoadError, ProjectorWarning, UnsafeInputError, VectorError
-from projector.loaders._common import Loaded, attach_metadata, binary_mismatch, check_file, read_metadata, sniff
-from projector.media import MAX_IMAGE_PIXELS, THUMBNAIL_SIZE, placeholder_png, resolve_media_path
+from projector.errors import FormatError, LoadError, VectorError
+from projector.loaders._common import Loaded, attach_metadata, check_file, read_metadata, sniff
 
 __all__ = [
     "is_tensors_tsv",
     "read_tensors_tsv",
     "read_metadata_tsv",
     "read_bytes",
-    "read_config",
-    "list_embeddings",
+    "tensors_column",
+    "bytes_column",
+    "decode_text",
 ]
 
-CONFIG_NAMES = ("projector_config.pbtxt", "projector_config.json")
 _MAX_LINE = 1 << 24
 _LEADING_ZERO = r"^[-+]?0\d"
 
@@ -72,13 +67,14 @@ def read_tensors_tsv(
     """
     path = Path(path)
     check_file(path)
-    table = pa.table({"embedding": _tensors_column(path, encoding)})
+    table = pa.table({"embedding": tensors_column(path, encoding)})
     if metadata is not None:
         table = _join_metadata(table, Path(metadata).expanduser(), str(path), encoding)
     return Loaded(table, str(path), hints={"vector": "embedding"}, media_root=path.parent)
 
 
-def _tensors_column(path: Path, encoding: str) -> pa.FixedSizeListArray:
+def tensors_column(path: Path, encoding: str) -> pa.FixedSizeListArray:
+    """The vectors of a tensors TSV as one fixed-size-list column; errors name the bad line."""
     import pyarrow.csv as pcsv
 
     line = _first_line(path, encoding)
@@ -143,11 +139,15 @@ def _first_line(path: Path, encoding: str) -> str | None:
             except UnicodeDecodeError:
                 return None
             except LookupError:
-                raise LoadError(f"encoding={encoding!r} is not a known text encoding; try 'utf-8' or 'latin-1'") from None
+                raise _unknown_encoding(encoding) from None
             text = text.lstrip("\ufeff").rstrip("\r\n")
             if text.strip():
                 return text
     return None
+
+
+def _unknown_encoding(encoding: str) -> LoadError:
+    return LoadError(f"encoding={encoding!r} is not a known text encoding; try 'utf-8' or 'latin-1'")
 
 
 # -- metadata TSV -----------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def read_metadata_tsv(path: Path, *, encoding: str = "utf-8") -> pa.Table:
     path = Path(path)
     check_file(path)
     data = path.read_bytes()
-    text = _decode(data, path, encoding)
+    text = decode_text(data, path, encoding)
     lines = text.lstrip("\ufeff").split("\n")
     if "\r" in text:
         lines = [line[:-1] if line.endswith("\r") else line for line in lines]
@@ -234,11 +234,12 @@ def _typed(values: pa.Array) -> pa.Array:
     return values
 
 
-def _decode(data: bytes, path: Path, encoding: str) -> str:
+def decode_text(data: bytes, path: Path, encoding: str) -> str:
+    """``data`` as text; an unknown encoding or undecodable bytes fail naming the file and line."""
     try:
         return data.decode(encoding)
     except LookupError:
-        raise LoadError(f"encoding={encoding!r} is not a known text encoding; try 'utf-8' or 'latin-1'") from None
+        raise _unknown_encoding(encoding) from None
     except UnicodeDecodeError as exc:
         kind = sniff(path)
         if kind:
@@ -280,7 +281,7 @@ def read_bytes(
         check_file(meta_path)
         meta = read_metadata(meta_path)
     rows = (meta.num_rows, str(meta_path)) if meta is not None else None
-    table = pa.table({"embedding": _bytes_column(path, dim=dim, shape=shape, rows=rows)})
+    table = pa.table({"embedding": bytes_column(path, dim=dim, shape=shape, rows=rows)})
     if meta is not None:
         table = attach_metadata(
             table, meta, vectors_from=str(path), metadata_from=str(meta_path), single_column_rule=True
@@ -288,7 +289,7 @@ def read_bytes(
     return Loaded(table, str(path), hints={"vector": "embedding"}, media_root=path.parent)
 
 
-def _bytes_column(
+def bytes_column(
     path: Path,
     *,
     dim: int | None,
@@ -296,6 +297,11 @@ def _bytes_column(
     rows: tuple[int, str] | None,
     how: str = "pass dim=D (values per vector) to projector.load",
 ) -> pa.FixedSizeListArray:
+    """A ``.bytes`` file memory-mapped as ``(rows, dim)`` float32 vectors.
+
+    The shape comes from ``shape=``, else ``dim=``, else ``rows=(count, file it came from)``;
+    ``how`` ends the error when the sizes disagree, saying how to give the shape.
+    """
     size = path.stat().st_size
     if shape is not None:
         n, d = _check_shape(shape)
@@ -344,517 +350,3 @@ def _check_shape(shape: Sequence[int]) -> tuple[int, int]:
     if not ok:
         raise LoadError(f"shape={shape!r} must be two positive whole numbers: (rows, values per vector)")
     return n, d
-
-
-# -- configs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Entry:
-    """One embedding a config lists; paths as written in the config."""
-
-    name: str
-    tensor_path: str | None
-    tensor_shape: tuple[int, ...]
-    metadata_path: str | None
-    sprite_path: str | None
-    sprite_dim: tuple[int, ...]
-
-    def files(self) -> list[tuple[str, str]]:
-        named = (("tensor file", self.tensor_path), ("metadata file", self.metadata_path), ("sprite", self.sprite_path))
-        return [(what, value) for what, value in named if value]
-
-
-@dataclass(frozen=True)
-class _Config:
-    file: Path
-    entries: list[_Entry]
-    root: Path
-    checkpoint: str | None
-
-
-def list_embeddings(path: str | os.PathLike) -> list[str]:
-    """The tensor names a projector config (or a log dir holding one) lists, in order."""
-    return [entry.name for entry in _read_config_file(_find_config(Path(path).expanduser())).entries]
-
-
-def read_config(path: Path, *, embedding: str | None = None) -> Loaded:
-    """One embedding of a projector config: vectors, metadata columns and sprite thumbnails.
-
-    ``path`` is a ``projector_config.json`` (standalone projector), a
-    ``projector_config.pbtxt`` (TensorBoard) or a folder holding one. ``embedding=`` picks an
-    entry by tensor name (TensorBoard's ``tag:step`` names also answer to the bare tag);
-    without it the first entry whose files all exist loads, and a warning names the others.
-
-    Paths in a config are relative to its folder (the standalone site's may be relative to the
-    folder above) and may not leave it: one that does, by ``..`` or a symbolic link, refuses
-    the whole config.
-    """
-    config = _read_config_file(_find_config(Path(path)))
-    missing = {entry: _missing(config, entry) for entry in config.entries}
-    notes: list[str] = []
-    if embedding is not None:
-        entry = _select(config, embedding)
-        if missing[entry]:
-            usable = [repr(e.name) for e in config.entries if not missing[e]]
-            others = f" Embeddings that load: {', '.join(usable)}." if usable else ""
-            raise LoadError(
-                f"{config.file}: embedding {entry.name!r} cannot load: {'; '.join(missing[entry])} "
-                f"(paths are relative to {config.root}).{others}"
-            )
-    else:
-        usable_entries = [e for e in config.entries if not missing[e]]
-        if not usable_entries:
-            reasons = "; ".join(f"{e.name!r}: {', '.join(missing[e])}" for e in config.entries)
-            raise LoadError(f"{config.file}: no embedding can be loaded. {reasons}")
-        entry = usable_entries[0]
-        if len(config.entries) > 1:
-            message = _choice_note(config, entry, missing)
-            warnings.warn(message, ProjectorWarning, stacklevel=2)
-            notes.append(message)
-    table, hints = _load_entry(config, entry, notes)
-    return Loaded(
-        table, f"{config.file.name}: embedding {entry.name!r}", hints=hints, media_root=config.root, notes=notes
-    )
-
-
-def _find_config(path: Path) -> Path:
-    if path.is_dir():
-        for name in CONFIG_NAMES:
-            if (path / name).is_file():
-                return path / name
-        runs = sorted({p.parent.name for name in CONFIG_NAMES for p in path.glob(f"*/{name}")})
-        hint = f"; these subfolders hold one, pass one of them: {', '.join(runs)}" if runs else ""
-        raise LoadError(f"{path}: no {' or '.join(CONFIG_NAMES)} in this folder{hint}")
-    check_file(path)
-    return path
-
-
-def _read_config_file(file: Path) -> _Config:
-    text = _decode(file.read_bytes(), file, "utf-8").lstrip("\ufeff")
-    if file.suffix.lower() == ".json":
-        entries, checkpoint = _json_entries(file, text)
-        roots = [file.parent, file.parent.parent]
-    else:
-        entries, checkpoint = _pbtxt_entries(file, text)
-        roots = [file.parent]
-    if not entries:
-        raise FormatError(f"{file}: lists no embeddings")
-    root = next((r for r in roots if _any_file_under(r, entries)), roots[0])
-    config = _Config(file, entries, root, checkpoint)
-    for entry in entries:
-        for what, value in entry.files():
-            _resolve(config, entry, what, value)
-    return config
-
-
-def _any_file_under(root: Path, entries: list[_Entry]) -> bool:
-    """Whether ``root`` is the folder the config's paths are written against."""
-    for entry in entries:
-        for _, value in entry.files():
-            try:
-                if resolve_media_path(root, value).is_file():
-                    return True
-            except UnsafeInputError:
-                continue
-    return False
-
-
-def _resolve(config: _Config, entry: _Entry, what: str, value: str) -> Path:
-    try:
-        return resolve_media_path(config.root, value)
-    except UnsafeInputError as exc:
-        raise UnsafeInputError(
-            f"{config.file}: embedding {entry.name!r}, {what} {value!r} is refused: {exc}. Paths in a "
-            f"projector config must stay inside {config.root}"
-        ) from None
-
-
-def _missing(config: _Config, entry: _Entry) -> list[str]:
-    """Why ``entry`` cannot load, one reason per missing file; empty when it can."""
-    reasons = []
-    if not entry.tensor_path:
-        where = f" (the TensorFlow checkpoint {config.checkpoint!r})" if config.checkpoint else ""
-        reasons.append(f"no tensor path: its values live in a checkpoint{where}, which projector cannot read")
-    for what, value in entry.files():
-        if not _resolve(config, entry, what, value).is_file():
-            reasons.append(f"{what} {value} is missing")
-    return reasons
-
-
-def _select(config: _Config, wanted: str) -> _Entry:
-    for entry in config.entries:
-        if entry.name == wanted:
-            return entry
-    by_tag = [e for e in config.entries if e.name.rpartition(":")[0] == wanted]
-    if len(by_tag) == 1:
-        return by_tag[0]
-    names = [e.name for e in config.entries]
-    close = difflib.get_close_matches(wanted, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else "."
-    raise LoadError(
-        f"{config.file}: no embedding named {wanted!r}{hint} It lists {', '.join(repr(n) for n in names)}; "
-        "pass one of them as embedding="
-    )
-
-
-def _choice_note(config: _Config, chosen: _Entry, missing: dict[_Entry, list[str]]) -> str:
-    others = [e for e in config.entries if e is not chosen and not missing[e]]
-    skipped = [e for e in config.entries if missing[e]]
-    parts = [f"{config.file.name} lists {len(config.entries)} embeddings; loaded {chosen.name!r}."]
-    if others:
-        parts.append(f"Others: {', '.join(repr(e.name) for e in others)}.")
-    if skipped:
-        parts.append(
-            "Skipped, files missing: "
-            + "; ".join(f"{e.name!r} ({', '.join(missing[e])})" for e in skipped)
-            + "."
-        )
-    if others:
-        parts.append(f"Choose one with embedding={others[0].name!r}.")
-    else:
-        parts.append(f"Paths are relative to {config.root}; add the missing files to load the others.")
-    return " ".join(parts)
-
-
-def _load_entry(config: _Config, entry: _Entry, notes: list[str]) -> tuple[pa.Table, dict[str, Any]]:
-    where = f"{config.file}: embedding {entry.name!r}"
-    tensor_file = _resolve(config, entry, "tensor file", entry.tensor_path or "")
-    meta = meta_file = None
-    if entry.metadata_path:
-        meta_file = _resolve(config, entry, "metadata file", entry.metadata_path)
-        meta = read_metadata_tsv(meta_file)
-    if tensor_file.suffix.lower() == ".bytes":
-        shape = entry.tensor_shape if len(entry.tensor_shape) == 2 else None
-        rows = (meta.num_rows, str(meta_file)) if meta is not None and shape is None else None
-        if shape is None and rows is None:
-            raise FormatError(
-                f"{where}: {entry.tensor_path} is raw float32 and the entry gives no tensor shape; "
-                "add the shape to the config (tensorShape: [rows, dim] or tensor_shape)"
-            )
-        column = _bytes_column(tensor_file, dim=None, shape=shape, rows=rows, how="add the tensor shape to the config")
-    else:
-        check_file(tensor_file)
-        mismatch = binary_mismatch(tensor_file, "tensors TSV")
-        if mismatch is not None:
-            raise mismatch
-        column = _tensors_column(tensor_file, "utf-8")
-        actual = (len(column), column.type.list_size)
-        if len(entry.tensor_shape) == 2 and entry.tensor_shape != actual:
-            message = f"{where}: the config says shape {list(entry.tensor_shape)}, the file holds {list(actual)}; loaded the file"
-            warnings.warn(message, ProjectorWarning, stacklevel=3)
-            notes.append(message)
-    table = pa.table({"embedding": column})
-    if meta is not None:
-        table = attach_metadata(
-            table, meta, vectors_from=str(tensor_file), metadata_from=str(meta_file), single_column_rule=True
-        )
-    hints: dict[str, Any] = {"vector": "embedding"}
-    if entry.sprite_path:
-        sprite_file = _resolve(config, entry, "sprite", entry.sprite_path)
-        dims = entry.sprite_dim
-        if len(dims) not in (1, 2) or min(dims) < 1:
-            raise FormatError(
-                f"{where}: the sprite needs its tile size, single_image_dim [width, height] in pixels; got {list(dims)}"
-            )
-        width, height = dims[0], dims[-1]
-        name = "image" if "image" not in table.column_names else "sprite_image"
-        thumbs = _sprite_tiles(sprite_file, table.num_rows, width, height, notes)
-        table = table.append_column(name, pa.array(thumbs, pa.binary()))
-        hints["image"] = name
-    return table, hints
-
-
-# -- sprites ----------------------------------------------------------------------------------
-
-
-def _sprite_tiles(path: Path, n: int, width: int, height: int, notes: list[str]) -> list[bytes]:
-    """One PNG per row, cut from a row-major grid of ``width`` x ``height`` tiles.
-
-    The grid has as many columns as fit across the sheet (ceil(sqrt(N)) for sheets the
-    projector and TensorBoard write). An unreadable or oversized sheet gives placeholders.
-    """
-    from PIL import Image
-
-    size = min(max(width, height), THUMBNAIL_SIZE)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as sheet:
-                if sheet.width * sheet.height > MAX_IMAGE_PIXELS:
-                    raise Image.DecompressionBombError(
-                        f"{sheet.width}x{sheet.height} pixels is more than {MAX_IMAGE_PIXELS:,}"
-                    )
-                pixels = np.asarray(sheet.convert("RGBA"))
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        _warn(notes, f"{path}: cannot read the sprite ({exc}); showing placeholders")
-        return [placeholder_png(size)] * n
-    pixels = _fewest_channels(pixels)
-    columns, rows = pixels.shape[1] // width, pixels.shape[0] // height
-    tiles = columns * rows
-    if tiles < n:
-        _warn(
-            notes,
-            f"{path}: the sprite holds {tiles} tiles of {width}x{height} pixels for {n} rows; "
-            f"rows from {tiles} on show placeholders",
-        )
-    out = []
-    blank = placeholder_png(size)
-    for index in range(n):
-        if index >= tiles:
-            out.append(blank)
-            continue
-        row, column = divmod(index, columns)
-        tile = pixels[row * height : (row + 1) * height, column * width : (column + 1) * width]
-        if max(width, height) > THUMBNAIL_SIZE:
-            image = Image.fromarray(tile)
-            image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
-            tile = np.asarray(image)
-        out.append(_png(tile))
-    return out
-
-
-def _fewest_channels(pixels: np.ndarray) -> np.ndarray:
-    """Drop an alpha channel that is all opaque, and colour from a grey sheet: smaller PNGs."""
-    if (pixels[..., 3] == 255).all():
-        pixels = pixels[..., :3]
-        if (pixels[..., 0] == pixels[..., 1]).all() and (pixels[..., 1] == pixels[..., 2]).all():
-            pixels = pixels[..., 0]
-    return pixels
-
-
-def _png(pixels: np.ndarray) -> bytes:
-    """An 8-bit grey, RGB or RGBA array as PNG, written directly: Pillow's encoder costs
-    ten times more per call, which dominates for the 10,000 small tiles of a sprite sheet."""
-    import struct
-    import zlib
-
-    height, width = pixels.shape[:2]
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    rows = np.zeros((height, 1 + width * channels), dtype=np.uint8)  # filter byte 0 per row
-    rows[:, 1:] = pixels.reshape(height, -1)
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    color = {1: 0, 3: 2, 4: 6}[channels]
-    header = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 6))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _warn(notes: list[str], message: str) -> None:
-    warnings.warn(message, ProjectorWarning, stacklevel=3)
-    notes.append(message)
-
-
-# -- config files -----------------------------------------------------------------------------
-
-
-def _json_entries(file: Path, text: str) -> tuple[list[_Entry], str | None]:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise FormatError(f"{file}, line {exc.lineno} column {exc.colno}: not valid JSON: {exc.msg}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("embeddings"), list):
-        raise FormatError(
-            f"{file}: not a TensorFlow projector config (no \"embeddings\" list); projector reads "
-            ".json files as projector configs only; write records as JSON Lines (.jsonl)"
-        )
-    entries = []
-    for index, item in enumerate(doc["embeddings"]):
-        where = f"{file}: embeddings[{index}]"
-        if not isinstance(item, dict):
-            raise FormatError(f"{where} is not an object")
-        sprite = item.get("sprite") or {}
-        if not isinstance(sprite, dict):
-            raise FormatError(f"{where}.sprite is not an object")
-        entries.append(
-            _Entry(
-                name=str(item.get("tensorName") or f"embedding {index}"),
-                tensor_path=_text(item.get("tensorPath"), f"{where}.tensorPath"),
-                tensor_shape=_ints(item.get("tensorShape"), f"{where}.tensorShape"),
-                metadata_path=_text(item.get("metadataPath"), f"{where}.metadataPath"),
-                sprite_path=_text(sprite.get("imagePath"), f"{where}.sprite.imagePath"),
-                sprite_dim=_ints(sprite.get("singleImageDim"), f"{where}.sprite.singleImageDim"),
-            )
-        )
-    checkpoint = doc.get("modelCheckpointPath")
-    return entries, checkpoint if isinstance(checkpoint, str) else None
-
-
-def _pbtxt_entries(file: Path, text: str) -> tuple[list[_Entry], str | None]:
-    fields = _parse_pbtxt(text, file)
-    entries = []
-    for index, item in enumerate(fields.get("embeddings", [])):
-        where = f"{file}: embeddings #{index + 1}"
-        if not isinstance(item, dict):
-            raise FormatError(f"{where} is a value, expected a block in braces")
-        sprite = _one(item, "sprite") or {}
-        if not isinstance(sprite, dict):
-            raise FormatError(f"{where}: sprite is a value, expected a block in braces")
-        entries.append(
-            _Entry(
-                name=_text(_one(item, "tensor_name"), f"{where}.tensor_name") or f"embedding {index}",
-                tensor_path=_text(_one(item, "tensor_path"), f"{where}.tensor_path"),
-                tensor_shape=_ints(item.get("tensor_shape"), f"{where}.tensor_shape"),
-                metadata_path=_text(_one(item, "metadata_path"), f"{where}.metadata_path"),
-                sprite_path=_text(_one(sprite, "image_path"), f"{where}.sprite.image_path"),
-                sprite_dim=_ints(sprite.get("single_image_dim"), f"{where}.sprite.single_image_dim"),
-            )
-        )
-    checkpoint = _one(fields, "model_checkpoint_path")
-    return entries, checkpoint if isinstance(checkpoint, str) else None
-
-
-def _one(fields: dict[str, list], name: str) -> Any:
-    values = fields.get(name)
-    return values[-1] if values else None
-
-
-def _text(value: Any, where: str) -> str | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise FormatError(f"{where} must be a string, got {value!r}")
-    return value
-
-
-def _ints(value: Any, where: str) -> tuple[int, ...]:
-    if value is None:
-        return ()
-    try:
-        numbers = tuple(int(v) for v in value)
-        ok = all(not isinstance(v, (bool, float)) and n >= 0 for v, n in zip(value, numbers))
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise FormatError(f"{where} must be a list of whole numbers, got {value!r}")
-    return numbers
-
-
-# A tiny reader for the subset of protobuf text format projector configs use: fields,
-# nested blocks in {} or <>, [lists], strings with C escapes, numbers, # comments.
-_TOKEN = re.compile(
-    r"""(?P<skip>\s+|\#[^\n]*)
-      | (?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
-      | (?P<word>[-+]?(?:\d[\w.]*[eE][-+]\d+|[\w.]+))
-      | (?P<punct>[{}<>:\[\],;])""",
-    re.VERBOSE,
-)
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
-_CLOSE = {"{": "}", "<": ">"}
-
-
-def _parse_pbtxt(text: str, file: Path) -> dict[str, list]:
-    """Fields of a text-format message: each name maps to its values (fields repeat)."""
-    tokens: list[tuple[str, Any, int]] = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise FormatError(f"{file}, line {_line(text, position)}: unexpected {text[position]!r}")
-        kind = match.lastgroup or "skip"
-        if kind == "string":
-            value = _unescape(match.group()[1:-1])
-            if tokens and tokens[-1][0] == "string":  # adjacent strings join, as in C
-                tokens[-1] = ("string", tokens[-1][1] + value, tokens[-1][2])
-            else:
-                tokens.append(("string", value, position))
-        elif kind != "skip":
-            tokens.append((kind, match.group(), position))
-        position = match.end()
-    tokens.append(("end", None, len(text)))
-    fields, _ = _parse_fields(tokens, 0, None, text, file)
-    return fields
-
-
-def _parse_fields(tokens: list, i: int, close: str | None, text: str, file: Path) -> tuple[dict[str, list], int]:
-    fields: dict[str, list] = {}
-
-    def fail(at: int, what: str) -> FormatError:
-        return FormatError(f"{file}, line {_line(text, tokens[at][2])}: {what}; not valid protobuf text format")
-
-    while True:
-        kind, value, _ = tokens[i]
-        if kind == "end" or (kind == "punct" and value in "}>"):
-            if (close is None) != (kind == "end") or (close is not None and value != close):
-                raise fail(i, f"expected {close!r}" if close else f"unexpected {value!r}")
-            return fields, i + 1
-        if kind != "word":
-            raise fail(i, f"expected a field name, found {value!r}")
-        name = value
-        i += 1
-        if tokens[i][:2] == ("punct", ":"):
-            i += 1
-            if tokens[i][:2] == ("punct", "["):
-                values, i = _parse_list(tokens, i + 1, text, file, fail)
-                fields.setdefault(name, []).extend(values)
-            else:
-                item, i = _parse_value(tokens, i, text, file, fail)
-                fields.setdefault(name, []).append(item)
-        elif tokens[i][0] == "punct" and tokens[i][1] in _CLOSE:
-            item, i = _parse_fields(tokens, i + 1, _CLOSE[tokens[i][1]], text, file)
-            fields.setdefault(name, []).append(item)
-        else:
-            raise fail(i, f"expected ':' or '{{' after {name!r}")
-        if tokens[i][0] == "punct" and tokens[i][1] in ",;":
-            i += 1
-
-
-def _parse_value(tokens: list, i: int, text: str, file: Path, fail: Any) -> tuple[Any, int]:
-    kind, value, _ = tokens[i]
-    if kind == "punct" and value in _CLOSE:
-        return _parse_fields(tokens, i + 1, _CLOSE[value], text, file)
-    if kind in ("string", "word"):
-        return value, i + 1
-    raise fail(i, f"expected a value, found {value!r}")
-
-
-def _parse_list(tokens: list, i: int, text: str, file: Path, fail: Any) -> tuple[list, int]:
-    values: list = []
-    if tokens[i][:2] == ("punct", "]"):
-        return values, i + 1
-    while True:
-        item, i = _parse_value(tokens, i, text, file, fail)
-        values.append(item)
-        if tokens[i][:2] == ("punct", "]"):
-            return values, i + 1
-        if tokens[i][:2] != ("punct", ","):
-            raise fail(i, "expected ',' or ']' in a list")
-        i += 1
-
-
-def _unescape(body: str) -> str:
-    """C-style escapes as protobuf writes them; octal and hex escapes are UTF-8 bytes."""
-    if "\\" not in body:
-        return body
-    out = bytearray()
-    i = 0
-    while i < len(body):
-        char = body[i]
-        if char != "\\":
-            out += char.encode("utf-8")
-            i += 1
-            continue
-        code = body[i + 1]
-        octal = re.match(r"[0-7]{1,3}", body[i + 1 :])
-        hexa = re.match(r"[xX]([0-9a-fA-F]{1,2})", body[i + 1 :])
-        if octal:
-            out.append(int(octal.group(), 8) & 0xFF)
-            i += 1 + len(octal.group())
-        elif hexa:
-            out.append(int(hexa.group(1), 16))
-            i += 1 + len(hexa.group())
-        else:
-            out += _ESCAPES.get(code, code).encode("utf-8")
-            i += 2
-    return out.decode("utf-8", errors="replace")
-
-
-def _line(text: str, position: int) -> int:
-    return text.count("\n", 0, position) + 1

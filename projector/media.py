@@ -25,6 +25,7 @@ __all__ = [
     "resolve_media_path",
     "make_thumbnail",
     "placeholder_png",
+    "encode_png",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -110,7 +111,7 @@ def make_thumbnail(source: bytes | Path, size: int = THUMBNAIL_SIZE, *, what: st
                     )
                 image.draft("RGB", (size, size))
                 image.thumbnail((size, size))
-                return _png(image.convert("RGBA") if image.mode in ("P", "LA", "RGBA") else image.convert("RGB"))
+                return encode_png(image.convert("RGBA") if image.mode in ("P", "LA", "RGBA") else image.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         warnings.warn(
             f"{what}: cannot make a thumbnail ({exc}); showing a placeholder",
@@ -124,10 +125,12 @@ def placeholder_png(size: int = THUMBNAIL_SIZE) -> bytes:
     """A plain grey square, shown where an image cannot be read."""
     from PIL import Image
 
-    return _png(Image.new("RGB", (size, size), (200, 200, 200)))
+    return encode_png(Image.new("RGB", (size, size), (200, 200, 200)))
 
 
-def _png(image) -> bytes:
+def encode_png(image, *, compress_level: int = 6) -> bytes:
+    """A Pillow image as PNG bytes; ``compress_level`` (0-9) trades size for speed, and 1
+    suits thousands of small tiles such as a sprite sheet's."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False)
+    image.save(buffer, format="PNG", optimize=False, compress_level=compress_level)
     return buffer.getvalue()
