@@ -56,7 +56,28 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--no-media-check", action="store_true", help="skip checking that media files exist")
     _add_load_options(info)
     info.set_defaults(handler=_info)
+    _add_cache_commands(commands)
     return parser
+
+
+def _add_cache_commands(commands: Any) -> None:
+    cache = commands.add_parser(
+        "cache",
+        help="show or empty the cache of projections and kNN graphs",
+        description="The on-disk cache of projections and kNN graphs ($PROJECTOR_CACHE_DIR moves it).",
+    )
+    actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="where the cache is; entries and bytes per kind")
+    info.add_argument("--json", action="store_true", help="print a stable machine-readable JSON document")
+    info.set_defaults(handler=_cache_info)
+    clear = actions.add_parser(
+        "clear",
+        help="delete cached entries",
+        description="Delete cached entries now, without asking: a cache holds nothing that cannot be "
+        "recomputed. Only the cache's own entry files go; anything else in the folder stays.",
+    )
+    clear.add_argument("--kind", metavar="K", help="only kind K and its K-* variants (knn, projection, projection-umap ...)")
+    clear.set_defaults(handler=_cache_clear)
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
@@ -87,6 +108,26 @@ def _info(args: argparse.Namespace) -> int:
     dataset = _load(args.path, load_options(args))
     info = dataset.info(check_media=not args.no_media_check)
     print(info.to_json() if args.json else info.to_text())
+    return 0
+
+
+def _cache_info(args: argparse.Namespace) -> int:
+    from projector.cache import Cache
+
+    info = Cache().info()
+    print(info.to_json() if args.json else info.to_text())
+    return 0
+
+
+def _cache_clear(args: argparse.Namespace) -> int:
+    from projector.cache import Cache, format_bytes
+
+    cache = Cache()
+    before = cache.info().bytes
+    removed = cache.clear(args.kind)
+    freed = max(0, before - cache.info().bytes)
+    what = f"{args.kind} entries" if args.kind else "entries"
+    print(f"removed {removed:,} {what} from {cache.root}, freed {format_bytes(freed)}")
     return 0
 
 
