@@ -57,6 +57,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load_options(info)
     info.set_defaults(handler=_info)
     _add_cache_commands(commands)
+    project = commands.add_parser(
+        "project",
+        help="compute a PCA, UMAP or t-SNE map and write the table with its coordinates",
+        description=(
+            "Compute a map of one embedding column and write the input table plus the coordinate "
+            "columns (METHOD_x, METHOD_y[, METHOD_z]; pca_1..pca_K past 3 PCA components) and "
+            "METHOD_knn_preserved to Parquet, with method, parameters, device, timings, quality and "
+            "library versions in the schema metadata."
+        ),
+    )
+    project.add_argument("path", metavar="PATH", help="file or folder to load")
+    project.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="where to write the table")
+    project.add_argument("--method", choices=("umap", "tsne", "pca"), default="umap", help="default: umap")
+    project.add_argument("--dims", type=int, help="dimensions of the map (2 or 3; any number for pca)")
+    project.add_argument("--metric", choices=("cosine", "l2", "ip"), help="distance in the original space (umap, tsne)")
+    project.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method parameter; repeat for several")
+    project.add_argument("--seed", type=int, help="random seed (default 0)")
+    project.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto (CUDA when available)")
+    project.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    project.add_argument("--no-quality", action="store_true", help="skip the quality scores")
+    project.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    project.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_load_options(project)
+    project.set_defaults(handler=_project)
     return parser
 
 
@@ -109,6 +133,63 @@ def _info(args: argparse.Namespace) -> int:
     info = dataset.info(check_media=not args.no_media_check)
     print(info.to_json() if args.json else info.to_text())
     return 0
+
+
+def _project(args: argparse.Namespace) -> int:
+    import time
+
+    import pyarrow.parquet as pq
+
+    from projector._io import write_atomically
+    from projector.progress import tqdm_callback
+
+    started = time.perf_counter()
+    dataset = _load(args.path, load_options(args))
+    options = _method_options(args)
+    column = options.pop("column", None)
+    progress = None if args.quiet else tqdm_callback()
+    projection = dataset.project(
+        args.method, column=column, device=args.device, cache=not args.no_cache,
+        quality=not args.no_quality, progress=progress, **options,
+    )
+    if projection is None:
+        raise ProjectorError(f"{args.path}: {len(dataset)} rows; PCA, UMAP and t-SNE need at least 4")
+    table = projection.to_table(dataset.table)
+    write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
+    print(_summary(projection, args.output, time.perf_counter() - started))
+    return 0
+
+
+def _method_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ProjectorError(f"--param {item!r}: expected NAME=VALUE, e.g. --param n_neighbors=30")
+        options[name.strip().replace("-", "_")] = value.strip()
+    for name in ("dims", "metric", "seed"):
+        value = getattr(args, name)
+        if value is not None:
+            options[name] = value
+    if isinstance(getattr(args, "vector", None), list) and len(args.vector) > 1:
+        raise ProjectorError("project takes one --vector column")
+    return options
+
+
+def _summary(projection, output: str, total: float) -> str:
+    meta = projection.metadata()
+    lines = [f"wrote {output}: {len(projection.coords):,} rows, columns {', '.join(projection.columns)}"]
+    timing = ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in meta.get("seconds", {}).items() if stage != "total")
+    cached = " (from cache)" if meta.get("cached") else ""
+    lines.append(f"{projection.method} on {meta.get('device', 'cpu')}{cached}: {timing or 'no stages'}; total {total:.1f} s")
+    if projection.quality is not None:
+        q = projection.quality
+        text = f"quality: trustworthiness {q.trustworthiness:.3f}, {q.k}-NN preserved {q.knn_preservation:.1%}"
+        if q.label_accuracy_map is not None:
+            text += f", {q.k}-NN label accuracy {q.label_accuracy_original:.1%} original / {q.label_accuracy_map:.1%} map"
+        lines.append(text)
+    lines.extend(f"note: {note}" for note in projection.notes)
+    return "\n".join(lines)
 
 
 def _cache_info(args: argparse.Namespace) -> int:

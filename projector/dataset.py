@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
@@ -24,6 +23,7 @@ from projector.schema import GENERATED_ID, Roles, infer_roles, roles_from_schema
 
 if TYPE_CHECKING:
     from projector.info import DatasetInfo
+    from projector.projection import Projection
 
 __all__ = ["Dataset", "MIN_PROJECTABLE_ROWS"]
 
@@ -226,23 +226,23 @@ class Dataset:
 
         return describe(self, **options)
 
+    def project(self, method: str = "auto", **options: Any) -> "Projection | None":
+        """Project an embedding column to a 2-D or 3-D map: PCA, UMAP or t-SNE.
+
+        See :func:`projector.reduce.project` for the options (``column=``, ``device=``,
+        ``cache=``, ``quality=``, ``progress=`` and the method's parameters).
+        """
+        from projector.reduce import project
+
+        return project(self, method, **options)
+
     def to_parquet(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the table, roles included, to Parquet atomically; never replaces a file unless told."""
         import pyarrow.parquet as pq
 
-        target = Path(path)
-        if target.exists() and not overwrite:
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-        try:
-            pq.write_table(self.table, temp)
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        return target
+        from projector._io import write_atomically
+
+        return write_atomically(path, lambda temp: pq.write_table(self.table, temp), overwrite=overwrite)
 
     def __repr__(self) -> str:
         dims = ", ".join(f"{name}[{self.table.column(name).type.list_size}]" for name in self.roles.vectors)

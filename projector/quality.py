@@ -65,6 +65,11 @@ class Quality:
             "metric": self.metric,
         }
 
+    @classmethod
+    def from_dict(cls, summary: dict[str, Any], per_point_preservation: np.ndarray) -> "Quality":
+        """Rebuild from :meth:`to_dict` and the per-point array (a cache entry holds them apart)."""
+        return cls(per_point_preservation=np.asarray(per_point_preservation, dtype=np.float32), **summary)
+
 
 def projection_quality(
     vectors: np.ndarray,

@@ -1,0 +1,379 @@
+"""Reductions: PCA, UMAP and t-SNE of one embedding column, all fed by the same kNN graph.
+
+:func:`project` is the one entry point behind ``Dataset.project``, ``projector project``, the
+app and reports. It validates the data and parameters, reduces to ``pca_dims`` components
+first when D > 100 (as the TensorFlow projector and scanpy do), builds or reuses the kNN
+graph, runs the layout on the chosen device, scores the map and caches the result.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from projector.errors import ProjectorError, ProjectorWarning
+from projector.progress import ProgressCallback, Reporter
+from projector.reduce.params import PARAMS, MethodParams, ParameterError
+
+if TYPE_CHECKING:
+    from projector.cache import Cache
+    from projector.dataset import Dataset
+    from projector.projection import Projection
+
+__all__ = ["project", "METHODS", "PCA_THRESHOLD_DIMS"]
+
+METHODS = ("pca", "umap", "tsne")
+PCA_THRESHOLD_DIMS = 100
+QUALITY_K = 10
+
+
+def project(
+    dataset: "Dataset",
+    method: str = "auto",
+    *,
+    column: str | None = None,
+    device: str = "auto",
+    cache: "Cache | bool" = True,
+    quality: bool = True,
+    progress: ProgressCallback | list[ProgressCallback] | None = None,
+    **options: Any,
+) -> "Projection | None":
+    """Project one embedding column of ``dataset`` to 2 or 3 dimensions.
+
+    Args:
+        method: ``"pca"``, ``"umap"``, ``"tsne"``, or ``"auto"`` (data with D <= 3 as is, else UMAP).
+        column: the embedding column (default: the first).
+        device: ``"auto"`` (CUDA when torch sees a GPU), ``"cpu"`` or ``"cuda"``.
+        cache: a :class:`~projector.cache.Cache`, True for the default one, False for none.
+        quality: score the map (trustworthiness, k-NN preservation, label accuracy).
+        progress: callbacks receiving :class:`~projector.progress.Progress`; True cancels.
+        **options: the method's parameters (see :mod:`projector.reduce.params`); unknown names
+            are errors.
+
+    Returns:
+        The projection, or None (with a warning saying why) when there are too few rows.
+    """
+    from projector.dataset import MIN_PROJECTABLE_ROWS
+    from projector.device import resolve_device
+    from projector.projection import Projection
+
+    started = time.perf_counter()
+    report = Reporter(progress)
+    name = column if column is not None else dataset.roles.vectors[0]
+    matrix = dataset.vectors(name)
+    n, d = matrix.shape
+    if n < MIN_PROJECTABLE_ROWS:
+        message = f"{name!r}: {n} rows cannot be projected; PCA, UMAP and t-SNE need at least {MIN_PROJECTABLE_ROWS}"
+        warnings.warn(message, ProjectorWarning, stacklevel=2)
+        return None
+    if method == "auto":
+        method = "identity" if d <= 3 else "umap"
+    if method == "identity":
+        if options:
+            raise ParameterError(f"identity: takes no parameters, got {', '.join(options)}")
+        coords = np.zeros((n, max(2, d)), dtype=np.float32)
+        coords[:, :d] = matrix
+        note = f"{d}-dimensional data shown as is; pass method='pca', 'umap' or 'tsne' to compute a map"
+        return Projection(coords, "identity", name, {}, None, {"notes": [note], "device": "cpu"})
+    if method not in PARAMS:
+        raise ParameterError(f"method={method!r} must be one of 'pca', 'umap', 'tsne' or 'auto'")
+    params = PARAMS[method].from_options(options)
+    _check_not_constant(matrix, name)
+    runtime = resolve_device(device)
+    notes: list[str] = []
+    params = _clamp(params, n, notes)
+
+    store = _cache(cache)
+    key = None
+    if store is not None:
+        from projector.cache import cache_key, content_hash
+
+        data_hash = _data_hash(dataset, name, content_hash)
+        key = cache_key(f"projection-{method}", data_hash, {**params.to_dict(), "device": runtime, "quality": quality}, _versions(method, runtime))
+        hit = store.get(key)
+        if hit is not None:
+            return _from_cache(hit, method, name, params)
+
+    seconds: dict[str, float] = {}
+    provenance: dict[str, Any] = {"device": runtime, "notes": notes, "seconds": seconds, "versions": _versions(method, runtime)}
+    duplicates = _duplicates(matrix)
+    if duplicates:
+        notes.append(f"{duplicates} rows repeat another row's vector exactly; they land on (nearly) the same spot")
+    provenance["duplicates"] = duplicates
+
+    if method == "pca":
+        result = _pca(matrix, params.dims, runtime, report, seconds)
+        coords = result.coords
+        provenance["explained_variance_ratio"] = result.explained_variance_ratio.tolist()
+        provenance["backend"] = "torch" if runtime == "cuda" else "numpy"
+        graph_indices = None
+    else:
+        space, metric = _search_space(matrix, params, runtime, report, seconds, provenance, notes)
+        graph = _graph(dataset, name, space, metric, _graph_k(params, n), runtime, report, seconds, provenance)
+        if method == "umap":
+            coords = _umap(space, graph, params, runtime, report, seconds, provenance, notes)
+        else:
+            coords = _tsne(space, graph, params, report, seconds, provenance, notes)
+        graph_indices = graph.indices if provenance.get("pca_dims") is None else None
+
+    scores = None
+    if quality:
+        t = time.perf_counter()
+        metric = getattr(params, "metric", "cosine")
+        if graph_indices is None or graph_indices.shape[1] < QUALITY_K:
+            # quality is judged against neighbours in the ORIGINAL space: the graph the app's
+            # neighbour panel reads too, built once per (column, metric)
+            original = _graph(dataset, name, matrix, metric, min(QUALITY_K, n - 1), runtime, report, {}, {"pca_dims": None})
+            graph_indices = original.indices
+        scores = _quality(dataset, matrix, coords, graph_indices, metric, report)
+        seconds["quality"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - started
+    projection = Projection(coords.astype(np.float32), method, name, params.to_dict(), scores, provenance)
+    if store is not None and key is not None:
+        _to_cache(store, key, projection)
+    return projection
+
+
+def _clamp(params: MethodParams, n: int, notes: list[str]) -> MethodParams:
+    """Clamp neighbourhood sizes to what N allows, saying so."""
+    if params.method == "umap" and params.n_neighbors > n - 1:
+        notes.append(f"n_neighbors={params.n_neighbors} clamped to {n - 1} (N={n})")
+        params = params.replace(n_neighbors=n - 1)
+    if params.method == "tsne":
+        limit = max(1.0, (n - 1) / 3.0)
+        if params.perplexity > limit:
+            notes.append(f"perplexity={params.perplexity:g} clamped to {limit:g} (it needs 3 x perplexity < N={n})")
+            params = params.replace(perplexity=limit)
+    if params.method == "pca" and params.dims > n:
+        notes.append(f"dims={params.dims} clamped to {n} (N={n})")
+        params = params.replace(dims=n)
+    for note in notes:
+        warnings.warn(note, ProjectorWarning, stacklevel=3)
+    return params
+
+
+def _check_not_constant(matrix: np.ndarray, name: str) -> None:
+    first = matrix[0]
+    for start in range(0, len(matrix), 65_536):
+        if not (matrix[start : start + 65_536] == first).all():
+            return
+    raise ProjectorError(f"{name!r}: every vector is the same; there is nothing to project")
+
+
+def _duplicates(matrix: np.ndarray) -> int:
+    from projector.info import duplicate_rows
+
+    return duplicate_rows(matrix)[0]
+
+
+def _search_space(matrix, params, runtime, report, seconds, provenance, notes):
+    """The vectors the kNN graph is built on: PCA components when D is large, and the metric there.
+
+    For cosine, rows are L2-normalised before PCA, so Euclidean distance in PCA space stands in
+    for cosine distance in the original space.
+    """
+    n, d = matrix.shape
+    metric = params.metric
+    if params.pca_dims is None or d <= PCA_THRESHOLD_DIMS or params.pca_dims >= d:
+        provenance["pca_dims"] = None
+        return matrix, metric
+    t = time.perf_counter()
+    source = matrix
+    if metric == "cosine":
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        source = matrix / np.where(norms > 0, norms, 1.0)
+        metric = "l2"
+    result = _pca(source, params.pca_dims, runtime, report, seconds)
+    seconds["pca"] = time.perf_counter() - t
+    provenance["pca_dims"] = params.pca_dims
+    provenance["pca_explained_variance"] = float(result.explained_variance_ratio.sum())
+    notes.append(
+        f"neighbours searched in the first {params.pca_dims} PCA components "
+        f"({provenance['pca_explained_variance']:.0%} of the variance); pca_dims=None to search all {d}"
+    )
+    return np.ascontiguousarray(result.coords), metric
+
+
+def _pca(matrix, dims, runtime, report, seconds):
+    from projector.reduce.pca import pca_numpy, pca_torch
+
+    t = time.perf_counter()
+    result = pca_torch(matrix, dims, device="cuda", report=report) if runtime == "cuda" else pca_numpy(matrix, dims, report=report)
+    seconds["pca"] = seconds.get("pca", 0.0) + time.perf_counter() - t
+    return result
+
+
+def _graph_k(params: MethodParams, n: int) -> int:
+    if params.method == "umap":
+        return max(1, min(n - 1, params.n_neighbors - 1))
+    return max(1, min(n - 1, int(3 * params.perplexity)))
+
+
+def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance):
+    """The kNN graph for this column and search space, built once and reused (k sliced down)."""
+    from projector.neighbors import KnnGraph, knn_graph
+
+    t = time.perf_counter()
+    derived = getattr(dataset, "_derived", None)
+    slot = ("knn", column, metric, provenance.get("pca_dims"))
+    held = derived.get(slot) if derived is not None else None
+    if held is None or held.k < k:
+        held = knn_graph(space, k, metric, device=runtime, progress=_forward(report))
+        if derived is not None:
+            derived[slot] = held
+    graph = held if held.k == k else KnnGraph(
+        indices=held.indices[:, :k], distances=held.distances[:, :k], metric=held.metric, k=k,
+        exact=held.exact, recall=held.recall, seconds=held.seconds,
+    )
+    seconds["knn"] = time.perf_counter() - t
+    provenance["knn"] = {"k": k, "metric": metric, "exact": graph.exact, "recall": graph.recall}
+    return graph
+
+
+def _forward(report: Reporter):
+    return [lambda event: report(event.stage, event.done, event.total, event.message)] if report else None
+
+
+def _umap(space, graph, params, runtime, report, seconds, provenance, notes):
+    from projector.reduce._graph import find_ab, fuzzy_graph, init_from_graph
+
+    n = len(space)
+    n_epochs = params.n_epochs or (500 if n <= 10_000 else 200)
+    backend = params.backend
+    if backend == "auto":
+        from projector.device import torch_available
+
+        backend = "torch" if torch_available() else "umap-learn"
+    provenance["backend"] = backend
+    provenance["n_epochs"] = n_epochs
+    t = time.perf_counter()
+    if backend == "umap-learn":
+        from projector.reduce.umap_learn import umap_learn_layout
+
+        coords = umap_learn_layout(space, graph, params, n_epochs)
+        seconds["layout"] = time.perf_counter() - t
+        return coords
+    fuzzy = fuzzy_graph(graph.indices, np.maximum(graph.distances, 0.0), params.n_neighbors)
+    a, b = find_ab(params.spread, params.min_dist)
+    fallback = _pca_init(space, params.dims)
+    if params.init == "spectral":
+        init, how = init_from_graph(fuzzy, params.dims, params.seed, fallback)
+        if how != "spectral":
+            notes.append(f"initialised from {how}: the kNN graph is not connected, so spectral init does not apply")
+    elif params.init == "pca":
+        init, how = _scaled(fallback), "pca"
+    else:
+        init, how = np.random.default_rng(params.seed).uniform(-10, 10, size=(n, params.dims)).astype(np.float32), "random"
+    provenance["init"] = how
+    seconds["graph"] = time.perf_counter() - t
+    t = time.perf_counter()
+    from projector.reduce.umap_torch import optimize_layout
+
+    coords = optimize_layout(
+        fuzzy, init, a=a, b=b, n_epochs=n_epochs, learning_rate=params.learning_rate,
+        negative_sample_rate=params.negative_sample_rate, seed=params.seed, device=runtime, report=report,
+    )
+    seconds["layout"] = time.perf_counter() - t
+    return coords
+
+
+def _pca_init(space: np.ndarray, dims: int) -> np.ndarray:
+    from projector.reduce.pca import pca_numpy
+
+    return pca_numpy(space, dims).coords
+
+
+def _scaled(coords: np.ndarray) -> np.ndarray:
+    scale = np.abs(coords).max()
+    return (coords * (10.0 / scale) if scale > 0 else coords).astype(np.float32)
+
+
+def _tsne(space, graph, params, report, seconds, provenance, notes):
+    from projector.reduce.tsne import tsne_layout
+
+    t = time.perf_counter()
+    if params.init == "pca":
+        init = _pca_init(space, params.dims)
+    else:
+        init = np.random.default_rng(params.seed).normal(size=(len(space), params.dims)).astype(np.float32)
+    coords = tsne_layout(
+        graph.indices, np.maximum(graph.distances, 0.0), init,
+        perplexity=params.perplexity, learning_rate=params.learning_rate, n_iter=params.n_iter,
+        early_exaggeration=params.early_exaggeration, early_exaggeration_iter=params.early_exaggeration_iter,
+        seed=params.seed, report=report,
+    )
+    seconds["layout"] = time.perf_counter() - t
+    provenance["backend"] = "openTSNE"
+    provenance["init"] = params.init
+    return coords
+
+
+def _quality(dataset, matrix, coords, graph_indices, metric, report):
+    from projector.quality import projection_quality
+
+    labels = None
+    if dataset.roles.labels:
+        labels = dataset.table.column(dataset.roles.labels[0]).to_pylist()
+    k = min(QUALITY_K, graph_indices.shape[1])
+    return projection_quality(matrix, coords, original_knn=graph_indices[:, :k], metric=metric, labels=labels, k=k, report=report)
+
+
+def _cache(cache):
+    if cache is False or cache is None:
+        return None
+    if cache is True:
+        from projector.cache import Cache
+
+        return Cache()
+    return cache
+
+
+def _data_hash(dataset, column, content_hash) -> str:
+    derived = getattr(dataset, "_derived", None)
+    slot = ("hash", column)
+    if derived is not None and slot in derived:
+        return derived[slot]
+    value = content_hash(dataset.vectors(column))
+    if derived is not None:
+        derived[slot] = value
+    return value
+
+
+def _versions(method: str, runtime: str) -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from projector._version import __version__
+
+    names = ["numpy", "faiss-cpu", "scipy"]
+    names += {"umap": ["torch", "umap-learn"], "tsne": ["openTSNE"], "pca": ["torch"] if runtime == "cuda" else []}[method]
+    out = {"projector": __version__}
+    for package in names:
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def _to_cache(store, key, projection) -> None:
+    arrays = {"coords": projection.coords}
+    if projection.quality is not None:
+        arrays["per_point_preservation"] = projection.quality.per_point_preservation
+    meta = projection.metadata()
+    store.put(key, arrays, meta)
+
+
+def _from_cache(hit, method, column, params) -> "Projection":
+    from projector.projection import Projection
+    from projector.quality import Quality
+
+    meta = dict(hit.meta)
+    quality = None
+    if meta.get("quality") is not None:
+        quality = Quality.from_dict(meta["quality"], hit.arrays["per_point_preservation"])
+    provenance = {k: v for k, v in meta.items() if k not in ("method", "column", "columns", "params", "quality")}
+    provenance["cached"] = True
+    return Projection(hit.arrays["coords"], method, column, params.to_dict(), quality, provenance)

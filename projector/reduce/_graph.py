@@ -1,0 +1,123 @@
+"""UMAP's fuzzy neighbour graph and curve parameters, in numpy and scipy (no numba).
+
+Follows McInnes et al. (2018) and umap-learn's ``fuzzy_simplicial_set``: per-point local
+connectivity ``rho`` and bandwidth ``sigma`` found by a vectorised binary search, membership
+strengths ``exp(-(d - rho) / sigma)``, then the fuzzy union ``A + A.T - A * A.T``. Written
+here because importing umap-learn compiles numba code for seconds on every fresh process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["fuzzy_graph", "find_ab", "init_from_graph"]
+
+_SMOOTH_K_TOLERANCE = 1e-5
+_MIN_K_DIST_SCALE = 1e-3
+
+
+def fuzzy_graph(indices: np.ndarray, distances: np.ndarray, n_neighbors: int) -> sp.coo_matrix:
+    """The symmetric fuzzy graph from a self-excluded kNN graph (N, k >= n_neighbors - 1)."""
+    n = len(indices)
+    k = max(1, min(n_neighbors - 1, indices.shape[1]))
+    idx = indices[:, :k]
+    dist = distances[:, :k].astype(np.float64)
+    rho, sigma = _smooth_knn_dist(dist, target=np.log2(n_neighbors))
+    weights = np.exp(-np.clip(dist - rho[:, None], 0.0, None) / sigma[:, None])
+    rows = np.repeat(np.arange(n), k)
+    graph = sp.coo_matrix((weights.ravel(), (rows, idx.ravel())), shape=(n, n)).tocsr()
+    graph.sum_duplicates()
+    transpose = graph.T.tocsr()
+    product = graph.multiply(transpose)
+    union = (graph + transpose - product).tocoo()
+    union.eliminate_zeros()
+    return union
+
+
+def _smooth_knn_dist(dist: np.ndarray, target: float, n_iter: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row rho (distance to the nearest neighbour) and sigma with sum exp(-(d-rho)/sigma) = target."""
+    positive = np.where(dist > 0, dist, np.inf)
+    rho = positive.min(axis=1)
+    rho[~np.isfinite(rho)] = 0.0
+    gap = np.clip(dist - rho[:, None], 0.0, None)
+    low = np.zeros(len(dist))
+    high = np.full(len(dist), np.inf)
+    mid = np.ones(len(dist))
+    for _ in range(n_iter):
+        total = np.exp(-gap / mid[:, None]).sum(axis=1)
+        done = np.abs(total - target) < _SMOOTH_K_TOLERANCE
+        if done.all():
+            break
+        over = (total > target) & ~done
+        under = (total <= target) & ~done
+        high = np.where(over, mid, high)
+        low = np.where(under, mid, low)
+        halfway = (low + high) / 2
+        mid = np.where(over, halfway, np.where(under, np.where(np.isinf(high), mid * 2, halfway), mid))
+    mean_all = dist.mean()
+    mean_row = dist.mean(axis=1)
+    floor = np.where(rho > 0, _MIN_K_DIST_SCALE * mean_row, _MIN_K_DIST_SCALE * mean_all)
+    sigma = np.maximum(mid, floor)
+    sigma[sigma <= 0] = 1.0
+    return rho, sigma
+
+
+def find_ab(spread: float, min_dist: float) -> tuple[float, float]:
+    """Fit UMAP's curve 1 / (1 + a d^(2b)) to the target membership for ``spread``, ``min_dist``."""
+    from scipy.optimize import curve_fit
+
+    xv = np.linspace(0, spread * 3, 300)
+    yv = np.where(xv < min_dist, 1.0, np.exp(-(xv - min_dist) / spread))
+    (a, b), _ = curve_fit(lambda x, a, b: 1.0 / (1.0 + a * x ** (2 * b)), xv, yv)
+    return float(a), float(b)
+
+
+def init_from_graph(graph: sp.coo_matrix, dims: int, seed: int, fallback: np.ndarray) -> tuple[np.ndarray, str]:
+    """Spectral layout of a connected graph (as umap-learn), else ``fallback``; says which it used.
+
+    Returns coordinates scaled to [-10, 10] like umap-learn's initialisation.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    n = graph.shape[0]
+    components, _ = connected_components(graph, directed=False)
+    how = "spectral"
+    coords = None
+    if components == 1 and n > dims + 2:
+        coords = _spectral(graph, dims, seed)
+    if coords is None:
+        how = "pca (graph has {} components)".format(components) if components > 1 else "pca (spectral did not converge)"
+        coords = fallback[:, :dims].astype(np.float64)
+    scale = np.abs(coords).max()
+    coords = coords * (10.0 / scale) if scale > 0 else coords
+    rng = np.random.default_rng(seed)
+    coords = coords + rng.normal(scale=1e-4, size=coords.shape)
+    return coords.astype(np.float32), how
+
+
+def _spectral(graph: sp.coo_matrix, dims: int, seed: int) -> np.ndarray | None:
+    from scipy.sparse.linalg import ArpackNoConvergence, eigsh, lobpcg
+
+    n = graph.shape[0]
+    csr = graph.tocsr()
+    degree = np.asarray(csr.sum(axis=1)).ravel()
+    inv_sqrt = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
+    d_half = sp.diags(inv_sqrt)
+    laplacian = sp.identity(n, format="csr") - d_half @ csr @ d_half
+    k = dims + 1
+    rng = np.random.default_rng(seed)
+    try:
+        if n < 2_000_000:
+            values, vectors = eigsh(
+                laplacian, k, which="SM", ncv=max(2 * k + 1, int(np.sqrt(n))), tol=1e-4,
+                v0=np.ones(n), maxiter=n * 5,
+            )
+        else:
+            guess = rng.normal(size=(n, k))
+            values, vectors = lobpcg(laplacian, guess, largest=False, tol=1e-8, maxiter=200)
+    except (ArpackNoConvergence, ValueError, np.linalg.LinAlgError):
+        return None
+    order = np.argsort(values)[1:k]
+    out = vectors[:, order]
+    return out if np.isfinite(out).all() else None
