@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import pytest
+# As projector.device does for users: test modules import torch and faiss before projector does.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 # No test may reach the network or a hub.
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")

@@ -84,3 +84,34 @@ def test_real_subprocess_help_and_version():
     assert "info" in out.stdout
     out = subprocess.run([sys.executable, "-m", "projector", "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("projector ")
+
+
+def test_project_writes_coordinates_and_provenance(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    matrix = np.vstack([rng.standard_normal((40, 6)) + 8 * i for i in range(3)]).astype(np.float32)
+    path = _write(tmp_path, matrix, label=[f"c{i // 40}" for i in range(120)])
+    out = tmp_path / "out.parquet"
+    args = ["project", str(path), "--method", "umap", "--param", "n_epochs=60", "--param", "n_neighbors=10", "--seed", "3", "--quiet", "-o", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "umap_x, umap_y" in printed and "trustworthiness" in printed
+    table = pq.read_table(out)
+    assert {"emb", "label", "umap_x", "umap_y", "umap_knn_preserved"} <= set(table.column_names)
+    provenance = json.loads(table.schema.metadata[b"projector:projection"])
+    assert provenance["method"] == "umap" and provenance["params"]["n_neighbors"] == 10 and provenance["params"]["seed"] == 3
+    assert provenance["device"] == "cpu" and "layout" in provenance["seconds"] and provenance["quality"]["trustworthiness"] > 0.75
+    assert "umap-learn" in provenance["versions"] or "torch" in provenance["versions"]
+    # a second run is served from the cache, and an existing output is never replaced silently
+    assert main(args) == 2 and "exists" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 0 and "(from cache)" in capsys.readouterr().out
+
+
+def test_project_bad_parameter_is_one_line(tmp_path, capsys):
+    path = _write(tmp_path, np.random.default_rng(0).standard_normal((20, 5)).astype(np.float32))
+    assert main(["project", str(path), "--param", "n_neighbours=5", "-o", str(tmp_path / "o.parquet"), "--no-cache"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'n_neighbors'" in err and err.count("\n") == 1
+    assert not (tmp_path / "o.parquet").exists()
+    assert main(["project", str(path), "--param", "oops", "-o", str(tmp_path / "o.parquet")]) == 2
+    assert "expected NAME=VALUE" in capsys.readouterr().err

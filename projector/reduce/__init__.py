@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+import projector.device  # noqa: F401  (sets the OpenMP wait policy before faiss or torch loads)
 from projector.errors import ProjectorError, ProjectorWarning
 from projector.progress import ProgressCallback, Reporter
 from projector.reduce.params import PARAMS, MethodParams, ParameterError
@@ -238,7 +239,7 @@ def _forward(report: Reporter):
 
 
 def _umap(space, graph, params, runtime, report, seconds, provenance, notes):
-    from projector.reduce._graph import find_ab, fuzzy_graph, init_from_graph
+    from projector.reduce._fuzzy import find_ab, fuzzy_graph, init_from_graph
 
     n = len(space)
     n_epochs = params.n_epochs or (500 if n <= 10_000 else 200)

@@ -1,0 +1,221 @@
+"""Reductions: declared parameters, exact PCA, UMAP and t-SNE quality, edge cases, progress.
+
+Properties, never golden coordinates: maps of the digits must keep neighbourhoods and labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+import projector
+from projector import Dataset, ProjectorError, ProjectorWarning
+from projector.progress import Cancelled
+from projector.reduce.params import PARAMS, ParameterError, TSNEParams, UMAPParams
+
+
+@pytest.fixture(scope="module")
+def digits():
+    bunch = load_digits()
+    return Dataset.from_arrays(bunch.data.astype(np.float32), {"label": [str(t) for t in bunch.target]})
+
+
+@pytest.fixture(scope="module")
+def wide_blobs():
+    """600 points in 5 well-separated clusters, 128-d (so PCA pre-reduction applies)."""
+    rng = np.random.default_rng(3)
+    centers = rng.standard_normal((5, 128)).astype(np.float32) * 4
+    labels = np.repeat(np.arange(5), 120)
+    data = centers[labels] + rng.standard_normal((600, 128)).astype(np.float32)
+    return Dataset.from_arrays(data, {"label": [f"c{i}" for i in labels]})
+
+
+# -- parameters -------------------------------------------------------------------------------
+
+
+def test_every_parameter_is_documented_with_a_default():
+    for cls in PARAMS.values():
+        for f in fields(cls):
+            assert f.metadata.get("doc"), f"{cls.__name__}.{f.name} has no doc"
+
+
+def test_defaults_match_the_issue():
+    umap, tsne = UMAPParams(), TSNEParams()
+    assert (umap.n_neighbors, umap.min_dist, umap.metric, umap.dims) == (15, 0.1, "cosine", 2)
+    assert (tsne.perplexity, tsne.learning_rate, tsne.dims) == (30.0, "auto", 2)
+
+
+def test_unknown_and_out_of_bounds_parameters_are_errors():
+    with pytest.raises(ParameterError, match=r"unknown parameter 'n_neighbours'; did you mean 'n_neighbors'"):
+        UMAPParams.from_options({"n_neighbours": 10})
+    with pytest.raises(ParameterError, match=r"n_neighbors=1 must be in \[2, 200\]; the default is 15"):
+        UMAPParams(n_neighbors=1)
+    with pytest.raises(ParameterError, match="dims=4 must be one of 2, 3"):
+        TSNEParams(dims=4)
+    with pytest.raises(ParameterError, match="metric='manhattan' must be one of"):
+        UMAPParams(metric="manhattan")
+
+
+def test_cli_strings_are_converted():
+    params = UMAPParams.from_options({"n_neighbors": "30", "min_dist": "0.5", "n_epochs": "none"})
+    assert params.n_neighbors == 30 and params.min_dist == 0.5 and params.n_epochs is None
+
+
+# -- PCA --------------------------------------------------------------------------------------
+
+
+def test_pca_matches_scikit_learn(digits):
+    from sklearn.decomposition import PCA
+
+    ours = digits.project("pca", dims=5, cache=False, quality=False)
+    theirs = PCA(n_components=5).fit(digits.vectors())
+    np.testing.assert_allclose(ours.provenance["explained_variance_ratio"], theirs.explained_variance_ratio_, rtol=1e-4)
+    reference = theirs.transform(digits.vectors())
+    for j in range(5):  # equal up to the sign of each component
+        assert abs(np.corrcoef(ours.coords[:, j], reference[:, j])[0, 1]) > 0.9999
+    assert ours.columns == ["pca_1", "pca_2", "pca_3", "pca_4", "pca_5"]
+
+
+def test_pca_torch_path_agrees_with_numpy(digits):
+    from projector.reduce.pca import pca_numpy, pca_torch
+
+    a = pca_numpy(digits.vectors(), 3)
+    b = pca_torch(digits.vectors(), 3, device="cpu")
+    np.testing.assert_allclose(a.coords, b.coords, atol=1e-3)
+    np.testing.assert_allclose(a.explained_variance_ratio, b.explained_variance_ratio, rtol=1e-5)
+
+
+# -- UMAP and t-SNE ---------------------------------------------------------------------------
+
+
+def test_umap_keeps_digit_neighbourhoods(digits):
+    projection = digits.project("umap", cache=False)
+    assert projection.coords.shape == (1797, 2) and np.isfinite(projection.coords).all()
+    assert projection.columns == ["umap_x", "umap_y"]
+    assert projection.quality.trustworthiness > 0.97
+    assert projection.quality.label_accuracy_map > 0.9
+    assert projection.provenance["backend"] == "torch" and projection.provenance["init"] == "spectral"
+
+
+def test_umap_is_reproducible_with_a_seed(digits):
+    first = digits.project("umap", seed=7, n_epochs=50, cache=False, quality=False)
+    again = digits.project("umap", seed=7, n_epochs=50, cache=False, quality=False)
+    other = digits.project("umap", seed=8, n_epochs=50, cache=False, quality=False)
+    np.testing.assert_array_equal(first.coords, again.coords)
+    assert not np.array_equal(first.coords, other.coords)
+
+
+def test_umap_3d_and_pca_pre_reduction(wide_blobs):
+    projection = wide_blobs.project("umap", dims=3, cache=False)
+    assert projection.coords.shape == (600, 3) and projection.columns == ["umap_x", "umap_y", "umap_z"]
+    assert projection.provenance["pca_dims"] == 50
+    assert any("first 50 PCA components" in note for note in projection.notes)
+    assert projection.quality.label_accuracy_map > 0.95
+    off = wide_blobs.project("umap", pca_dims=None, n_epochs=50, cache=False, quality=False)
+    assert off.provenance["pca_dims"] is None
+
+
+def test_tsne_keeps_digit_neighbourhoods(digits):
+    projection = digits.project("tsne", cache=False)
+    assert projection.coords.shape == (1797, 2) and np.isfinite(projection.coords).all()
+    assert projection.quality.trustworthiness > 0.97
+    assert projection.quality.label_accuracy_map > 0.9
+
+
+def test_one_graph_feeds_umap_and_tsne(digits):
+    ds = Dataset.from_arrays(digits.vectors().copy())
+    ds.project("tsne", n_iter=10, early_exaggeration_iter=10, cache=False, quality=False)  # builds k=90
+    held = [v for k, v in ds._derived.items() if k[0] == "knn"]
+    assert len(held) == 1 and held[0].k == 90
+    ds.project("umap", n_epochs=10, cache=False, quality=False)  # slices k=14 from it
+    assert len([k for k in ds._derived if k[0] == "knn"]) == 1
+
+
+# -- edge cases -------------------------------------------------------------------------------
+
+
+def test_zero_rows_is_an_error():
+    with pytest.raises(projector.EmptyDatasetError):
+        Dataset.from_arrays(np.zeros((0, 5), np.float32))
+
+
+def test_three_rows_give_no_projection_and_say_why():
+    with pytest.warns(ProjectorWarning):
+        ds = Dataset.from_arrays(np.eye(3, 5, dtype=np.float32))
+    with pytest.warns(ProjectorWarning, match="3 rows cannot be projected"):
+        assert ds.project("umap", cache=False) is None
+
+
+def test_small_n_clamps_and_records_effective_values():
+    ds = Dataset.from_arrays(np.random.default_rng(0).standard_normal((12, 6)).astype(np.float32))
+    with pytest.warns(ProjectorWarning, match="n_neighbors=15 clamped to 11"):
+        umap = ds.project("umap", cache=False, quality=False)
+    assert umap.params["n_neighbors"] == 11 and np.isfinite(umap.coords).all()
+    with pytest.warns(ProjectorWarning, match="perplexity=30 clamped"):
+        tsne = ds.project("tsne", cache=False, quality=False)
+    assert tsne.params["perplexity"] == pytest.approx(11 / 3) and np.isfinite(tsne.coords).all()
+
+
+def test_duplicates_do_not_break_the_maps():
+    rng = np.random.default_rng(1)
+    data = np.repeat(rng.standard_normal((40, 8)).astype(np.float32), 5, axis=0)  # every vector 5 times
+    ds = Dataset.from_arrays(data)
+    for method in ("umap", "tsne"):
+        projection = ds.project(method, cache=False, quality=False)
+        assert np.isfinite(projection.coords).all()
+        assert projection.provenance["duplicates"] == 160
+        assert any("160 rows repeat" in note for note in projection.notes)
+
+
+def test_disconnected_graph_recovers_without_nan():
+    rng = np.random.default_rng(2)
+    far = np.vstack([rng.standard_normal((30, 6)) + 1000 * i for i in range(4)]).astype(np.float32)
+    ds = Dataset.from_arrays(far)
+    projection = ds.project("umap", n_neighbors=5, metric="l2", cache=False, quality=False)
+    assert np.isfinite(projection.coords).all()
+    assert projection.provenance["init"].startswith("pca (graph has 4 components)")
+    assert any("not connected" in note for note in projection.notes)
+
+
+def test_constant_vectors_are_an_error():
+    ds = Dataset.from_arrays(np.ones((10, 4), np.float32))
+    with pytest.raises(ProjectorError, match="every vector is the same"):
+        ds.project("umap", cache=False)
+
+
+def test_low_dimensional_data_is_used_as_is_unless_forced():
+    data = np.random.default_rng(0).standard_normal((50, 3)).astype(np.float32)
+    ds = Dataset.from_arrays(data)
+    shown = ds.project(cache=False)
+    assert shown.method == "identity" and np.array_equal(shown.coords, data)
+    assert ds.project("pca", cache=False, quality=False).method == "pca"
+    flat = Dataset.from_arrays(data[:, :1]).project(cache=False)
+    assert flat.coords.shape == (50, 2) and (flat.coords[:, 1] == 0).all()
+
+
+# -- progress ---------------------------------------------------------------------------------
+
+
+def test_progress_reaches_callbacks_and_can_cancel(digits):
+    seen = []
+    digits.project("umap", n_epochs=20, cache=False, quality=False, progress=lambda e: seen.append((e.stage, e.done, e.total)))
+    assert ("umap layout", 20, 20) in seen
+    with pytest.raises(Cancelled):
+        digits.project("umap", n_epochs=20, cache=False, quality=False, progress=lambda e: e.stage == "umap layout" and e.done >= 4)
+    with pytest.raises(Cancelled):
+        digits.project("tsne", cache=False, quality=False, progress=lambda e: e.stage == "tsne layout")
+
+
+# -- without torch ----------------------------------------------------------------------------
+
+
+def test_umap_learn_backend_when_torch_is_absent(digits, monkeypatch):
+    import projector.device
+
+    monkeypatch.setattr(projector.device, "torch_available", lambda: False)
+    projection = digits.project("umap", n_epochs=100, cache=False)
+    assert projection.provenance["backend"] == "umap-learn" and projection.provenance["device"] == "cpu"
+    assert projection.quality.trustworthiness > 0.95
