@@ -219,3 +219,27 @@ def test_umap_learn_backend_when_torch_is_absent(digits, monkeypatch):
     projection = digits.project("umap", n_epochs=100, cache=False)
     assert projection.provenance["backend"] == "umap-learn" and projection.provenance["device"] == "cpu"
     assert projection.quality.trustworthiness > 0.95
+
+
+# -- cache ------------------------------------------------------------------------------------
+
+
+def test_projection_and_graph_come_back_from_the_cache(tmp_path, monkeypatch):
+    import projector.neighbors
+    from projector.cache import Cache
+
+    data = np.random.default_rng(5).standard_normal((300, 12)).astype(np.float32)
+    store = Cache(tmp_path)
+    first = Dataset.from_arrays(data).project("umap", n_epochs=30, cache=store)
+    kinds = store.info().by_kind
+    assert any(kind.startswith("projection-umap") for kind in kinds) and "knn" in kinds
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("the kNN graph should have come from the cache")
+
+    monkeypatch.setattr(projector.neighbors, "knn_graph", no_search)
+    again = Dataset.from_arrays(data.copy()).project("umap", n_epochs=30, cache=store)
+    assert again.provenance.get("cached") and np.array_equal(again.coords, first.coords)
+    assert again.quality.trustworthiness == first.quality.trustworthiness
+    other = Dataset.from_arrays(data.copy()).project("umap", n_epochs=31, cache=store)  # new projection, cached graph
+    assert not other.provenance.get("cached") and np.isfinite(other.coords).all()

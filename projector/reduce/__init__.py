@@ -113,7 +113,7 @@ def project(
         graph_indices = None
     else:
         space, metric = _search_space(matrix, params, runtime, report, seconds, provenance, notes)
-        graph = _graph(dataset, name, space, metric, _graph_k(params, n), runtime, report, seconds, provenance)
+        graph = _graph(dataset, name, space, metric, _graph_k(params, n), runtime, report, seconds, provenance, store)
         if method == "umap":
             coords = _umap(space, graph, params, runtime, report, seconds, provenance, notes)
         else:
@@ -127,7 +127,7 @@ def project(
         if graph_indices is None or graph_indices.shape[1] < QUALITY_K:
             # quality is judged against neighbours in the ORIGINAL space: the graph the app's
             # neighbour panel reads too, built once per (column, metric)
-            original = _graph(dataset, name, matrix, metric, min(QUALITY_K, n - 1), runtime, report, {}, {"pca_dims": None})
+            original = _graph(dataset, name, matrix, metric, min(QUALITY_K, n - 1), runtime, report, {}, {"pca_dims": None}, store)
             graph_indices = original.indices
         scores = _quality(dataset, matrix, coords, graph_indices, metric, report)
         seconds["quality"] = time.perf_counter() - t
@@ -213,25 +213,61 @@ def _graph_k(params: MethodParams, n: int) -> int:
     return max(1, min(n - 1, int(3 * params.perplexity)))
 
 
-def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance):
-    """The kNN graph for this column and search space, built once and reused (k sliced down)."""
-    from projector.neighbors import KnnGraph, knn_graph
+def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance, store=None):
+    """The kNN graph for this column and search space, built once and reused (k sliced down).
+
+    Held on the dataset for this session and, with a cache, on disk for later runs and the app.
+    """
+    from dataclasses import replace
+
+    from projector.neighbors import knn_graph
 
     t = time.perf_counter()
     derived = getattr(dataset, "_derived", None)
-    slot = ("knn", column, metric, provenance.get("pca_dims"))
+    pca_dims = provenance.get("pca_dims")
+    slot = ("knn", column, metric, pca_dims)
     held = derived.get(slot) if derived is not None else None
     if held is None or held.k < k:
-        held = knn_graph(space, k, metric, device=runtime, progress=_forward(report))
+        held = _cached_graph(store, dataset, column, metric, pca_dims, k)
+        if held is None:
+            held = knn_graph(space, k, metric, device=runtime, progress=_forward(report))
+            _cache_graph(store, dataset, column, pca_dims, held)
         if derived is not None:
             derived[slot] = held
-    graph = held if held.k == k else KnnGraph(
-        indices=held.indices[:, :k], distances=held.distances[:, :k], metric=held.metric, k=k,
-        exact=held.exact, recall=held.recall, seconds=held.seconds,
-    )
+    graph = held if held.k == k else replace(held, indices=held.indices[:, :k], distances=held.distances[:, :k], k=k)
     seconds["knn"] = time.perf_counter() - t
-    provenance["knn"] = {"k": k, "metric": metric, "exact": graph.exact, "recall": graph.recall}
+    provenance["knn"] = {"k": k, "metric": metric, "exact": graph.exact, "recall": graph.recall, "backend": graph.backend}
     return graph
+
+
+def _graph_key(store, dataset, column, metric, pca_dims, k):
+    from projector.cache import cache_key, content_hash
+
+    versions = {k_: v for k_, v in _versions("pca", "cpu").items() if k_ in ("faiss-cpu", "numpy", "projector")}
+    return cache_key("knn", _data_hash(dataset, column, content_hash), {"metric": metric, "pca_dims": pca_dims, "k": k}, versions)
+
+
+def _cached_graph(store, dataset, column, metric, pca_dims, k):
+    if store is None:
+        return None
+    from projector.neighbors import KnnGraph
+
+    hit = store.get(_graph_key(store, dataset, column, metric, pca_dims, k))
+    if hit is None:
+        return None
+    meta = hit.meta
+    return KnnGraph(
+        indices=np.asarray(hit.arrays["indices"]), distances=np.asarray(hit.arrays["distances"]), metric=metric, k=k,
+        exact=bool(meta["exact"]), recall=meta.get("recall"), seconds=float(meta.get("seconds", 0.0)), backend=meta.get("backend", "faiss"),
+    )
+
+
+def _cache_graph(store, dataset, column, pca_dims, graph) -> None:
+    if store is None:
+        return
+    key = _graph_key(store, dataset, column, graph.metric, pca_dims, graph.k)
+    meta = {"exact": graph.exact, "recall": graph.recall, "seconds": graph.seconds, "backend": graph.backend, "column": column}
+    store.put(key, {"indices": graph.indices, "distances": graph.distances}, meta)
 
 
 def _forward(report: Reporter):
