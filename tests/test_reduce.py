@@ -243,3 +243,10 @@ def test_projection_and_graph_come_back_from_the_cache(tmp_path, monkeypatch):
     assert again.quality.trustworthiness == first.quality.trustworthiness
     other = Dataset.from_arrays(data.copy()).project("umap", n_epochs=31, cache=store)  # new projection, cached graph
     assert not other.provenance.get("cached") and np.isfinite(other.coords).all()
+
+
+def test_torch_tsne_path_runs_on_the_cpu_and_keeps_clusters(wide_blobs):
+    projection = wide_blobs.project("tsne", backend="torch", n_iter=250, device="cpu", cache=False)
+    assert projection.provenance["backend"] == "torch" and np.isfinite(projection.coords).all()
+    assert projection.quality.label_accuracy_map > 0.95
+    assert projection.quality.trustworthiness > 0.9

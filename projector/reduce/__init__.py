@@ -117,7 +117,7 @@ def project(
         if method == "umap":
             coords = _umap(space, graph, params, runtime, report, seconds, provenance, notes)
         else:
-            coords = _tsne(space, graph, params, report, seconds, provenance, notes)
+            coords = _tsne(space, graph, params, runtime, report, seconds, provenance, notes)
         graph_indices = graph.indices if provenance.get("pca_dims") is None else None
 
     scores = None
@@ -328,22 +328,29 @@ def _scaled(coords: np.ndarray) -> np.ndarray:
     return (coords * (10.0 / scale) if scale > 0 else coords).astype(np.float32)
 
 
-def _tsne(space, graph, params, report, seconds, provenance, notes):
-    from projector.reduce.tsne import tsne_layout
+def _tsne(space, graph, params, runtime, report, seconds, provenance, notes):
+    from projector.reduce.tsne import tsne_affinities, tsne_layout
 
     t = time.perf_counter()
     if params.init == "pca":
         init = _pca_init(space, params.dims)
     else:
         init = np.random.default_rng(params.seed).normal(size=(len(space), params.dims)).astype(np.float32)
-    coords = tsne_layout(
-        graph.indices, np.maximum(graph.distances, 0.0), init,
-        perplexity=params.perplexity, learning_rate=params.learning_rate, n_iter=params.n_iter,
-        early_exaggeration=params.early_exaggeration, early_exaggeration_iter=params.early_exaggeration_iter,
-        seed=params.seed, report=report,
-    )
+    distances = np.maximum(graph.distances, 0.0)
+    backend = params.backend if params.backend != "auto" else ("torch" if runtime == "cuda" else "openTSNE")
+    schedule = {
+        "learning_rate": params.learning_rate, "n_iter": params.n_iter, "early_exaggeration": params.early_exaggeration,
+        "early_exaggeration_iter": params.early_exaggeration_iter, "seed": params.seed, "report": report,
+    }
+    if backend == "torch":
+        from projector.reduce.tsne_torch import tsne_torch_layout
+
+        affinities = tsne_affinities(graph.indices, distances, perplexity=params.perplexity, seed=params.seed)
+        coords = tsne_torch_layout(affinities.P, init, device=runtime, **schedule)
+    else:
+        coords = tsne_layout(graph.indices, distances, init, perplexity=params.perplexity, **schedule)
     seconds["layout"] = time.perf_counter() - t
-    provenance["backend"] = "openTSNE"
+    provenance["backend"] = backend
     provenance["init"] = params.init
     return coords
 

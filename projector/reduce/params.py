@@ -92,6 +92,7 @@ class TSNEParams(MethodParams):
     metric: str = param("cosine", "distance in the original space", choices=("cosine", "l2", "ip"))
     init: str = param("pca", "initial layout", choices=("pca", "random"))
     pca_dims: int | None = param(50, "PCA components to search neighbours in when D > 100 (None: never)", low=2, high=1000, nullable=True)
+    backend: str = param("auto", "'openTSNE' (CPU, FFT gradients), 'torch' (exact gradients, for GPUs), or 'auto' (torch on CUDA)", choices=("auto", "openTSNE", "torch"))
     seed: int = param(0, "random seed: the same seed gives the same map on the same device", low=0)
 
 

@@ -11,7 +11,18 @@ import numpy as np
 
 from projector.progress import Cancelled, Reporter
 
-__all__ = ["tsne_layout"]
+__all__ = ["tsne_layout", "tsne_affinities"]
+
+
+def tsne_affinities(indices: np.ndarray, distances: np.ndarray, *, perplexity: float, seed: int):
+    """openTSNE's perplexity-calibrated affinities from a self-excluded kNN graph."""
+    import os
+
+    from openTSNE.affinity import PerplexityBasedNN
+    from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+    knn = PrecomputedNeighbors(indices.astype(np.int64), distances.astype(np.float64))
+    return PerplexityBasedNN(perplexity=perplexity, knn_index=knn, n_jobs=os.cpu_count() or 1, random_state=seed)
 
 
 def tsne_layout(
@@ -31,13 +42,10 @@ def tsne_layout(
     import os
 
     from openTSNE import TSNEEmbedding
-    from openTSNE.affinity import PerplexityBasedNN
-    from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
     report = report or Reporter()
     n_jobs = os.cpu_count() or 1
-    knn = PrecomputedNeighbors(indices.astype(np.int64), distances.astype(np.float64))
-    affinities = PerplexityBasedNN(perplexity=perplexity, knn_index=knn, n_jobs=n_jobs, random_state=seed)
+    affinities = tsne_affinities(indices, distances, perplexity=perplexity, seed=seed)
     # openTSNE's recommended start: the initial layout rescaled to a std of 1e-4
     start = init.astype(np.float64)
     std = start[:, 0].std()
