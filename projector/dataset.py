@@ -42,7 +42,7 @@ class Dataset:
         notes: what loading had to say (warnings, substitutions), also shown by ``info``.
     """
 
-    __slots__ = ("table", "roles", "source", "media_root", "notes")
+    __slots__ = ("table", "roles", "source", "media_root", "notes", "_derived")
 
     def __init__(
         self,
@@ -58,6 +58,7 @@ class Dataset:
         self.source = source
         self.media_root = media_root
         self.notes = tuple(notes)
+        self._derived: dict[tuple, Any] = {}  # built once from the table: kNN indexes, graphs
 
     # -- construction -------------------------------------------------------------------------
 
@@ -214,6 +215,33 @@ class Dataset:
         if name not in self.roles.vectors:
             raise SchemaError(f"{name!r} is not an embedding column; embedding columns: {list(self.roles.vectors)}")
         return _vectors.as_matrix(self.table.column(name))
+
+    def neighbors(
+        self,
+        query: Any,
+        k: int = 10,
+        *,
+        metric: str = "cosine",
+        column: str | None = None,
+        exclude_self: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, distances)``, each (M, k): the nearest samples to ``query``, nearest first.
+
+        ``query`` is a row position (int) or a sequence of them, or vectors: a float array shaped
+        (D,) or (M, D). ``ids`` are values of the id column; ``distances`` are in ``metric``
+        (``"cosine"``, ``"l2"`` or ``"ip"``, see :mod:`projector.neighbors`). A row query leaves
+        its own row out unless ``exclude_self=False``. The search is exact; its index is built on
+        the first call per ``(column, metric)`` and kept.
+        """
+        from projector.neighbors import NeighborIndex, _take_ids
+
+        name = column if column is not None else self.roles.vectors[0]
+        key = ("index", name, metric)
+        index = self._derived.get(key)
+        if index is None:
+            index = self._derived[key] = NeighborIndex(self.vectors(name), metric)
+        rows, distances = index.neighbors(query, k, exclude_self=exclude_self)
+        return _take_ids(self.table.column(self.roles.id), rows), distances
 
     @property
     def ids(self) -> np.ndarray:
