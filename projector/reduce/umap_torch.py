@@ -53,12 +53,9 @@ def optimize_layout(
         next_sample[active] += epochs_per_sample[active]
         if len(h):
             diff = coords[h] - coords[t]
-            d2 = (diff * diff).sum(1)
-            coef = torch.where(
-                d2 > 0,
-                (-2.0 * a * b * d2.clamp(min=1e-12).pow(b - 1.0)) / (1.0 + a * d2.pow(b)),
-                torch.zeros_like(d2),
-            )
+            d2 = (diff * diff).sum(1).clamp(min=1e-12)
+            d2b = d2.pow(b)  # one pow: d2^(b-1) = d2^b / d2
+            coef = (-2.0 * a * b) * d2b / (d2 * (1.0 + a * d2b))
             grad = (coef[:, None] * diff).clamp(-_CLIP, _CLIP) * alpha
             coords.index_add_(0, h, grad)
             coords.index_add_(0, t, -grad)
@@ -67,11 +64,8 @@ def optimize_layout(
             others = torch.randint(0, n, (len(hn),), device=dev, generator=generator)
             diff = coords[hn] - coords[others]
             d2 = (diff * diff).sum(1)
-            coef = torch.where(
-                (d2 > 0) & (hn != others),
-                2.0 * b / ((0.001 + d2) * (1.0 + a * d2.pow(b))),
-                torch.zeros_like(d2),
-            )
+            coef = (2.0 * b) / ((0.001 + d2) * (1.0 + a * d2.pow(b)))
+            coef = coef.masked_fill((d2 <= 0) | (hn == others), 0.0)
             grad = (coef[:, None] * diff).clamp(-_CLIP, _CLIP) * alpha
             coords.index_add_(0, hn, grad)
         if (epoch + 1) % every == 0 or epoch + 1 == n_epochs:
