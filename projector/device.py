@@ -32,6 +32,8 @@ def resolve_device(device: str = "auto") -> str:
         raise ProjectorError(f"device={device!r} must be 'auto', 'cpu' or 'cuda'")
     if device == "cpu":
         return "cpu"
+    if device == "auto" and not _gpu_driver_present():
+        return "cpu"  # no driver, no GPU: skip importing torch (seconds) just to ask
     if not torch_available():
         if device == "cuda":
             raise MissingDependencyError("device='cuda' needs torch with CUDA: pip install 'projector[torch]'")
@@ -43,3 +45,10 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda":
         raise ProjectorError("device='cuda' but torch sees no CUDA GPU; use device='cpu' or 'auto'")
     return "cpu"
+
+
+def _gpu_driver_present() -> bool:
+    """Whether an NVIDIA (or ROCm) kernel driver is loaded, checked without importing torch."""
+    return any(os.path.exists(path) for path in ("/proc/driver/nvidia", "/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd")) or (
+        not os.path.exists("/proc")  # not Linux: ask torch
+    )

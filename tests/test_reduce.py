@@ -250,3 +250,17 @@ def test_torch_tsne_path_runs_on_the_cpu_and_keeps_clusters(wide_blobs):
     assert projection.provenance["backend"] == "torch" and np.isfinite(projection.coords).all()
     assert projection.quality.label_accuracy_map > 0.95
     assert projection.quality.trustworthiness > 0.9
+
+
+def test_pca_on_a_machine_without_gpu_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, projector\n"
+        "ds = projector.Dataset.from_arrays(np.random.default_rng(0).standard_normal((50, 6)).astype('float32'))\n"
+        "p = ds.project('pca', cache=False)\n"
+        "print(p.provenance['device'], 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["cpu", "False"]
