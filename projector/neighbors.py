@@ -42,11 +42,16 @@ D     N       exact    clustered   clustered, on 1 cluster
 ====  ======  =======  ==========  =========================
 
 Clustering pays from about 5,000 points, but below 10,000 exact search takes at most a couple
-of seconds and gives the true graph, so :data:`EXACT_MAX_ROWS` is 10,000. HNSW
-(``faiss.IndexHNSWFlat``) was measured too and is not used for the graph: building an HNSW
-index and querying every point through it took 120 s for 100,000 x 768 (recall 0.986), against
-187 s exact, 16 s for pynndescent (recall 0.90) and about 5 s clustered (recall 0.99). HNSW
-serves :class:`NeighborIndex` with ``exact=False``, where many single queries follow one build.
+of seconds and gives the true graph, so :data:`EXACT_MAX_ROWS` is 10,000. (Timings on a shared
+machine vary by up to 2x between runs; the ratios hold.)
+
+HNSW (``faiss.IndexHNSWFlat``, M=32, efConstruction=100, efSearch raised from 64 until the
+sampled recall reaches 0.95) was measured for the graph too and is not used for it: an index
+build plus a query per point costs about two searches of every point. For 100,000 x 768 it took
+130 s (recall 0.986), against 139-141 s exact, 15-37 s for pynndescent (recall 0.90) and 7-8 s
+clustered (recall 0.99); for 100,000 x 128, 36 s against 56-91 s exact, 7.6-7.8 s (0.955) and
+2.7-7.5 s (0.965) (two runs each, ranges).
+HNSW serves :class:`NeighborIndex` with ``exact=False``, where many queries follow one build.
 
 On a CUDA machine (``device="auto"`` or ``"cuda"``) exact search runs on the GPU: FAISS GPU
 when this faiss build has it, else a batched torch brute force (matmul + ``topk`` in row
@@ -95,6 +100,7 @@ HNSW_EF_SEARCH_MAX = 1024
 RECALL_SAMPLE = 1000
 CLUSTERED_MARGIN = 0.01  # nprobe is chosen for this much more recall than the target, on a sample
 CLUSTERED_MAX_WORK = 0.25  # above this share of all pairs, exact search is about as fast
+CLUSTERED_LISTS_PER_ROOT = 0.5  # k-means clusters per sqrt(N)
 CLUSTERED_MIN_LIST = 39  # points per k-means cluster, at least (FAISS's own minimum)
 CLUSTERED_TRAIN_PER_LIST = 64
 CLUSTERED_KMEANS_ITER = 10
@@ -123,7 +129,8 @@ class KnnGraph:
             found, measured on a random sample of points (ties at the k-th distance count as
             found); None for an exact graph.
         seconds: wall time taken to build it.
-        backend: what searched: ``"faiss-flat"``, ``"faiss-hnsw"``, ``"faiss-gpu"``, ``"torch"``.
+        backend: what searched: ``"faiss-flat"``, ``"faiss-clustered"``, ``"faiss-gpu"``,
+            ``"torch"`` (or ``"faiss-hnsw"``, benchmarks only).
     """
 
     indices: np.ndarray
@@ -257,7 +264,7 @@ def _clustered_graph(index: "NeighborIndex", k: int, rng: np.random.Generator, s
     x, metric = index._matrix, index.metric
     n, d = x.shape
     faiss_metric = _faiss_metric(faiss, metric)
-    nlist = max(1, min(int(round(math.sqrt(n) / 2)), n // CLUSTERED_MIN_LIST))
+    nlist = max(1, min(int(round(CLUSTERED_LISTS_PER_ROOT * math.sqrt(n))), n // CLUSTERED_MIN_LIST))
 
     report(_STAGE_INDEX, 0, 2, f"k-means, {nlist} clusters")
     train = x[np.sort(rng.choice(n, size=min(n, nlist * CLUSTERED_TRAIN_PER_LIST), replace=False))]
@@ -324,9 +331,10 @@ class NeighborIndex:
 
     Args:
         metric: ``"cosine"``, ``"l2"`` or ``"ip"``.
-        exact: True (the default) for exact search, which needs no build and answers a handful of
-            queries over a million points in under a second; False for HNSW, worth its build
-            time only for many thousands of queries (as an all-points graph makes).
+        exact: True (the default) for exact search, which needs no build and costs one pass
+            over the vectors per batch of queries; False for HNSW (``M``,
+            ``efConstruction``, ``efSearch`` = :data:`HNSW_M`, :data:`HNSW_EF_CONSTRUCTION`,
+            :data:`HNSW_EF_SEARCH`), worth its build time only for many thousands of queries.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``; exact search runs on a GPU when there is one.
         progress: callbacks told of the HNSW build, batch by batch.
         backend: ``"auto"``, ``"faiss"``, or ``"torch"`` (exact brute force by torch on ``device``).
@@ -577,7 +585,7 @@ class _TorchFlat:
         self._torch = torch
         self._device = device
         self._l2 = metric == "l2"
-        self._base = torch.from_numpy(np.array(matrix, dtype=np.float32, copy=True)).to(device)
+        self._base = torch.tensor(matrix, dtype=torch.float32, device=device)  # a copy: arrays may be read-only
         self._base_sq = (self._base * self._base).sum(dim=1) if self._l2 else None
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -589,7 +597,7 @@ class _TorchFlat:
         with torch.no_grad():
             for start in range(0, queries.shape[0], block):
                 stop = min(start + block, queries.shape[0])
-                q = torch.from_numpy(np.ascontiguousarray(queries[start:stop])).to(self._device)
+                q = torch.tensor(queries[start:stop], dtype=torch.float32, device=self._device)
                 scores = q @ self._base.T
                 if self._l2:  # ||q||² + ||b||² - 2 q.b, the expansion FAISS uses too
                     scores = ((q * q).sum(dim=1, keepdim=True) + self._base_sq[None, :] - 2 * scores).clamp_min_(0)
