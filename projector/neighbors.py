@@ -629,23 +629,9 @@ def _on_gpu(device: str) -> bool:
 
 
 def _resolve_device(device: str) -> str:
-    """:func:`projector.device.resolve_device`, without importing torch (seconds) for
-    ``"auto"`` on a machine with no NVIDIA driver."""
     from projector.device import resolve_device
 
-    if device == "auto" and "torch" not in sys.modules and not _nvidia_driver():
-        return "cpu"
     return resolve_device(device)
-
-
-def _nvidia_driver() -> bool:
-    if os.path.exists("/proc/driver/nvidia/version"):
-        return True
-    if sys.platform.startswith("linux") or sys.platform == "darwin":
-        return False
-    import shutil
-
-    return shutil.which("nvidia-smi") is not None
 
 
 def _check_metric(metric: str) -> None:

@@ -330,7 +330,8 @@ def test_knn_graph_loads_neither_torch_nor_anything_at_import():
         "import projector.neighbors as nb\n"
         "before = 'faiss' in sys.modules\n"
         "nb.knn_graph(np.random.default_rng(0).standard_normal((50, 4)).astype(np.float32), 3)\n"
-        "print(json.dumps([before, 'faiss' in sys.modules, 'torch' in sys.modules, nb._nvidia_driver()]))"
+        "from projector.device import _gpu_driver_present\n"
+        "print(json.dumps([before, 'faiss' in sys.modules, 'torch' in sys.modules, _gpu_driver_present()]))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     before, faiss_after, torch_after, gpu_machine = json.loads(out.stdout.strip().splitlines()[-1])
