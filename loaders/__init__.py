@@ -133,7 +133,9 @@ def _load_path(path: Path, format: str | None, options: dict[str, Any]):
 
 
 def _folder_format(path: Path) -> str:
-    if (path / "projector_config.pbtxt").is_file() or (path / "projector_config.json").is_file():
+    from projector.loaders.tf_config import CONFIG_NAMES
+
+    if any((path / name).is_file() for name in CONFIG_NAMES):
         return "tensorboard"
     if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
         return "hf-disk"

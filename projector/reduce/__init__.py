@@ -240,7 +240,7 @@ def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenan
     return graph
 
 
-def _graph_key(store, dataset, column, metric, pca_dims, k):
+def _graph_key(dataset, column, metric, pca_dims, k):
     from projector.cache import cache_key, content_hash
 
     versions = {k_: v for k_, v in _versions("pca", "cpu").items() if k_ in ("faiss-cpu", "numpy", "projector")}
@@ -252,7 +252,7 @@ def _cached_graph(store, dataset, column, metric, pca_dims, k):
         return None
     from projector.neighbors import KnnGraph
 
-    hit = store.get(_graph_key(store, dataset, column, metric, pca_dims, k))
+    hit = store.get(_graph_key(dataset, column, metric, pca_dims, k))
     if hit is None:
         return None
     meta = hit.meta
@@ -265,7 +265,7 @@ def _cached_graph(store, dataset, column, metric, pca_dims, k):
 def _cache_graph(store, dataset, column, pca_dims, graph) -> None:
     if store is None:
         return
-    key = _graph_key(store, dataset, column, graph.metric, pca_dims, graph.k)
+    key = _graph_key(dataset, column, graph.metric, pca_dims, graph.k)
     meta = {"exact": graph.exact, "recall": graph.recall, "seconds": graph.seconds, "backend": graph.backend, "column": column}
     store.put(key, {"indices": graph.indices, "distances": graph.distances}, meta)
 

@@ -64,36 +64,38 @@ class PCAParams(MethodParams):
 
 
 @dataclass(frozen=True)
-class UMAPParams(MethodParams):
-    method: ClassVar[str] = "umap"
+class NeighborMapParams(MethodParams):
+    """What every neighbour-graph method (UMAP, t-SNE) takes."""
+
     dims: int = param(2, "dimensions of the map", choices=(2, 3))
-    n_neighbors: int = param(15, "neighbours per point in the graph: larger keeps more global structure", low=2, high=200)
-    min_dist: float = param(0.1, "how tightly points may pack in the map", low=0.0, high=3.0)
-    spread: float = param(1.0, "scale of the embedded points, with min_dist", low=0.01, high=10.0)
     metric: str = param("cosine", "distance in the original space", choices=("cosine", "l2", "ip"))
-    n_epochs: int | None = param(None, "optimisation epochs (default: 500 up to 10,000 points, else 200)", low=1, high=10_000, nullable=True)
-    learning_rate: float = param(1.0, "initial step size of the layout optimisation", low=1e-4, high=100.0)
-    negative_sample_rate: int = param(5, "negative samples per positive edge", low=1, high=100)
-    init: str = param("spectral", "initial layout", choices=("spectral", "pca", "random"))
     pca_dims: int | None = param(50, "PCA components to search neighbours in when D > 100 (None: never)", low=2, high=1000, nullable=True)
-    backend: str = param("auto", "'torch' (projector's own, CPU or GPU), 'umap-learn', or 'auto' (torch when installed)", choices=("auto", "torch", "umap-learn"))
     seed: int = param(0, "random seed: the same seed gives the same map on the same device", low=0)
 
 
 @dataclass(frozen=True)
-class TSNEParams(MethodParams):
+class UMAPParams(NeighborMapParams):
+    method: ClassVar[str] = "umap"
+    n_neighbors: int = param(15, "neighbours per point in the graph: larger keeps more global structure", low=2, high=200)
+    min_dist: float = param(0.1, "how tightly points may pack in the map", low=0.0, high=3.0)
+    spread: float = param(1.0, "scale of the embedded points, with min_dist", low=0.01, high=10.0)
+    n_epochs: int | None = param(None, "optimisation epochs (default: 500 up to 10,000 points, else 200)", low=1, high=10_000, nullable=True)
+    learning_rate: float = param(1.0, "initial step size of the layout optimisation", low=1e-4, high=100.0)
+    negative_sample_rate: int = param(5, "negative samples per positive edge", low=1, high=100)
+    init: str = param("spectral", "initial layout", choices=("spectral", "pca", "random"))
+    backend: str = param("auto", "'torch' (projector's own, CPU or GPU), 'umap-learn', or 'auto' (torch when installed)", choices=("auto", "torch", "umap-learn"))
+
+
+@dataclass(frozen=True)
+class TSNEParams(NeighborMapParams):
     method: ClassVar[str] = "tsne"
-    dims: int = param(2, "dimensions of the map", choices=(2, 3))
     perplexity: float = param(30.0, "effective number of neighbours each point attends to", low=1.0, high=500.0)
     learning_rate: float | str = param("auto", "step size; 'auto' is N / early_exaggeration", low=1e-3, high=1e6)
     n_iter: int = param(500, "iterations after the early exaggeration phase", low=0, high=100_000)
     early_exaggeration: float = param(12.0, "attraction multiplier during the early phase", low=1.0, high=100.0)
     early_exaggeration_iter: int = param(250, "iterations of the early exaggeration phase", low=0, high=10_000)
-    metric: str = param("cosine", "distance in the original space", choices=("cosine", "l2", "ip"))
     init: str = param("pca", "initial layout", choices=("pca", "random"))
-    pca_dims: int | None = param(50, "PCA components to search neighbours in when D > 100 (None: never)", low=2, high=1000, nullable=True)
     backend: str = param("auto", "'openTSNE' (CPU, FFT gradients), 'torch' (exact gradients, for GPUs), or 'auto' (torch on CUDA)", choices=("auto", "openTSNE", "torch"))
-    seed: int = param(0, "random seed: the same seed gives the same map on the same device", low=0)
 
 
 PARAMS: dict[str, type[MethodParams]] = {"pca": PCAParams, "umap": UMAPParams, "tsne": TSNEParams}
