@@ -81,7 +81,29 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_load_options(project)
     project.set_defaults(handler=_project)
+    _add_serve_command(commands)
     return parser
+
+
+def _add_serve_command(commands: Any) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="open the interactive map of one or more datasets in the browser",
+        description=(
+            "Serve the interactive map. With no PATH, serves the built-in demo. Listens on "
+            "127.0.0.1 unless --host says otherwise, and prints the URL once ready."
+        ),
+    )
+    serve.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to load (default: built-in demo)")
+    serve.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
+    serve.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
+    serve.add_argument("--sample", type=int, metavar="N", help="show a random sample of N rows (the page says so)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
+    serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
+    serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
+    _add_load_options(serve)
+    serve.set_defaults(handler=_serve)
 
 
 def _add_cache_commands(commands: Any) -> None:
@@ -157,6 +179,26 @@ def _project(args: argparse.Namespace) -> int:
     table = projection.to_table(dataset.table)
     write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
     print(_summary(projection, args.output, time.perf_counter() - started))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from projector.app import open_sources
+    from projector.app.server import serve
+
+    if args.sample is not None and args.sample < 1:
+        raise ProjectorError(f"--sample {args.sample}: must be at least 1")
+    if not 0 <= args.port <= 65535:
+        raise ProjectorError(f"--port {args.port}: must be in 0..65535")
+    options = load_options(args)
+    if options and not args.paths:
+        raise ProjectorError("loading options need a PATH; the built-in demo takes none")
+    report = lambda line: print(line, flush=True)  # noqa: E731
+    sources = open_sources(args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, report=report)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", ProjectorWarning)
+        warnings.showwarning = lambda message, *_a, **_k: print(f"projector: warning: {message}", file=sys.stderr, flush=True)
+        serve(sources, host=args.host, port=args.port, open_browser=args.open, on_ready=lambda url: report(f"projector: serving at {url}"))
     return 0
 
 

@@ -1,0 +1,68 @@
+"""The interactive app behind ``projector serve``: Panel pages over a shared data store.
+
+- :mod:`~projector.app.store`: the dataset, its maps and derived data, shared by sessions;
+- :mod:`~projector.app.state`: one session's view state (parameters, mirrored in the URL);
+- :mod:`~projector.app.views`: the map, legend, controls, selection, neighbours, sample card;
+- :mod:`~projector.app.shell`: lays a session's views out;
+- :mod:`~projector.app.routes`, :mod:`~projector.app.server`: media endpoints and serving.
+
+Importing :mod:`projector` does not import this package (Panel and Bokeh load on first use).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+__all__ = ["open_sources", "sample_rows"]
+
+
+def sample_rows(dataset: Any, n: int, seed: int = 0) -> Any:
+    """A random ``n``-row subset of ``dataset`` (rows kept in their order), roles kept."""
+    import numpy as np
+
+    from projector.dataset import Dataset
+
+    if n >= dataset.num_rows:
+        return dataset
+    rows = np.sort(np.random.default_rng(seed).choice(dataset.num_rows, size=n, replace=False))
+    table = dataset.table.take(rows)
+    note = f"showing a random sample of {n:,} of {dataset.num_rows:,} rows (--sample {n})"
+    sampled = Dataset(table, dataset.roles, source=dataset.source, media_root=dataset.media_root, notes=[*dataset.notes, note])
+    return sampled
+
+
+def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str | None = None, y: str | None = None, sample: int | None = None, report=print) -> list:
+    """Load each path into a :class:`~projector.app.store.DataStore` with a first map ready.
+
+    A path that fails to load becomes a :class:`~projector.app.server.Failed` entry, whose
+    page explains the error, so the others are still served.
+    """
+    import projector
+    from projector.app.server import Failed, slug
+    from projector.app.store import DataStore
+    from projector.errors import ProjectorError
+
+    taken: set[str] = set()
+    sources: list = []
+    for path in paths:
+        name = slug("demo" if path is None else _stem(path), taken)
+        try:
+            dataset = projector.demo() if path is None else projector.load(path, **options)
+            if sample is not None:
+                dataset = sample_rows(dataset, sample)
+            store = DataStore(dataset, name=name, x=x, y=y)
+            if not store.map_keys:
+                report(f"{name}: computing PCA of {dataset.num_rows:,} rows for the first map")
+                store.project("pca")
+            sources.append(store)
+        except ProjectorError as exc:
+            report(f"projector: error: {exc}")
+            sources.append(Failed(name, str(exc)))
+    return sources
+
+
+def _stem(path: str) -> str:
+    from pathlib import Path
+
+    p = Path(path)
+    return p.stem if p.suffix else p.name

@@ -1,0 +1,141 @@
+"""The page of one browser session: a fresh :class:`ViewState` and views over a shared store.
+
+This module only lays views out and wires the URL; each view owns its own widgets.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import panel as pn
+
+from projector.app.html import escape
+from projector.app.routes import row_endpoint
+from projector.app.state import URL_PARAMETERS, ViewState
+from projector.app.views.card import CardView
+from projector.app.views.controls import MapControls, StyleControls
+from projector.app.views.legend import LegendView
+from projector.app.views.map import MapView
+from projector.app.views.neighbors import NeighborsView
+from projector.app.views.search import FilterView, SearchView
+from projector.app.views.selection import SelectionView
+
+if TYPE_CHECKING:
+    from projector.app.store import DataStore
+
+__all__ = ["Session", "build_page", "error_page", "initial_state"]
+
+SIDEBAR_WIDTH = 300
+_NOTE_STYLE = {"background": "#fff4e5", "padding": "6px 10px", "border-radius": "4px", "font-size": "13px"}
+
+
+def initial_state(store: "DataStore") -> ViewState:
+    """Defaults for a new session: the first map, coloured by the first label column."""
+    roles = store.dataset.roles
+    keys = store.map_keys
+    state = ViewState(map_key=keys[0] if keys else "")
+    if roles.labels:
+        state.color_by = roles.labels[0]
+    return state
+
+
+class Session:
+    """All views of one page over ``store``; the page is :attr:`panel`."""
+
+    def __init__(self, store: "DataStore", state: ViewState | None = None) -> None:
+        self.store = store
+        self.state = state if state is not None else initial_state(store)
+        self.map = MapView(store, self.state, row_endpoint=row_endpoint(store))
+        self.legend = LegendView(self.map)
+        self.map_controls = MapControls(store, self.state)
+        self.style = StyleControls(store, self.state)
+        self.search = SearchView(store, self.state)
+        self.filters = FilterView(store, self.state)
+        self.selection = SelectionView(store, self.state)
+        self.neighbors = NeighborsView(store, self.state, self.map)
+        self.card = CardView(store, self.state)
+        self.message = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", styles=_NOTE_STYLE)
+        self.state.param.watch(self._show_message, ["message"])
+        self.header = pn.pane.HTML(self._header(), sizing_mode="stretch_width", styles={"font-size": "14px"})
+        self.state.param.watch(lambda *_: setattr(self.header, "object", self._header()), ["filters", "isolate", "map_key"])
+        sidebar = pn.Column(
+            self.map_controls.panel,
+            pn.layout.Divider(),
+            pn.pane.Markdown("**Style**", margin=(0, 5)),
+            self.style.panel,
+            pn.layout.Divider(),
+            pn.pane.Markdown("**Search**", margin=(0, 5)),
+            self.search.panel,
+            pn.pane.Markdown("**Filters**", margin=(0, 5), visible=self.filters.panel.visible),
+            self.filters.panel,
+            width=SIDEBAR_WIDTH,
+            scroll=True,
+        )
+        details = pn.Tabs(
+            ("Selection", self.selection.panel),
+            ("Neighbours", self.neighbors.panel),
+            ("Sample", self.card.panel),
+            sizing_mode="stretch_width",
+            dynamic=False,
+        )
+        self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
+        self.panel = pn.Column(
+            self.header,
+            self.message,
+            pn.Row(
+                sidebar,
+                pn.Column(pn.Row(self.map.panel, self.legend.panel, height=560, sizing_mode="stretch_width"), details, sizing_mode="stretch_width"),
+                sizing_mode="stretch_width",
+            ),
+            sizing_mode="stretch_width",
+        )
+
+    def _header(self) -> str:
+        store = self.store
+        n = store.num_rows
+        drawn = n if self.map.visible is None else int(self.map.visible.sum())
+        how = f"{drawn:,} of {n:,} points drawn as WebGL points" if drawn != n else f"{n:,} points, all drawn as WebGL points"
+        return (
+            f'<div class="projector-header"><b>projector</b> · {escape(store.name)} · '
+            f'<span class="projector-drawn">{how}</span> · '
+            f'<span style="color:#777">{escape(store.dataset.source or "")}</span></div>'
+        )
+
+    def _show_message(self, *_) -> None:
+        self.message.object = f'<div class="projector-message">{escape(self.state.message)}</div>'
+        self.message.visible = bool(self.state.message)
+
+    def sync_url(self) -> None:
+        """Mirror the shareable parts of the state in the page URL (server sessions only)."""
+        location = pn.state.location
+        if location is None:
+            return
+        location.sync(self.state, URL_PARAMETERS)
+        self._check_url_state()
+
+    def _check_url_state(self) -> None:
+        state, store = self.state, self.store
+        if state.map_key and state.map_key not in store.map_keys:
+            state.message = f"the link names a map that is not computed here ({state.map_key}); showing {store.map_keys[0]}"
+            state.map_key = store.map_keys[0] if store.map_keys else ""
+        if state.focused is not None and not 0 <= state.focused < store.num_rows:
+            state.focused = None
+        rows = state.selection
+        if rows.size and (rows.min() < 0 or rows.max() >= store.num_rows):
+            state.select(rows[(rows >= 0) & (rows < store.num_rows)])
+
+
+def build_page(store: "DataStore") -> pn.viewable.Viewable:
+    """A new session's page (called by the server once per browser tab)."""
+    session = Session(store)
+    session.sync_url()
+    return session.panel
+
+
+def error_page(name: str, message: str) -> pn.viewable.Viewable:
+    """What a dataset that failed to load shows instead of its map."""
+    return pn.Column(
+        pn.pane.HTML(f"<h2>projector · {escape(name)}</h2>"),
+        pn.pane.HTML(f'<div class="projector-error"><b>This dataset could not be loaded.</b><br>{escape(message)}</div>', styles={**_NOTE_STYLE, "background": "#fdecea"}),
+        pn.pane.HTML("<p>Fix the input and restart <code>projector serve</code>; the other datasets keep being served.</p>"),
+    )

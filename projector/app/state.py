@@ -1,0 +1,81 @@
+"""One browser session's view state: parameters with defaults, bounds and docs.
+
+Views read and write these; nothing here renders or computes. The parts worth sharing (map,
+colour-by, focused point, small selections, search) are mirrored in the page URL by
+:data:`URL_PARAMETERS`, so a copied link reopens the same view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import param
+
+__all__ = ["ViewState", "URL_PARAMETERS", "URL_SELECTION_LIMIT"]
+
+# state parameter -> query-string name
+URL_PARAMETERS = {
+    "map_key": "map",
+    "color_by": "color",
+    "focused": "focus",
+    "url_selection": "sel",
+    "search_query": "q",
+    "search_column": "qcol",
+    "search_regex": "regex",
+    "neighbor_k": "k",
+    "neighbor_metric": "metric",
+    "pca_x": "pcx",
+    "pca_y": "pcy",
+}
+URL_SELECTION_LIMIT = 200  # larger selections are not written into links
+
+
+class ViewState(param.Parameterized):
+    """What one session is looking at. Rows are positions in the dataset table (0..N-1)."""
+
+    map_key = param.String(default="", doc="the map shown (a key of DataStore.map_keys)")
+    pca_x = param.Integer(default=1, bounds=(1, 10), doc="principal component on the x axis (PCA maps)")
+    pca_y = param.Integer(default=2, bounds=(1, 10), doc="principal component on the y axis (PCA maps)")
+    color_by = param.String(default="", doc="column the points are coloured by ('' for one colour)")
+    max_categories = param.Integer(default=20, bounds=(1, 256), doc="categories with their own colour; the rest fold into 'other'")
+    size_by = param.String(default="", doc="numeric column the point size follows ('' for one size)")
+    point_size = param.Number(default=5.0, bounds=(1.0, 30.0), doc="point size in pixels")
+    opacity = param.Number(default=0.8, bounds=(0.05, 1.0), doc="point opacity")
+    selection = param.Array(default=np.zeros(0, dtype=np.int64), doc="selected rows; the rest of the map is greyed")
+    url_selection = param.String(default="", doc="the selection as it appears in the URL (comma-separated rows)")
+    isolate = param.Boolean(default=False, doc="draw only the selected points")
+    focused = param.Integer(default=None, allow_None=True, doc="the row whose card and neighbours are shown")
+    neighbor_k = param.Integer(default=10, bounds=(1, 200), doc="neighbours listed for the focused row")
+    neighbor_metric = param.Selector(default="cosine", objects=["cosine", "l2"], doc="distance in the original space")
+    search_column = param.String(default="", doc="text column searched")
+    search_query = param.String(default="", doc="text to find (substring, case-insensitive)")
+    search_regex = param.Boolean(default=False, doc="treat the query as a regular expression")
+    filters = param.Dict(default={}, doc="column -> allowed categories, or (low, high) for numbers")
+    message = param.String(default="", doc="the last error or note for the user")
+
+    def select(self, rows: Any) -> None:
+        """Set the selection (any iterable of rows), keeping the URL copy in step."""
+        array = np.unique(np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64))
+        text = ",".join(map(str, array.tolist())) if array.size <= URL_SELECTION_LIMIT else ""
+        with param.parameterized.batch_call_watchers(self):
+            self.selection = array
+            self.url_selection = text
+
+    def clear_selection(self) -> None:
+        with param.parameterized.batch_call_watchers(self):
+            self.selection = np.zeros(0, dtype=np.int64)
+            self.url_selection = ""
+            self.isolate = False
+
+    @param.depends("url_selection", watch=True)
+    def _selection_from_url(self) -> None:
+        if not self.url_selection:
+            return
+        try:
+            rows = np.asarray([int(part) for part in self.url_selection.split(",") if part], dtype=np.int64)
+        except ValueError:
+            self.message = f"ignored the selection in the link: {self.url_selection[:40]!r} is not a list of rows"
+            return
+        if not np.array_equal(rows, self.selection):
+            self.selection = np.unique(rows)

@@ -1,0 +1,462 @@
+"""The data store behind the app: one read-only dataset, its maps, and every question views ask.
+
+One store is shared by all browser sessions of a dataset. Sessions never change the dataset;
+new maps are added under a lock, and derived data (colourings, thumbnails, the neighbour
+index) is built once and kept. Nothing here imports Panel or Bokeh, so it is tested in plain
+pytest.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from projector.app.colors import ColorSpec, color_spec
+from projector.app.jobs import Job
+from projector.errors import ProjectorError, SchemaError, UnsafeInputError
+
+if TYPE_CHECKING:
+    from projector.dataset import Dataset
+    from projector.projection import Projection
+
+__all__ = ["DataStore", "MapEntry", "EXPORT_FORMATS", "TOOLTIP_TEXT_CHARS"]
+
+EXPORT_FORMATS = ("csv", "parquet", "jsonl")
+TOOLTIP_TEXT_CHARS = 160
+PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two can be the axes
+_THUMBNAILS_KEPT = 4096
+QUALITY_PREFIX = "k-NN preserved: "
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """One map the page can show: coordinates for every row, and where they came from."""
+
+    key: str
+    coords: np.ndarray  # (N, dims) float32
+    source: str  # "computed", "cache", "user" (coordinates given with the data)
+    projection: "Projection | None" = None
+    axis_names: tuple[str, ...] = ()
+
+    @property
+    def method(self) -> str:
+        return self.projection.method if self.projection is not None else "user"
+
+    @property
+    def dims(self) -> int:
+        return self.coords.shape[1]
+
+    def describe(self) -> list[str]:
+        """Lines for the page: quality, explained variance, notes."""
+        lines: list[str] = []
+        projection = self.projection
+        if projection is None:
+            return ["coordinates given with the data, shown as they are"]
+        quality = projection.quality
+        if quality is not None:
+            lines.append(f"trustworthiness {quality.trustworthiness:.3f} · k-NN preserved {quality.knn_preservation:.1%}")
+        ratios = projection.provenance.get("explained_variance_ratio")
+        if ratios:
+            shown = ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios[:10]))
+            lines.append(f"explained variance: {shown}")
+        lines.extend(projection.notes)
+        return lines
+
+
+@dataclass
+class _Derived:
+    colors: dict[tuple[str | None, int], ColorSpec] = field(default_factory=dict)
+    thumbnails: "OrderedDict[tuple[str, int, int], bytes]" = field(default_factory=OrderedDict)
+
+
+class DataStore:
+    """The dataset of one app, its maps, and derived data, shared by every session.
+
+    Args:
+        dataset: the data; never modified.
+        name: the short name shown on the page and used in its URL.
+        x, y: columns holding coordinates the user supplied; shown as a map as they are.
+        compute_workers: projections computed at once; the rest queue.
+    """
+
+    def __init__(self, dataset: "Dataset", *, name: str = "data", x: str | None = None, y: str | None = None, compute_workers: int = 1) -> None:
+        self.dataset = dataset
+        self.name = name
+        self._maps: dict[str, MapEntry] = {}
+        self._lock = threading.Lock()
+        self._derived = _Derived()
+        self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute")
+        if (x is None) != (y is None):
+            raise SchemaError("--x and --y go together: name both coordinate columns or neither")
+        if x is not None and y is not None:
+            self.add_map(MapEntry(f"{x} / {y}", self._user_coords(x, y), "user", axis_names=(x, y)))
+        elif self.dimension() <= 3:
+            projection = dataset.project("identity")
+            if projection is not None:
+                self.add_projection(projection, "user")
+
+    # -- maps -------------------------------------------------------------------------------
+
+    @property
+    def num_rows(self) -> int:
+        return self.dataset.num_rows
+
+    def dimension(self, column: str | None = None) -> int:
+        return int(self.dataset.vectors(column).shape[1])
+
+    @property
+    def map_keys(self) -> list[str]:
+        with self._lock:
+            return list(self._maps)
+
+    def map(self, key: str) -> MapEntry:
+        with self._lock:
+            try:
+                return self._maps[key]
+            except KeyError:
+                raise ProjectorError(f"no map {key!r}; maps: {list(self._maps)}") from None
+
+    def add_map(self, entry: MapEntry) -> MapEntry:
+        with self._lock:
+            self._maps[entry.key] = entry
+        return entry
+
+    def add_projection(self, projection: "Projection", source: str = "computed") -> MapEntry:
+        """Register a finished projection as a map; its key names method, column and parameters."""
+        key = map_key(projection)
+        return self.add_map(MapEntry(key, np.ascontiguousarray(projection.coords, dtype=np.float32), source, projection, tuple(projection.columns)))
+
+    def project(self, method: str, column: str | None = None, params: Mapping[str, Any] | None = None, progress: Callable | None = None) -> MapEntry | None:
+        """Compute (or read from the cache) a projection and register it; blocks."""
+        options = dict(params or {})
+        if method == "pca":
+            options.setdefault("dims", min(PCA_APP_COMPONENTS, self.dimension(column)))
+        projection = self.dataset.project(method, column=column, progress=progress, **options)
+        if projection is None:
+            return None
+        return self.add_projection(projection, "computed")
+
+    def start_projection(self, method: str, column: str | None = None, params: Mapping[str, Any] | None = None) -> Job:
+        """Compute a projection on the store's worker thread; poll the returned job."""
+        title = f"{method.upper() if method == 'pca' else {'umap': 'UMAP', 'tsne': 't-SNE'}.get(method, method)} of {column or self.dataset.roles.vectors[0]}"
+        return Job(title, lambda progress: self.project(method, column, params, progress)).submit(self._executor)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _user_coords(self, x: str, y: str) -> np.ndarray:
+        columns = []
+        for name in (x, y):
+            if name not in self.dataset.column_names:
+                raise SchemaError(f"coordinate column {name!r} not found; columns: {self.dataset.column_names}")
+            column = self.dataset.table.column(name)
+            if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+                raise SchemaError(f"coordinate column {name!r} holds {column.type}, not numbers")
+            values = np.asarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float32)
+            if not np.isfinite(values).all():
+                row = int(np.flatnonzero(~np.isfinite(values))[0])
+                raise SchemaError(f"coordinate column {name!r}, row {row}: {values[row]} is not a finite number")
+            columns.append(values)
+        return np.stack(columns, axis=1)
+
+    # -- columns ----------------------------------------------------------------------------
+
+    def display_columns(self) -> list[str]:
+        """Columns worth showing in tables and cards: everything but embeddings and raw media."""
+        roles = self.dataset.roles
+        hidden = set(roles.vectors) | set(roles.images) | set(roles.audio)
+        if roles.generated_id:
+            hidden.add(roles.id)
+        return [name for name in self.dataset.column_names if name not in hidden]
+
+    def color_columns(self) -> list[str]:
+        """Columns a map can be coloured by: labels, numbers, short text with few values."""
+        roles = self.dataset.roles
+        names = [*roles.labels, *roles.numeric]
+        for name in roles.texts:
+            if pc.count_distinct(self.dataset.table.column(name)).as_py() <= 256:
+                names.append(name)
+        return names
+
+    def numeric_columns(self) -> list[str]:
+        return list(self.dataset.roles.numeric)
+
+    def text_columns(self) -> list[str]:
+        roles = self.dataset.roles
+        return [*roles.texts, *roles.labels, *([] if roles.generated_id else [roles.id])]
+
+    def colors(self, column: str | None, max_categories: int = 20, entry: MapEntry | None = None) -> ColorSpec:
+        """The colouring by ``column``; ``"k-NN preserved: <map>"`` colours by per-point quality."""
+        if column and column.startswith(QUALITY_PREFIX) and entry is not None:
+            quality = entry.projection.quality if entry.projection is not None else None
+            values = quality.per_point_preservation if quality is not None else None
+            return color_spec(column, values, self.num_rows, max_categories)
+        key = (column, max_categories)
+        spec = self._derived.colors.get(key)
+        if spec is None:
+            data = self.dataset.table.column(column) if column else None
+            if column and column not in self.dataset.column_names:
+                raise SchemaError(f"colour-by column {column!r} not found; columns: {self.color_columns()}")
+            spec = self._derived.colors[key] = color_spec(column, data, self.num_rows, max_categories)
+        return spec
+
+    def numbers(self, column: str) -> np.ndarray:
+        """A numeric column as float32 (NaN where missing)."""
+        data = self.dataset.table.column(column)
+        if not (pa.types.is_floating(data.type) or pa.types.is_integer(data.type)):
+            raise SchemaError(f"column {column!r} holds {data.type}, not numbers")
+        return np.asarray(data.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float32)
+
+    # -- rows -------------------------------------------------------------------------------
+
+    def _check_row(self, row: int) -> int:
+        row = int(row)
+        if not 0 <= row < self.num_rows:
+            raise ProjectorError(f"row {row} is outside 0..{self.num_rows - 1}")
+        return row
+
+    def value(self, column: str, row: int) -> Any:
+        return self.dataset.table.column(column)[self._check_row(row)].as_py()
+
+    def record(self, row: int, *, text_chars: int | None = TOOLTIP_TEXT_CHARS) -> dict[str, Any]:
+        """What a tooltip or card shows of ``row``: raw values (escaped by whoever draws them)."""
+        row = self._check_row(row)
+        roles = self.dataset.roles
+        fields: list[tuple[str, str]] = []
+        for name in self.display_columns():
+            value = self.dataset.table.column(name)[row].as_py()
+            text = "" if value is None else str(value)
+            if text_chars is not None and len(text) > text_chars:
+                text = text[: text_chars - 1] + "…"
+            fields.append((name, text))
+        label = roles.labels[0] if roles.labels else None
+        text_column = roles.texts[0] if roles.texts else None
+        return {
+            "row": row,
+            "id": str(self.dataset.table.column(roles.id)[row].as_py()),
+            "label": None if label is None else _text(self.dataset.table.column(label)[row].as_py()),
+            "label_column": label,
+            "text": None if text_column is None else _snippet(self.dataset.table.column(text_column)[row].as_py(), text_chars),
+            "text_column": text_column,
+            "images": [name for name in roles.images if self.dataset.table.column(name)[row].is_valid],
+            "audio": [name for name in roles.audio if self.dataset.table.column(name)[row].is_valid],
+            "fields": fields,
+        }
+
+    def rows_table(self, rows: Sequence[int] | np.ndarray, columns: Sequence[str] | None = None) -> pa.Table:
+        """The selected ``rows`` (in that order) as an Arrow table, embeddings and media bytes left out."""
+        rows = np.asarray(rows, dtype=np.int64)
+        names = list(columns) if columns is not None else self.display_columns()
+        return self.dataset.table.select(names).take(pa.array(rows) if rows.size else pa.array([], type=pa.int64()))
+
+    def export(self, rows: Sequence[int] | np.ndarray, fmt: str) -> bytes:
+        """The selected rows as a CSV, Parquet or JSONL file's bytes (all columns but raw bytes)."""
+        if fmt not in EXPORT_FORMATS:
+            raise ProjectorError(f"export format {fmt!r} must be one of {EXPORT_FORMATS}")
+        table = self.rows_table(rows, self._exportable_columns(fmt))
+        sink = io.BytesIO()
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            pq.write_table(table, sink)
+        elif fmt == "csv":
+            import pyarrow.csv as pacsv
+
+            pacsv.write_csv(table, sink)
+        else:
+            import json
+
+            for record in table.to_pylist():
+                sink.write(json.dumps(record, ensure_ascii=False, default=str).encode("utf-8") + b"\n")
+        return sink.getvalue()
+
+    def _exportable_columns(self, fmt: str) -> list[str]:
+        roles = self.dataset.roles
+        names = []
+        for name in self.dataset.column_names:
+            kind = self.dataset.table.column(name).type
+            binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_struct(kind)
+            if binary or (fmt == "csv" and name in roles.vectors):
+                continue  # CSV has no list cells; Parquet and JSONL keep embeddings
+            names.append(name)
+        return names
+
+    # -- media ------------------------------------------------------------------------------
+
+    def thumbnail(self, row: int, column: str | None = None, size: int = 96) -> bytes:
+        """A PNG of ``row``'s image, at most ``size`` pixels a side; a grey square if unreadable."""
+        from projector.media import make_thumbnail, placeholder_png
+
+        row = self._check_row(row)
+        column = column or (self.dataset.roles.images[0] if self.dataset.roles.images else None)
+        if column is None or column not in self.dataset.roles.images:
+            raise ProjectorError(f"{column!r} is not an image column; image columns: {list(self.dataset.roles.images)}")
+        key = (column, row, size)
+        cache = self._derived.thumbnails
+        with self._lock:
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+                return hit
+        value = self.dataset.table.column(column)[row].as_py()
+        if isinstance(value, dict):
+            value = value.get("bytes") or value.get("path")
+        if value is None:
+            png = placeholder_png(size)
+        elif isinstance(value, (bytes, bytearray)):
+            png = make_thumbnail(bytes(value), size, what=f"{column!r} row {row}")
+        else:
+            png = make_thumbnail(self.media_file(column, row), size, what=f"{column!r} row {row}")
+        with self._lock:
+            cache[key] = png
+            while len(cache) > _THUMBNAILS_KEPT:
+                cache.popitem(last=False)
+        return png
+
+    def media_file(self, column: str, row: int) -> Path:
+        """The file behind a media path value, confined to the data root (raises otherwise)."""
+        from projector.media import is_url, resolve_media_path
+
+        if column not in (*self.dataset.roles.images, *self.dataset.roles.audio):
+            raise UnsafeInputError(f"{column!r} is not a media column")
+        value = self.value(column, row)
+        if isinstance(value, dict):
+            value = value.get("path")
+        if not isinstance(value, str) or not value or is_url(value):
+            raise UnsafeInputError(f"{column!r} row {row} names no local file")
+        root = self.dataset.media_root
+        if root is None:
+            raise UnsafeInputError(f"{column!r} row {row}: no data root to serve {value!r} from")
+        path = resolve_media_path(root, value)
+        if not path.is_file():
+            raise UnsafeInputError(f"{column!r} row {row}: {value!r} is not a file under the data root")
+        return path
+
+    def media_url_value(self, column: str, row: int) -> str | None:
+        """A URL stored in the data (http/https/data:) that the browser may load itself."""
+        from projector.media import is_url
+
+        value = self.value(column, row)
+        if isinstance(value, dict):
+            value = value.get("path")
+        return value if isinstance(value, str) and is_url(value) else None
+
+    # -- neighbours, search, filters --------------------------------------------------------
+
+    def neighbors(self, row: int, k: int = 10, metric: str = "cosine", column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, distances)``: the ``k`` nearest rows to ``row`` in the ORIGINAL space."""
+        from projector.neighbors import NeighborIndex
+
+        row = self._check_row(row)
+        name = column or self.dataset.roles.vectors[0]
+        key = ("index", name, metric)
+        with self._lock:
+            index = self.dataset._derived.get(key)
+            if index is None:
+                index = self.dataset._derived[key] = NeighborIndex(self.dataset.vectors(name), metric)
+        k = max(1, min(int(k), self.num_rows - 1))
+        rows, distances = index.neighbors([row], k, exclude_self=True)
+        return rows[0].astype(np.int64), distances[0]
+
+    @staticmethod
+    def map_neighbors(coords: np.ndarray, row: int, k: int) -> np.ndarray:
+        """The ``k`` rows nearest to ``row`` in the map (2-D distance), nearest first."""
+        distances = np.square(coords[:, :2] - coords[row, :2]).sum(axis=1)
+        distances[row] = np.inf
+        k = min(k, len(coords) - 1)
+        nearest = np.argpartition(distances, k - 1)[:k] if k < len(coords) else np.arange(len(coords))
+        return nearest[np.argsort(distances[nearest], kind="stable")]
+
+    def search(self, column: str, query: str, *, regex: bool = False) -> np.ndarray:
+        """Rows whose ``column`` contains ``query`` (case-insensitive), or matches it as a regex."""
+        if column not in self.dataset.column_names:
+            raise SchemaError(f"search column {column!r} not found; text columns: {self.text_columns()}")
+        if not query:
+            return np.zeros(0, dtype=np.int64)
+        data = self.dataset.table.column(column)
+        if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
+            data = data.cast(pa.string())
+        if regex:
+            try:
+                re.compile(query)
+            except re.error as exc:
+                raise ProjectorError(f"search: {query!r} is not a valid regular expression ({exc})") from None
+            try:
+                hits = pc.match_substring_regex(data, query, ignore_case=True)
+            except pa.ArrowInvalid as exc:  # RE2 refuses a few Python constructs (look-arounds)
+                raise ProjectorError(f"search: {query!r} is not supported ({exc}); look-arounds and back-references are not") from None
+        else:
+            hits = pc.match_substring(data, query, ignore_case=True)
+        mask = np.asarray(hits.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        return np.flatnonzero(mask)
+
+    def filter_mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
+        """Rows that pass every filter, as a bool mask (None: no filter set).
+
+        A filter is ``{column: [allowed categories]}`` for a label/text column or
+        ``{column: (low, high)}`` for a numeric one (inclusive).
+        """
+        mask: np.ndarray | None = None
+        for column, rule in filters.items():
+            if rule is None:
+                continue
+            if column in self.dataset.roles.numeric:
+                low, high = rule
+                values = self.numbers(column)
+                passed = (values >= low) & (values <= high)
+            else:
+                data = self.dataset.table.column(column)
+                if pa.types.is_dictionary(data.type):
+                    data = data.cast(data.type.value_type)
+                allowed = pa.array([str(v) for v in rule], type=pa.string())
+                passed = np.asarray(pc.is_in(data.cast(pa.string()), value_set=allowed).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+            mask = passed if mask is None else mask & passed
+        return mask
+
+    def categories(self, column: str, limit: int = 256) -> list[str]:
+        """The distinct values of a label/text column, most frequent first (for filter widgets)."""
+        data = self.dataset.table.column(column)
+        counts = pc.value_counts(data.cast(pa.string()) if not pa.types.is_string(data.type) else data)
+        pairs = sorted(((c["counts"].as_py(), c["values"].as_py()) for c in counts if c["values"].is_valid), key=lambda p: (-p[0], p[1]))
+        return [value for _, value in pairs[:limit]]
+
+
+def map_key(projection: "Projection") -> str:
+    """A readable, unique name for a projection: method, column and non-default parameters."""
+    from projector.reduce.params import PARAMS
+
+    names = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "as is"}
+    method = projection.method
+    key = f"{names.get(method, method)} of {projection.column}"
+    params_type = PARAMS.get(method)
+    if params_type is not None:
+        defaults = params_type().to_dict()
+        changed = [f"{name}={value}" for name, value in projection.params.items() if name not in ("dims",) and defaults.get(name) != value]
+        if changed:
+            key += f" ({', '.join(changed)})"
+    if method != "pca" and projection.coords.shape[1] == 3:
+        key += " [3-D]"
+    return key
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _snippet(value: Any, chars: int | None) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    if chars is not None and len(text) > chars:
+        return text[: chars - 1] + "…"
+    return text

@@ -1,0 +1,207 @@
+"""Side-bar controls: which map, computing a new one, and how points are drawn.
+
+Widgets only write :class:`ViewState` or start a :class:`~projector.app.jobs.Job` on the
+store; the job runs on a worker thread and this view polls it from the session's own
+periodic callback, so the page stays responsive and other sessions are never blocked.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import panel as pn
+
+from projector.app.html import bullet_list
+from projector.app.store import QUALITY_PREFIX
+from projector.errors import ProjectorError
+
+if TYPE_CHECKING:
+    from projector.app.jobs import Job
+    from projector.app.state import ViewState
+    from projector.app.store import DataStore
+
+__all__ = ["MapControls", "StyleControls", "parameter_widgets"]
+
+METHODS = {"UMAP": "umap", "t-SNE": "tsne", "PCA": "pca"}
+# parameters the page does not offer: the map is 2-D, and backends are chosen automatically
+_HIDDEN_PARAMS = {"dims", "backend", "pca_dims", "n_epochs", "spread", "negative_sample_rate"}
+_POLL_MS = 250
+
+
+def parameter_widgets(method: str) -> list[pn.widgets.Widget]:
+    """One widget per declared parameter of ``method``, with its bounds and doc as a tooltip."""
+    from projector.reduce.params import describe_params
+
+    widgets: list[pn.widgets.Widget] = []
+    for spec in describe_params(method):
+        name, default = spec["name"], spec["default"]
+        if name in _HIDDEN_PARAMS:
+            continue
+        common = {"name": name, "description": spec["doc"], "sizing_mode": "stretch_width"}
+        if spec["choices"]:
+            widgets.append(pn.widgets.Select(options=list(spec["choices"]), value=default, **common))
+        elif isinstance(default, bool):
+            widgets.append(pn.widgets.Checkbox(value=default, **common))
+        elif isinstance(default, int):
+            widgets.append(pn.widgets.IntInput(value=default, start=_bound(spec["low"]), end=_bound(spec["high"]), **common))
+        elif isinstance(default, float):
+            widgets.append(pn.widgets.FloatInput(value=default, start=spec["low"], end=spec["high"], **common))
+        else:
+            widgets.append(pn.widgets.TextInput(value=str(default), **common))
+    return widgets
+
+
+def _bound(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+class MapControls:
+    """Pick a map; compute a new one with a progress bar and a cancel button."""
+
+    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+        self.store = store
+        self.state = state
+        self.job: "Job | None" = None
+        self.maps = pn.widgets.Select(name="Map", options=store.map_keys, value=state.map_key or None, sizing_mode="stretch_width")
+        self.maps.param.watch(lambda event: setattr(state, "map_key", event.new or ""), "value")
+        state.param.watch(self._show_map_key, ["map_key"])
+        self.axes = pn.Row(
+            pn.widgets.IntInput.from_param(state.param.pca_x, name="x: PC", width=90),
+            pn.widgets.IntInput.from_param(state.param.pca_y, name="y: PC", width=90),
+            visible=False,
+        )
+        self.about = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.method = pn.widgets.RadioButtonGroup(name="Method", options=list(METHODS), value="UMAP", button_type="default")
+        self.column = pn.widgets.Select(name="Embedding", options=list(store.dataset.roles.vectors), sizing_mode="stretch_width")
+        self.params = pn.Column(sizing_mode="stretch_width")
+        self.compute = pn.widgets.Button(name="Compute map", button_type="primary", sizing_mode="stretch_width")
+        self.cancel = pn.widgets.Button(name="Cancel", button_type="warning", visible=False, sizing_mode="stretch_width")
+        self.progress = pn.indicators.Progress(name="progress", value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
+        self.status = pn.pane.Str("", sizing_mode="stretch_width", styles={"font-size": "12px"})
+        self.method.param.watch(self._show_params, "value")
+        self.compute.on_click(self._start)
+        self.cancel.on_click(self._cancel)
+        self._poller: Any = None
+        self._show_params()
+        self._describe()
+        self.panel = pn.Column(
+            self.maps, self.axes, self.about,
+            pn.layout.Divider(),
+            pn.pane.Markdown("**New map**", margin=(0, 5)),
+            self.method, self.column, self.params, self.compute, self.progress, self.cancel, self.status,
+            sizing_mode="stretch_width",
+        )
+
+    def _show_map_key(self, *_) -> None:
+        self.maps.options = self.store.map_keys
+        if self.state.map_key in self.maps.options:
+            self.maps.value = self.state.map_key
+        self._describe()
+
+    def _describe(self) -> None:
+        key = self.state.map_key
+        if not key or key not in self.store.map_keys:
+            self.about.object = ""
+            self.axes.visible = False
+            return
+        entry = self.store.map(key)
+        self.axes.visible = entry.method == "pca" and entry.dims > 2
+        if self.axes.visible:
+            for widget in self.axes:
+                widget.end = entry.dims
+        self.about.object = bullet_list(entry.describe())
+
+    def _show_params(self, *_) -> None:
+        self.params.objects = parameter_widgets(METHODS[self.method.value])
+
+    def options(self) -> dict[str, Any]:
+        """The parameters typed into the form (validated by the method's parameter class)."""
+        from projector.reduce.params import PARAMS
+
+        method = METHODS[self.method.value]
+        values = {widget.name: widget.value for widget in self.params.objects}
+        params = PARAMS[method].from_options(values)  # raises a ParameterError naming the field
+        return {name: value for name, value in params.to_dict().items() if name in values}
+
+    def _start(self, *_) -> None:
+        if self.job is not None and not self.job.finished:
+            return
+        try:
+            options = self.options()
+        except ProjectorError as exc:
+            self.status.object = str(exc)
+            return
+        self.job = self.store.start_projection(METHODS[self.method.value], self.column.value, options)
+        self.compute.disabled = True
+        self.cancel.visible = True
+        self.progress.visible = True
+        self.progress.value = -1
+        self.status.object = self.job.describe()
+        self._poller = pn.state.add_periodic_callback(self.poll, period=_POLL_MS)
+
+    def _cancel(self, *_) -> None:
+        if self.job is not None:
+            self.job.cancel()
+
+    def poll(self) -> None:
+        """Show the job's progress; when it ends, show the new map (or why it did not come)."""
+        job = self.job
+        if job is None:
+            return
+        self.status.object = job.describe()
+        self.progress.value = -1 if job.fraction is None else int(job.fraction * 100)
+        if not job.finished:
+            return
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        self.compute.disabled = False
+        self.cancel.visible = False
+        self.progress.visible = False
+        entry = job.result
+        if job.state == "done" and entry is not None:
+            self.maps.options = self.store.map_keys
+            self.state.map_key = entry.key
+        elif job.state == "done":
+            self.status.object = f"{job.title}: too few rows to project"
+
+
+class StyleControls:
+    """Colour-by, size-by, point size and opacity."""
+
+    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+        self.store = store
+        self.state = state
+        colors = ["", *store.color_columns()]
+        self.color = pn.widgets.Select(name="Colour by", options=_labelled(colors), value=state.color_by, sizing_mode="stretch_width")
+        self.color.param.watch(lambda event: setattr(state, "color_by", event.new or ""), "value")
+        state.param.watch(self._sync_color, ["color_by", "map_key"])
+        self.categories = pn.widgets.IntInput.from_param(state.param.max_categories, name="Categories shown", sizing_mode="stretch_width")
+        sizes = ["", *store.numeric_columns()]
+        self.size = pn.widgets.Select(name="Size by", options=_labelled(sizes), value=state.size_by, sizing_mode="stretch_width")
+        self.size.param.watch(lambda event: setattr(state, "size_by", event.new or ""), "value")
+        self.panel = pn.Column(
+            self.color,
+            self.categories,
+            self.size,
+            pn.widgets.FloatSlider.from_param(state.param.point_size, name="Point size", sizing_mode="stretch_width"),
+            pn.widgets.FloatSlider.from_param(state.param.opacity, name="Opacity", sizing_mode="stretch_width"),
+            sizing_mode="stretch_width",
+        )
+        self._sync_color()
+
+    def _sync_color(self, *_) -> None:
+        options = ["", *self.store.color_columns()]
+        key = self.state.map_key
+        if key and key in self.store.map_keys:
+            entry = self.store.map(key)
+            if entry.projection is not None and entry.projection.quality is not None:
+                options.append(f"{QUALITY_PREFIX}{key}")
+        self.color.options = _labelled(options)
+        if self.state.color_by in options:
+            self.color.value = self.state.color_by
+
+
+def _labelled(names: list[str]) -> dict[str, str]:
+    return {("(none)" if name == "" else name): name for name in names}
+

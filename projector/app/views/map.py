@@ -1,0 +1,254 @@
+"""The map: a WebGL scatter of the active projection, with hover cards, selection and neighbours.
+
+Coordinates, colour codes and sizes go to the browser once per change as binary arrays. Hover
+cards are fetched per row from the server (``assets/hover.js``), so no text travels with the
+points. Clicks, boxes and lassos are resolved on the server (:mod:`projector.app.geometry`)
+into :class:`ViewState` selections; this view only draws the state.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import numpy as np
+import panel as pn
+from bokeh.events import SelectionGeometry, Tap
+from bokeh.models import (
+    AllIndices,
+    BooleanFilter,
+    CDSView,
+    ColorBar,
+    ColumnDataSource,
+    CustomJS,
+    HoverTool,
+    LinearColorMapper,
+    PlainText,
+    Range1d,
+)
+from bokeh.plotting import figure
+
+from projector.app.geometry import nearest_row, rows_for_geometry
+
+if TYPE_CHECKING:
+    from projector.app.colors import ColorSpec
+    from projector.app.state import ViewState
+    from projector.app.store import DataStore, MapEntry
+
+__all__ = ["MapView", "map_axes", "HOVER_JS"]
+
+HOVER_JS = resources.files("projector.app").joinpath("assets/hover.js").read_text(encoding="utf-8")
+GREY = "#c8c8c8"
+NEIGHBOR_COLOR = "#e4005b"
+_PAD = 0.04
+
+
+def map_axes(entry: "MapEntry", state: "ViewState") -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """The x and y of every row on the current map, and the axis names."""
+    coords = entry.coords
+    if entry.method == "pca" and coords.shape[1] > 2:
+        i = min(state.pca_x, coords.shape[1]) - 1
+        j = min(state.pca_y, coords.shape[1]) - 1
+        return coords[:, i], coords[:, j], (f"PC{i + 1}", f"PC{j + 1}")
+    names = entry.axis_names or ("x", "y")
+    return coords[:, 0], coords[:, 1], (names[0], names[1])
+
+
+class MapView:
+    """The scatter of one session. ``panel`` is the Panel object to lay out."""
+
+    def __init__(self, store: "DataStore", state: "ViewState", *, row_endpoint: str) -> None:
+        self.store = store
+        self.state = state
+        self._x = np.zeros(0, dtype=np.float32)
+        self._y = np.zeros(0, dtype=np.float32)
+        self.visible: np.ndarray | None = None  # rows drawn (filters, isolate); None: all
+
+        fig = figure(
+            sizing_mode="stretch_both",
+            min_height=420,
+            output_backend="webgl",
+            tools="pan,wheel_zoom,box_select,lasso_select,reset",
+            active_drag="pan",
+            active_scroll="wheel_zoom",
+            toolbar_location="above",
+            x_range=Range1d(0, 1),
+            y_range=Range1d(0, 1),
+            match_aspect=False,
+        )
+        fig.grid.grid_line_alpha = 0.3
+        fig.xaxis.axis_label_text_font_style = "normal"
+        fig.yaxis.axis_label_text_font_style = "normal"
+        self.source = ColumnDataSource(data={"x": self._x, "y": self._y, "c": np.zeros(0, np.float32), "s": np.zeros(0, np.float32)})
+        self.mapper = LinearColorMapper(palette=["#1f77b4"], low=0, high=1, nan_color=GREY)
+        self.view = CDSView()
+        self.points = fig.scatter(
+            "x", "y", source=self.source, view=self.view, size="s",
+            fill_color={"field": "c", "transform": self.mapper}, line_color=None, fill_alpha=state.opacity,
+        )
+        self.points.nonselection_glyph = self.points.glyph.clone(fill_color=GREY, fill_alpha=0.25)
+        self.points.selection_glyph = self.points.glyph.clone()
+        self.links = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []})
+        fig.segment("x0", "y0", "x1", "y1", source=self.links, line_color=NEIGHBOR_COLOR, line_alpha=0.6, line_width=1.2)
+        self.rings = ColumnDataSource(data={"x": [], "y": [], "size": []})
+        fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
+        self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
+        fig.add_layout(self.colorbar, "right")
+        hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint}, code=HOVER_JS))
+        fig.add_tools(hover)
+        fig.on_event(Tap, self._on_tap)
+        fig.on_event(SelectionGeometry, self._on_select)
+        self.figure = fig
+        self.panel = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=420)
+
+        state.param.watch(self._draw_map, ["map_key", "pca_x", "pca_y"])
+        state.param.watch(self._draw_colors, ["color_by", "max_categories"])
+        state.param.watch(self._draw_sizes, ["size_by", "point_size"])
+        state.param.watch(self._draw_opacity, ["opacity"])
+        state.param.watch(self._draw_selection, ["selection"])
+        state.param.watch(self._draw_visible, ["filters", "isolate", "selection"])
+        state.param.watch(self._draw_neighbors, ["focused", "neighbor_k", "neighbor_metric", "map_key", "pca_x", "pca_y"])
+        self.colors: "ColorSpec | None" = None
+        self._draw_map()
+
+    # -- drawing (state -> Bokeh models) ---------------------------------------------------
+
+    def _entry(self) -> "MapEntry | None":
+        key = self.state.map_key
+        return self.store.map(key) if key and key in self.store.map_keys else None
+
+    def _draw_map(self, *_) -> None:
+        entry = self._entry()
+        if entry is None:
+            return
+        x, y, (xname, yname) = map_axes(entry, self.state)
+        self._x = np.ascontiguousarray(x, dtype=np.float32)
+        self._y = np.ascontiguousarray(y, dtype=np.float32)
+        self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry)
+        self.source.data = {"x": self._x, "y": self._y, "c": self._color_values(), "s": self._sizes()}
+        self._apply_mapper()
+        self.figure.xaxis.axis_label = PlainText(xname)
+        self.figure.yaxis.axis_label = PlainText(yname)
+        self.fit()
+        self._draw_selection()
+        self._draw_visible()
+        self._draw_neighbors()
+
+    def fit(self) -> None:
+        """Zoom to show every point."""
+        if self._x.size == 0:
+            return
+        for values, axis in ((self._x, self.figure.x_range), (self._y, self.figure.y_range)):
+            low, high = float(values.min()), float(values.max())
+            pad = (high - low) * _PAD or 1.0
+            axis.update(start=low - pad, end=high + pad, reset_start=low - pad, reset_end=high + pad)
+
+    def _color_values(self) -> np.ndarray:
+        return np.ascontiguousarray(self.colors.values, dtype=np.float32) if self.colors is not None else np.zeros(self._x.size, np.float32)
+
+    def _apply_mapper(self) -> None:
+        spec = self.colors
+        if spec is None:
+            return
+        if spec.kind == "numeric":
+            import colorcet
+
+            palette = list(colorcet.palette["bmy"])
+            self.mapper.update(palette=palette, low=spec.low, high=spec.high)
+            self.colorbar.update(visible=True, title=PlainText(spec.column or ""))
+        else:
+            palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0], spec.palette[0]]
+            self.mapper.update(palette=palette, low=-0.5, high=len(palette) - 0.5)
+            self.colorbar.visible = False
+
+    def _draw_colors(self, *_) -> None:
+        self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, self._entry())
+        self._apply_mapper()
+        self.source.data.update(c=self._color_values())
+
+    def _sizes(self) -> np.ndarray:
+        base = float(self.state.point_size)
+        n = self._x.size
+        if not self.state.size_by:
+            return np.full(n, base, dtype=np.float32)
+        values = self.store.numbers(self.state.size_by)
+        finite = np.isfinite(values)
+        if not finite.any():
+            return np.full(n, base, dtype=np.float32)
+        low, high = np.nanmin(values), np.nanmax(values)
+        scaled = (values - low) / (high - low) if high > low else np.full(n, 0.5, np.float32)
+        return np.where(finite, base * (0.4 + 2.2 * scaled), base * 0.4).astype(np.float32)
+
+    def _draw_sizes(self, *_) -> None:
+        self.source.data.update(s=self._sizes())
+
+    def _draw_opacity(self, *_) -> None:
+        self.points.glyph.fill_alpha = self.state.opacity
+        self.points.selection_glyph.fill_alpha = self.state.opacity
+
+    def _draw_selection(self, *_) -> None:
+        rows = self.state.selection
+        self.source.selected.indices = rows.tolist() if rows.size else []
+
+    def _draw_visible(self, *_) -> None:
+        mask = self.store.filter_mask(self.state.filters)
+        if self.state.isolate and self.state.selection.size:
+            chosen = np.zeros(self.store.num_rows, dtype=bool)
+            chosen[self.state.selection] = True
+            mask = chosen if mask is None else mask & chosen
+        self.visible = mask
+        self.view.filter = BooleanFilter(booleans=mask) if mask is not None else AllIndices()
+
+    def _draw_neighbors(self, *_) -> None:
+        row = self.state.focused
+        if row is None or self._x.size == 0 or not 0 <= row < self._x.size:
+            self.links.data = {"x0": [], "y0": [], "x1": [], "y1": []}
+            self.rings.data = {"x": [], "y": [], "size": []}
+            return
+        rows, _ = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric)
+        x, y = self._x, self._y
+        self.links.data = {
+            "x0": np.full(rows.size, x[row], np.float32), "y0": np.full(rows.size, y[row], np.float32),
+            "x1": x[rows], "y1": y[rows],
+        }
+        size = float(self.state.point_size)
+        self.rings.data = {
+            "x": np.concatenate([[x[row]], x[rows]]).astype(np.float32),
+            "y": np.concatenate([[y[row]], y[rows]]).astype(np.float32),
+            "size": np.concatenate([[size * 3.2], np.full(rows.size, size * 2.0)]).astype(np.float32),
+        }
+
+    # -- events (browser -> state) ---------------------------------------------------------
+
+    def _pixels_per_unit(self) -> tuple[float, float]:
+        fig = self.figure
+        width = fig.inner_width or 800
+        height = fig.inner_height or 600
+        xr, yr = fig.x_range, fig.y_range
+        return width / max(abs(xr.end - xr.start), 1e-12), height / max(abs(yr.end - yr.start), 1e-12)
+
+    def _on_tap(self, event: Tap) -> None:
+        self.click(event.x, event.y)
+
+    def click(self, x: float, y: float) -> None:
+        """A click at data coordinates: focus and select the nearest drawn point, or clear."""
+        scale_x, scale_y = self._pixels_per_unit()
+        row = nearest_row(self._x, self._y, x, y, scale_x, scale_y, visible=self.visible)
+        if row is None:
+            return
+        self.state.focused = row
+        self.state.select([row])
+
+    def _on_select(self, event: SelectionGeometry) -> None:
+        if not event.final:
+            return
+        self.select_geometry(event.geometry or {})
+
+    def select_geometry(self, geometry: dict) -> None:
+        """A finished box or lasso: select the drawn rows inside it."""
+        rows = rows_for_geometry(self._x, self._y, geometry)
+        if rows is None:
+            return
+        if self.visible is not None:
+            rows = rows[self.visible[rows]]
+        self.state.select(rows)

@@ -1,0 +1,77 @@
+"""Neighbours of the focused sample in the ORIGINAL embedding space, and how many the map keeps.
+
+The list comes from the FAISS index (:meth:`DataStore.neighbors`); the overlap with the
+focused point's nearest neighbours in the 2-D map tells the user when the map misleads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import panel as pn
+
+from projector.app.html import escape, truncate
+from projector.app.routes import thumb_url
+
+if TYPE_CHECKING:
+    from projector.app.state import ViewState
+    from projector.app.store import DataStore
+    from projector.app.views.map import MapView
+
+__all__ = ["NeighborsView", "neighbors_html"]
+
+
+def neighbors_html(store: "DataStore", row: int, rows: np.ndarray, distances: np.ndarray, kept: int | None, metric: str) -> str:
+    """The focused row's neighbour list: rank, distance, thumbnail, label and text, escaped."""
+    record = store.record(row)
+    head = f"{rows.size} nearest to row {row} (id {escape(record['id'])}) by {escape(metric)} distance in {escape(store.dataset.roles.vectors[0])}"
+    summary = ""
+    if kept is not None:
+        share = kept / rows.size if rows.size else 0.0
+        summary = (
+            f'<div class="projector-map-overlap" style="margin:4px 0;color:#333">'
+            f"{kept} of {rows.size} are also among its {rows.size} nearest on the map ({share:.0%})</div>"
+        )
+    items = []
+    for rank, (other, distance) in enumerate(zip(rows.tolist(), distances.tolist()), start=1):
+        other_record = store.record(other, text_chars=90)
+        thumb = ""
+        if other_record["images"]:
+            thumb = f'<img src="{escape(thumb_url(store, other, other_record["images"][0], 48))}" width="32" height="32" alt="" style="image-rendering:auto">'
+        label = escape(other_record["label"]) if other_record["label"] is not None else ""
+        text = escape(truncate(other_record["text"], 90)) if other_record["text"] else ""
+        items.append(
+            f'<tr class="projector-neighbor" data-row="{other}"><td style="color:#777">{rank}</td>'
+            f'<td style="font-variant-numeric:tabular-nums">{distance:.4f}</td><td>{thumb}</td>'
+            f"<td><b>{label}</b> <span style=\"color:#777\">row {other}</span><br>{text}</td></tr>"
+        )
+    table = f'<table style="border-collapse:collapse;font-size:12px;width:100%">{"".join(items)}</table>'
+    return f'<div class="projector-neighbors" style="font-size:12px"><div style="font-weight:600">{head}</div>{summary}{table}</div>'
+
+
+class NeighborsView:
+    """k (1-200) and metric controls, and the list for the focused row."""
+
+    def __init__(self, store: "DataStore", state: "ViewState", map_view: "MapView") -> None:
+        self.store = store
+        self.state = state
+        self.map_view = map_view
+        self.k = pn.widgets.IntSlider.from_param(state.param.neighbor_k, name="Neighbours (k)", width=220)
+        self.metric = pn.widgets.RadioButtonGroup.from_param(state.param.neighbor_metric, name="Metric", width=160)
+        self.list = pn.pane.HTML("<i>Click a point to list its nearest neighbours in the original space.</i>", sizing_mode="stretch_width")
+        self.panel = pn.Column(pn.Row(self.k, self.metric), self.list, sizing_mode="stretch_width")
+        state.param.watch(self.redraw, ["focused", "neighbor_k", "neighbor_metric", "map_key", "pca_x", "pca_y"])
+        self.redraw()
+
+    def redraw(self, *_) -> None:
+        row = self.state.focused
+        if row is None or not 0 <= row < self.store.num_rows:
+            return
+        rows, distances = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric)
+        kept = None
+        x, y = self.map_view._x, self.map_view._y
+        if x.size == self.store.num_rows:
+            on_map = self.store.map_neighbors(np.stack([x, y], axis=1), row, rows.size)
+            kept = int(np.isin(rows, on_map).sum())
+        self.list.object = neighbors_html(self.store, row, rows, distances, kept, self.state.neighbor_metric)

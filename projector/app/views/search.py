@@ -1,0 +1,99 @@
+"""Search (substring or regex over a text column) and filters (categories, numeric ranges).
+
+A search selects and highlights its matches; filters narrow which points are drawn. Both only
+write :class:`ViewState`; the store does the matching.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import panel as pn
+
+from projector.errors import ProjectorError
+
+if TYPE_CHECKING:
+    from projector.app.state import ViewState
+    from projector.app.store import DataStore
+
+__all__ = ["SearchView", "FilterView"]
+
+
+class SearchView:
+    """A query box over one text column; Enter (or the button) selects the matching rows."""
+
+    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+        self.store = store
+        self.state = state
+        columns = store.text_columns()
+        if not state.search_column and columns:
+            state.search_column = columns[0]
+        self.column = pn.widgets.Select(name="Search in", options=columns, value=state.search_column or None, sizing_mode="stretch_width")
+        self.column.param.watch(lambda event: setattr(state, "search_column", event.new or ""), "value")
+        self.query = pn.widgets.TextInput(name="Find", value=state.search_query, placeholder="text, or a regex", sizing_mode="stretch_width")
+        self.regex = pn.widgets.Checkbox.from_param(state.param.search_regex, name="regular expression")
+        self.run = pn.widgets.Button(name="Select matches", sizing_mode="stretch_width")
+        self.result = pn.pane.Str("", styles={"font-size": "12px"}, sizing_mode="stretch_width")
+        self.query.param.watch(self._submit, "enter_pressed")
+        self.run.on_click(self._submit)
+        self.panel = pn.Column(self.column, self.query, self.regex, self.run, self.result, sizing_mode="stretch_width", visible=bool(columns))
+
+    def _submit(self, *_) -> None:
+        self.state.search_query = self.query.value_input if self.query.value_input is not None else self.query.value
+        self.apply()
+
+    def apply(self) -> None:
+        """Select the rows matching the state's query (an empty query clears the selection)."""
+        state = self.state
+        if not state.search_query:
+            state.clear_selection()
+            self.result.object = ""
+            return
+        try:
+            rows = self.store.search(state.search_column, state.search_query, regex=state.search_regex)
+        except ProjectorError as exc:
+            self.result.object = str(exc)
+            return
+        state.select(rows)
+        self.result.object = f"{rows.size:,} match{'es' if rows.size != 1 else ''}"
+
+
+class FilterView:
+    """One widget per label column (categories to keep) and per numeric column (a range)."""
+
+    MAX_FILTERS = 8
+
+    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+        self.store = store
+        self.state = state
+        self.widgets: dict[str, pn.widgets.Widget] = {}
+        for column in store.dataset.roles.labels[: self.MAX_FILTERS]:
+            self.widgets[column] = pn.widgets.MultiChoice(name=column, options=store.categories(column), placeholder="all", sizing_mode="stretch_width")
+        for column in store.numeric_columns()[: self.MAX_FILTERS]:
+            values = store.numbers(column)
+            finite = values[np.isfinite(values)]
+            if finite.size == 0 or finite.min() == finite.max():
+                continue
+            low, high = float(finite.min()), float(finite.max())
+            self.widgets[column] = pn.widgets.RangeSlider(name=column, start=low, end=high, value=(low, high), step=(high - low) / 200, sizing_mode="stretch_width")
+        for widget in self.widgets.values():
+            widget.param.watch(self._changed, "value")
+        self.clear = pn.widgets.Button(name="Clear filters", sizing_mode="stretch_width")
+        self.clear.on_click(self._clear)
+        self.panel = pn.Column(*self.widgets.values(), self.clear, sizing_mode="stretch_width", visible=bool(self.widgets))
+
+    def _changed(self, *_) -> None:
+        filters = {}
+        for column, widget in self.widgets.items():
+            if isinstance(widget, pn.widgets.MultiChoice):
+                if widget.value:
+                    filters[column] = list(widget.value)
+            elif tuple(widget.value) != (widget.start, widget.end):
+                filters[column] = tuple(widget.value)
+        self.state.filters = filters
+
+    def _clear(self, *_) -> None:
+        for widget in self.widgets.values():
+            widget.value = [] if isinstance(widget, pn.widgets.MultiChoice) else (widget.start, widget.end)
+        self.state.filters = {}
