@@ -33,7 +33,7 @@ def initial_state(store: "DataStore") -> ViewState:
     """Defaults for a new session: the first map, coloured by the first label column."""
     roles = store.dataset.roles
     keys = store.map_keys
-    state = ViewState(map_key=keys[0] if keys else "")
+    state = ViewState(map_key=keys[0] if keys else "", num_rows=store.num_rows)
     if roles.labels:
         state.color_by = roles.labels[0]
     return state

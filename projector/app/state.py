@@ -53,6 +53,7 @@ class ViewState(param.Parameterized):
     search_regex = param.Boolean(default=False, doc="treat the query as a regular expression")
     filters = param.Dict(default={}, doc="column -> allowed categories, or (low, high) for numbers")
     message = param.String(default="", doc="the last error or note for the user")
+    num_rows = param.Integer(default=None, allow_None=True, doc="rows in the dataset: rows from a link outside 0..num_rows-1 are dropped")
 
     def select(self, rows: Any) -> None:
         """Set the selection (any iterable of rows), keeping the URL copy in step."""
@@ -77,5 +78,7 @@ class ViewState(param.Parameterized):
         except ValueError:
             self.message = f"ignored the selection in the link: {self.url_selection[:40]!r} is not a list of rows"
             return
+        if self.num_rows is not None:
+            rows = rows[(rows >= 0) & (rows < self.num_rows)]
         if not np.array_equal(rows, self.selection):
             self.selection = np.unique(rows)

@@ -222,8 +222,8 @@ class MapView:
 
     def _pixels_per_unit(self) -> tuple[float, float]:
         fig = self.figure
-        width = fig.inner_width or 800
-        height = fig.inner_height or 600
+        width = _readonly(fig, "inner_width", 800)  # unset until a browser has drawn the plot
+        height = _readonly(fig, "inner_height", 600)
         xr, yr = fig.x_range, fig.y_range
         return width / max(abs(xr.end - xr.start), 1e-12), height / max(abs(yr.end - yr.start), 1e-12)
 
@@ -252,3 +252,13 @@ class MapView:
         if self.visible is not None:
             rows = rows[self.visible[rows]]
         self.state.select(rows)
+
+
+def _readonly(model, name: str, default: float) -> float:
+    """A browser-reported property such as ``inner_width``, or ``default`` before it is known."""
+    from bokeh.core.property.descriptors import UnsetValueError
+
+    try:
+        return getattr(model, name) or default
+    except UnsetValueError:
+        return default

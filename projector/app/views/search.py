@@ -40,7 +40,7 @@ class SearchView:
         self.panel = pn.Column(self.column, self.query, self.regex, self.run, self.result, sizing_mode="stretch_width", visible=bool(columns))
 
     def _submit(self, *_) -> None:
-        self.state.search_query = self.query.value_input if self.query.value_input is not None else self.query.value
+        self.state.search_query = self.query.value
         self.apply()
 
     def apply(self) -> None:

@@ -1,0 +1,164 @@
+"""A session's views driven through its state, in plain pytest (the browser tests cover drawing)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import projector
+from projector.app.shell import Session, error_page
+from projector.app.store import DataStore
+from projector.app.views.legend import legend_html
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(2)</script>"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def store():
+    rng = np.random.default_rng(0)
+    n = 90
+    centers = rng.standard_normal((3, 16)) * 6
+    vectors = (centers[np.arange(n) % 3] + rng.standard_normal((n, 16))).astype(np.float32)
+    table = pa.table(
+        {
+            "emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 16),
+            "text": [HOSTILE if i == 0 else SCRIPT if i == 1 else f"$5 to $10, item {i}" for i in range(n)],
+            "label": [["<b>bold</b>", "b", "c"][i % 3] for i in range(n)],
+            "score": np.linspace(0, 1, n),
+        }
+    )
+    store = DataStore(projector.Dataset.from_table(table, vector="emb", label="label", text="text"), name="hostile")
+    store.project("pca")
+    return store
+
+
+@pytest.fixture
+def session(store):
+    return Session(store)
+
+
+def test_a_new_session_shows_the_first_map_coloured_by_label(session, store):
+    assert session.state.map_key == "PCA of emb"
+    assert session.state.color_by == "label"
+    assert session.map.source.data["x"].dtype == np.float32  # binary arrays, not lists
+    assert session.map.source.data["x"].size == store.num_rows
+    assert "90 points, all drawn" in session.header.object
+
+
+def test_sessions_do_not_share_state(store):
+    first, second = Session(store), Session(store)
+    first.state.select([1, 2])
+    assert second.state.selection.size == 0
+
+
+def test_click_focuses_the_nearest_point_and_lists_its_neighbours(session):
+    x, y = session.map._x, session.map._y
+    session.map.click(float(x[7]), float(y[7]))
+    assert session.state.focused == 7
+    np.testing.assert_array_equal(session.state.selection, [7])
+    html = session.neighbors.list.object
+    assert html.count('class="projector-neighbor"') == 10
+    assert "also among its 10 nearest on the map" in html
+    assert len(session.map.links.data["x1"]) == 10
+    session.state.neighbor_k = 3
+    assert session.neighbors.list.object.count('class="projector-neighbor"') == 3
+
+
+def test_box_and_lasso_select_rows_on_the_server(session):
+    x, y = session.map._x, session.map._y
+    x0, x1 = float(np.quantile(x, 0.2)), float(np.quantile(x, 0.8))
+    session.map.select_geometry({"type": "rect", "x0": x0, "x1": x1, "y0": float(y.min()), "y1": float(y.max())})
+    expected = np.flatnonzero((x >= x0) & (x <= x1))
+    np.testing.assert_array_equal(session.state.selection, expected)
+    assert session.map.source.selected.indices == expected.tolist()
+    assert f"{expected.size:,} of 90 selected" in session.selection.count.object
+
+
+def test_filters_and_isolate_narrow_what_is_drawn(session):
+    session.state.filters = {"label": ["b"]}
+    assert session.map.visible.sum() == 30
+    assert "30 of 90 points drawn" in session.header.object
+    session.state.select([1, 4, 5])
+    session.state.isolate = True
+    np.testing.assert_array_equal(np.flatnonzero(session.map.visible), [1, 4])  # 5 is label c
+    session.state.filters = {}
+    session.state.clear_selection()
+    assert session.map.visible is None
+
+
+def test_search_selects_matches_and_reports_bad_regex(session):
+    session.search.column.value = "text"
+    session.search.query.value = r"item \d$"
+    session.state.search_regex = True
+    session.search._submit()
+    np.testing.assert_array_equal(session.state.selection, np.arange(2, 10))
+    assert "8 matches" in session.search.result.object
+    session.search.query.value = "("
+    session.search._submit()
+    assert "not a valid regular expression" in session.search.result.object
+
+
+def test_colour_by_changes_the_legend_and_escapes_names(session, store):
+    assert "&lt;b&gt;bold&lt;/b&gt;" in session.legend.panel.object
+    assert "<b>bold</b>" not in session.legend.panel.object
+    session.state.color_by = "score"
+    assert session.legend.panel.object == ""  # numbers get a colour bar instead
+    assert session.map.colorbar.visible
+    session.state.color_by = "k-NN preserved: PCA of emb"
+    assert session.map.colors.kind == "numeric"
+
+
+def test_user_strings_never_reach_html_unescaped(session, store):
+    session.state.focused = 0
+    card = session.card.panel.object
+    assert HOSTILE not in card and "&lt;img src=x onerror=alert(1)&gt;" in card
+    session.state.focused = 1
+    assert "</script>" not in session.card.panel.object
+    session.state.select([0, 1])
+    table = session.selection.table.object
+    assert HOSTILE not in table and "</script>" not in table
+    assert "</script>" not in session.neighbors.list.object and HOSTILE not in session.neighbors.list.object
+    assert HOSTILE not in legend_html(store.colors("text", 100))
+    page = error_page("x<script>", "bad <img src=x onerror=alert(1)>")
+    assert "<script>" not in page[0].object and HOSTILE not in page[1].object
+
+
+def test_switching_maps_and_pca_axes(session, store):
+    entry = store.project("pca", params={"dims": 3})
+    session.state.pca_y = 3
+    np.testing.assert_allclose(session.map._y, store.map(session.state.map_key).coords[:, 2])
+    session.state.map_key = entry.key
+    assert session.map_controls.maps.value == entry.key
+
+
+def test_controls_validate_parameters_before_computing(session):
+    session.map_controls.method.value = "UMAP"
+    names = [widget.name for widget in session.map_controls.params.objects]
+    assert "n_neighbors" in names and "backend" not in names
+    n_neighbors = next(w for w in session.map_controls.params.objects if w.name == "n_neighbors")
+    assert (n_neighbors.start, n_neighbors.end) == (2, 200)
+    assert session.map_controls.options()["n_neighbors"] == 15
+    min_dist = next(w for w in session.map_controls.params.objects if w.name == "min_dist")
+    min_dist.value = 7.0
+    session.map_controls._start()
+    assert "min_dist" in session.map_controls.status.object and session.map_controls.job is None
+
+
+def test_a_link_with_stale_values_falls_back_safely(store):
+    session = Session(store)
+    session.state.url_selection = "1,2,999"  # rows past the end are dropped as the link is read
+    np.testing.assert_array_equal(session.state.selection, [1, 2])
+    session.state.map_key = "UMAP of nothing"
+    session.state.focused = 10_000
+    session._check_url_state()
+    assert session.state.map_key == store.map_keys[0]
+    assert "not computed here" in session.state.message
+    assert session.state.focused is None
+    np.testing.assert_array_equal(session.state.selection, [1, 2])

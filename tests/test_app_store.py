@@ -1,0 +1,260 @@
+"""The app's data store, colourings, geometry and session state, without a browser."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import projector
+from projector.app.colors import MISSING, color_spec
+from projector.app.geometry import nearest_row, rows_for_geometry, rows_in_box, rows_in_polygon
+from projector.app.jobs import Job
+from projector.app.state import URL_SELECTION_LIMIT, ViewState
+from projector.app.store import DataStore, map_key
+from projector.errors import ProjectorError, SchemaError
+from projector.progress import Cancelled
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def demo_store():
+    store = DataStore(projector.demo(), name="demo")
+    store.project("pca")
+    return store
+
+
+def _table_store(**extra) -> DataStore:
+    rng = np.random.default_rng(0)
+    n = 60
+    table = pa.table(
+        {
+            "emb": pa.FixedSizeListArray.from_arrays(pa.array(rng.standard_normal(n * 8).astype(np.float32)), 8),
+            "text": [f"sample {i} " + ("<img src=x onerror=alert(1)>" if i == 3 else "cat" if i % 2 else "dog") for i in range(n)],
+            "label": [["a", "b", "c"][i % 3] for i in range(n)],
+            "score": np.linspace(0, 1, n),
+            "px": np.arange(n, dtype=np.float64),
+            "py": np.arange(n, dtype=np.float64)[::-1].copy(),
+        }
+    )
+    return DataStore(projector.Dataset.from_table(table, vector="emb", label="label", text="text"), name="t", **extra)
+
+
+# -- store ------------------------------------------------------------------------------------
+
+
+def test_pca_map_has_ten_components_and_a_readable_key(demo_store):
+    entry = demo_store.map(demo_store.map_keys[0])
+    assert entry.method == "pca"
+    assert entry.coords.shape == (1797, 10)
+    assert entry.key == "PCA of pixels"
+    assert any("explained variance" in line for line in entry.describe())
+
+
+def test_user_coordinates_are_a_map_shown_as_they_are():
+    store = _table_store(x="px", y="py")
+    entry = store.map("px / py")
+    assert entry.source == "user"
+    np.testing.assert_array_equal(entry.coords[:, 0], np.arange(60, dtype=np.float32))
+    with pytest.raises(SchemaError, match="--x and --y go together"):
+        _table_store(x="px")
+    with pytest.raises(SchemaError, match="'nope' not found"):
+        _table_store(x="nope", y="py")
+    with pytest.raises(SchemaError, match="not numbers"):
+        _table_store(x="text", y="py")
+
+
+def test_low_dimensional_data_gets_its_own_coordinates_as_a_map():
+    coords = np.random.default_rng(1).standard_normal((30, 2)).astype(np.float32)
+    store = DataStore(projector.Dataset.from_arrays(coords), name="flat")
+    entry = store.map(store.map_keys[0])
+    assert entry.method == "identity"
+    np.testing.assert_allclose(entry.coords, coords)
+
+
+def test_record_carries_raw_values_for_the_page_to_escape(demo_store):
+    record = demo_store.record(5)
+    assert record["row"] == 5 and record["label_column"] == "label"
+    assert record["images"] == ["image"]
+    names = [name for name, _ in record["fields"]]
+    assert "pixels" not in names and "image" not in names  # embeddings and raw bytes stay out
+    with pytest.raises(ProjectorError, match="outside"):
+        demo_store.record(1797)
+
+
+def test_record_truncates_long_text_only_when_asked():
+    store = _table_store()
+    long = store.record(3, text_chars=10)
+    assert long["text"].endswith("…") and len(long["text"]) == 10
+    assert store.record(3, text_chars=None)["text"].endswith("alert(1)>")
+
+
+def test_thumbnail_is_a_png_and_is_kept(demo_store):
+    png = demo_store.thumbnail(0, "image", 48)
+    assert png.startswith(b"\x89PNG")
+    assert demo_store.thumbnail(0, "image", 48) is png
+    with pytest.raises(ProjectorError, match="not an image column"):
+        demo_store.thumbnail(0, "label")
+
+
+def test_neighbors_exclude_the_row_and_clamp_k(demo_store):
+    rows, distances = demo_store.neighbors(0, 10)
+    assert rows.shape == (10,) and 0 not in rows
+    assert np.all(np.diff(distances) >= -1e-6)
+    # digits: most neighbours of a '0' are '0's
+    labels = demo_store.dataset.table.column("label").to_pylist()
+    assert sum(labels[r] == labels[0] for r in rows) >= 8
+    store = _table_store()
+    rows, _ = store.neighbors(0, 500)
+    assert rows.size == 59
+
+
+def test_map_neighbors_are_nearest_in_two_dimensions():
+    coords = np.array([[0, 0], [1, 0], [5, 0], [0.5, 0], [9, 9]], dtype=np.float32)
+    np.testing.assert_array_equal(DataStore.map_neighbors(coords, 0, 2), [3, 1])
+
+
+def test_search_substring_regex_and_bad_patterns():
+    store = _table_store()
+    np.testing.assert_array_equal(store.search("text", "DOG"), np.arange(0, 60, 2))  # case-insensitive
+    np.testing.assert_array_equal(store.search("text", r"^sample 1\d ", regex=True), np.arange(10, 20))
+    assert store.search("text", "").size == 0
+    with pytest.raises(ProjectorError, match="not a valid regular expression"):
+        store.search("text", "(", regex=True)
+    with pytest.raises(SchemaError, match="not found"):
+        store.search("nope", "x")
+
+
+def test_filters_combine_categories_and_ranges():
+    store = _table_store()
+    assert store.filter_mask({}) is None
+    mask = store.filter_mask({"label": ["a"], "score": (0.0, 0.5)})
+    expected = (np.arange(60) % 3 == 0) & (np.linspace(0, 1, 60) <= 0.5)
+    np.testing.assert_array_equal(mask, expected)
+    assert store.categories("label") == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
+def test_export_round_trips_the_selected_rows(fmt, tmp_path):
+    store = _table_store()
+    data = store.export([3, 7, 8], fmt)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(pa.BufferReader(data))
+        assert table.column("emb").to_pylist()[0] == pytest.approx(store.dataset.vectors()[3].tolist())
+    elif fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        table = pacsv.read_csv(pa.BufferReader(data))
+        assert "emb" not in table.column_names
+    else:
+        table = pa.Table.from_pylist([json.loads(line) for line in data.decode().splitlines()])
+    assert table.column("text").to_pylist() == [store.value("text", r) for r in (3, 7, 8)]
+    with pytest.raises(ProjectorError, match="must be one of"):
+        store.export([1], "xlsx")
+
+
+def test_map_key_names_changed_parameters(demo_store):
+    projection = demo_store.dataset.project("pca", dims=2)
+    assert map_key(projection) == "PCA of pixels"
+    from dataclasses import replace
+
+    umap_like = replace(projection, method="umap", params={"n_neighbors": 30, "min_dist": 0.1, "metric": "cosine"})
+    assert map_key(umap_like) == "UMAP of pixels (n_neighbors=30)"
+
+
+def test_projection_job_reports_progress_and_adds_the_map(demo_store):
+    job = demo_store.start_projection("pca", params={"dims": 3})
+    assert job.wait(60)
+    assert job.state == "done", job.error
+    assert job.result.key in demo_store.map_keys
+    assert "done" in job.describe()
+
+
+def test_a_cancelled_job_stops_and_a_failing_one_says_why():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow(progress):
+        from projector.progress import Progress
+
+        for i in range(1000):
+            if progress(Progress("work", i, 1000)):
+                raise Cancelled("stop")
+        return "finished"
+
+    with ThreadPoolExecutor(1) as pool:
+        job = Job("slow", slow)
+        job.cancel()
+        job.submit(pool)
+        assert job.wait(5) and job.state == "cancelled" and job.result is None
+        broken = Job("broken", lambda progress: 1 / 0).submit(pool)
+        assert broken.wait(5) and broken.state == "failed"
+        assert "ZeroDivisionError" in broken.describe()
+
+
+# -- colours ----------------------------------------------------------------------------------
+
+
+def test_categorical_colours_fold_the_rarest_into_other():
+    values = pa.chunked_array([pa.array(["a"] * 5 + ["b"] * 3 + ["c"] * 2 + ["d"] + [None])])
+    spec = color_spec("cat", values, 12, max_categories=2)
+    assert spec.kind == "categorical"
+    assert [entry.name for entry in spec.legend] == ["a", "b", "other (2 categories)", MISSING]
+    assert [entry.count for entry in spec.legend] == [5, 3, 3, 1]
+    np.testing.assert_array_equal(spec.values, [0] * 5 + [1] * 3 + [2] * 3 + [3])
+    assert spec.folded == 2 and len(spec.palette) == 4
+
+
+def test_many_categories_get_glasbey_and_numbers_get_a_range():
+    values = pa.chunked_array([pa.array([f"c{i}" for i in range(30)])])
+    spec = color_spec("many", values, 30, max_categories=30)
+    assert len(set(spec.palette)) == 30
+    numeric = color_spec("x", pa.chunked_array([pa.array([1.0, None, 3.0])]), 3)
+    assert numeric.kind == "numeric" and (numeric.low, numeric.high) == (1.0, 3.0)
+    assert np.isnan(numeric.values[1])
+    assert color_spec(None, None, 4).kind == "none"
+
+
+# -- geometry ---------------------------------------------------------------------------------
+
+
+def test_box_lasso_and_click_pick_the_right_rows():
+    x = np.array([0.0, 1.0, 2.0, 3.0, 1.5], dtype=np.float32)
+    y = np.array([0.0, 1.0, 2.0, 3.0, 0.2], dtype=np.float32)
+    np.testing.assert_array_equal(rows_in_box(x, y, 2.5, 0.5, 0.5, 2.5), [1, 2])
+    quad = ([1.2, 2.5, 2.5, 1.2], [0.0, 0.0, 2.5, 2.5])
+    np.testing.assert_array_equal(rows_in_polygon(x, y, *quad), [2, 4])
+    np.testing.assert_array_equal(rows_for_geometry(x, y, {"type": "poly", "x": quad[0], "y": quad[1]}), [2, 4])
+    assert rows_for_geometry(x, y, {"type": "point"}) is None
+    assert nearest_row(x, y, 1.1, 1.0, 10, 10) == 1
+    assert nearest_row(x, y, 1.1, 1.0, 20, 20, visible=np.array([1, 0, 1, 1, 1], bool)) is None
+    assert nearest_row(x, y, 10, 10, 10, 10) is None
+
+
+# -- state ------------------------------------------------------------------------------------
+
+
+def test_selection_is_mirrored_in_the_url_only_when_small():
+    state = ViewState()
+    state.select([5, 3, 3])
+    np.testing.assert_array_equal(state.selection, [3, 5])
+    assert state.url_selection == "3,5"
+    state.select(range(URL_SELECTION_LIMIT + 1))
+    assert state.url_selection == ""
+    state.clear_selection()
+    assert state.selection.size == 0 and not state.isolate
+
+
+def test_a_link_restores_the_selection_and_ignores_garbage():
+    state = ViewState()
+    state.url_selection = "7,2"
+    np.testing.assert_array_equal(state.selection, [2, 7])
+    state.url_selection = "1,x"
+    assert "ignored the selection" in state.message
