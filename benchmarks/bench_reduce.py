@@ -8,7 +8,13 @@ ratio of theirs.
 
     python benchmarks/bench_reduce.py                          # digits + 10k blobs (a few minutes)
     python benchmarks/bench_reduce.py --data blobs-100000x128 --data sentences
+    python benchmarks/bench_reduce.py --data blobs-1000000x768 --method pca --pca-dims 2 --pca-dims 50 \\
+        --data-dir /tmp/projector-bench                        # PCA at 1M x 768, data written once
     python benchmarks/bench_reduce.py --list                   # every dataset and runner
+
+PCA runners take ``--pca-dims`` (one run per value). Above ``--score-max`` rows the maps are
+not scored (the reference kNN graph would cost more than the runs); peak memory is then the
+figure to read, also as a multiple of the data's bytes.
 """
 
 from __future__ import annotations
@@ -25,16 +31,19 @@ from pathlib import Path
 import numpy as np
 
 RUNNERS = {
-    # name: (method, code run in the child with X (float32 array) in scope, assigning Y)
+    # name: (method, code run in the child with X (float32 array) in scope, assigning Y);
+    # PCA code reads {dims}
     "projector umap": ("umap", "Y = projector.Dataset.from_arrays(X).project('umap', cache=False, quality=False).coords"),
     "umap-learn": ("umap", "import umap\nY = umap.UMAP(metric='cosine').fit_transform(X)"),
     "projector tsne": ("tsne", "Y = projector.Dataset.from_arrays(X).project('tsne', cache=False, quality=False).coords"),
     "openTSNE": ("tsne", "import openTSNE\nY = np.asarray(openTSNE.TSNE(metric='cosine', n_jobs=os.cpu_count()).fit(X))"),
+    "openTSNE defaults": ("tsne", "import openTSNE\nY = np.asarray(openTSNE.TSNE().fit(X))"),
     "sklearn TSNE": ("tsne", "from sklearn.manifold import TSNE\nY = TSNE(metric='cosine', init='pca').fit_transform(X)"),
-    "projector pca": ("pca", "Y = projector.Dataset.from_arrays(X).project('pca', cache=False, quality=False).coords"),
-    "sklearn PCA": ("pca", "from sklearn.decomposition import PCA\nY = PCA(n_components=2, svd_solver='randomized', random_state=0).fit_transform(X)"),
+    "projector pca": ("pca", "Y = projector.Dataset.from_arrays(X).project('pca', dims={dims}, cache=False, quality=False).coords"),
+    "sklearn PCA": ("pca", "from sklearn.decomposition import PCA\nY = PCA(n_components={dims}, svd_solver='randomized', random_state=0).fit_transform(X)"),
 }
 SKLEARN_TSNE_MAX = 10_000
+SCORE_MAX = 200_000
 
 _CHILD = r"""
 import os, sys, time, json
@@ -55,7 +64,11 @@ print(json.dumps({{"seconds": seconds, "peak_bytes": peak}}))
 
 
 def make_data(name: str, folder: Path) -> tuple[Path, np.ndarray | None]:
-    """Write dataset ``name`` as .npy; returns its path and labels (or None)."""
+    """Write dataset ``name`` as .npy (kept if already there); returns its path and labels (or None)."""
+    path = folder / f"{name}.npy"
+    labels_path = folder / f"{name}.labels.npy"
+    if path.exists() and labels_path.exists():
+        return path, np.load(labels_path)
     if name == "digits":
         from sklearn.datasets import load_digits
 
@@ -66,16 +79,21 @@ def make_data(name: str, folder: Path) -> tuple[Path, np.ndarray | None]:
         rng = np.random.default_rng(0)
         centers = rng.standard_normal((20, d)).astype(np.float32) * 3
         labels = rng.integers(0, 20, size=n)
-        data = np.empty((n, d), dtype=np.float32)
+        data = np.lib.format.open_memmap(path.with_suffix(".tmp.npy"), mode="w+", dtype=np.float32, shape=(n, d))
         for start in range(0, n, 50_000):
             stop = min(n, start + 50_000)
             data[start:stop] = centers[labels[start:stop]] + rng.standard_normal((stop - start, d), dtype=np.float32)
+        data.flush()
+        del data
+        path.with_suffix(".tmp.npy").rename(path)
+        np.save(labels_path, labels)
+        return path, labels
     elif name == "sentences":
         data, labels = _sentences()
     else:
         raise SystemExit(f"unknown dataset {name!r}; see --list")
-    path = folder / f"{name}.npy"
     np.save(path, data)
+    np.save(labels_path, np.asarray(labels))
     return path, labels
 
 
@@ -108,8 +126,8 @@ def _sentences() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(model.encode(sentences, batch_size=64), dtype=np.float32), np.asarray(labels)
 
 
-def run(runner: str, data_path: Path, out: Path, timeout: float) -> dict:
-    code = _CHILD.format(code=RUNNERS[runner][1])
+def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2) -> dict:
+    code = _CHILD.format(code=RUNNERS[runner][1].replace("{dims}", str(dims)))
     try:
         done = subprocess.run([sys.executable, "-c", code, str(data_path), str(out)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -132,34 +150,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", action="append", help="digits, blobs-NxD (e.g. blobs-100000x768), sentences")
     parser.add_argument("--runner", action="append", help="which runners (default: all that apply)")
+    parser.add_argument("--method", action="append", choices=("umap", "tsne", "pca"), help="only runners of these methods")
+    parser.add_argument("--pca-dims", action="append", type=int, help="PCA components, one run each (default: 2)")
+    parser.add_argument("--data-dir", type=Path, help="write the data here and reuse it (default: a temporary folder)")
+    parser.add_argument("--score-max", type=int, default=SCORE_MAX, help="score maps only up to this many rows")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_reduce.json")
     args = parser.parse_args()
     if args.list:
-        print("data: digits, blobs-10000x128, blobs-10000x768, blobs-100000x128, blobs-100000x768, sentences")
+        print("data: digits, blobs-10000x128, blobs-10000x768, blobs-100000x128, blobs-100000x768, blobs-1000000x768, sentences")
         print("runners:", ", ".join(RUNNERS))
         return
     datasets = args.data or ["digits", "blobs-10000x768"]
-    runners = args.runner or list(RUNNERS)
+    runners = [r for r in (args.runner or list(RUNNERS)) if not args.method or RUNNERS[r][0] in args.method]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = args.data_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for name in datasets:
             path, labels = make_data(name, folder)
-            data = np.load(path)
+            data = np.load(path, mmap_mode="r")
             for runner in runners:
                 if runner == "sklearn TSNE" and len(data) > SKLEARN_TSNE_MAX:
                     continue
-                out = folder / "coords.npy"
-                started = time.perf_counter()
-                result = run(runner, path, out, args.timeout)
-                row = {"data": name, "n": len(data), "d": data.shape[1], "runner": runner, "method": RUNNERS[runner][0], **result}
-                if "error" not in result:
-                    row.update(score(data, np.load(out), labels))
-                print(f"  {name:<18} {runner:<16} {result.get('seconds', float('nan')):8.1f} s  "
-                      f"(wall {time.perf_counter() - started:.0f} s) {result.get('error', '')}", flush=True)
-                rows.append(row)
+                method = RUNNERS[runner][0]
+                for dims in (args.pca_dims or [2]) if method == "pca" else [2]:
+                    out = Path(tmp) / "coords.npy"
+                    started = time.perf_counter()
+                    result = run(runner, path, out, args.timeout, dims)
+                    row = {"data": name, "n": len(data), "d": data.shape[1], "runner": runner, "method": method, "dims": dims,
+                           "data_bytes": data.nbytes, **result}
+                    if "error" not in result and len(data) <= args.score_max:
+                        row.update(score(np.asarray(data), np.load(out)[:, :2], labels))
+                    print(f"  {name:<18} {runner:<17} {dims:>2}d {result.get('seconds', float('nan')):8.1f} s  "
+                          f"(wall {time.perf_counter() - started:.0f} s) {result.get('error', '')}", flush=True)
+                    rows.append(row)
     _table(rows)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"cpu_count": os.cpu_count(), "rows": rows}, indent=2))
@@ -167,18 +193,23 @@ def main() -> None:
 
 
 def _table(rows: list[dict]) -> None:
-    header = f"{'data':<18}{'method':<7}{'runner':<16}{'seconds':>9}{'ours vs':>9}{'peak GB':>9}{'trust':>8}{'10NN kept':>10}{'label acc':>10}"
+    header = (f"{'data':<18}{'method':<7}{'runner':<18}{'seconds':>9}{'ours vs':>9}{'peak GB':>9}{'x data':>8}"
+              f"{'trust':>8}{'10NN kept':>10}{'label acc':>10}")
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
+        method = row["method"] if row["method"] != "pca" else f"pca{row['dims']}"
         if "error" in row:
-            print(f"{row['data']:<18}{row['method']:<7}{row['runner']:<16}  {row['error']}")
+            print(f"{row['data']:<18}{method:<7}{row['runner']:<18}  {row['error']}")
             continue
-        ours = next((r for r in rows if r["data"] == row["data"] and r["runner"] == f"projector {row['method']}" and "error" not in r), None)
+        ours = next((r for r in rows if r["data"] == row["data"] and r["runner"] == f"projector {row['method']}"
+                     and r["dims"] == row["dims"] and "error" not in r), None)
         ratio = f"{row['seconds'] / ours['seconds']:.1f}x" if ours and ours is not row else ""
         label = row.get("label_accuracy_map")
+        scored = "trustworthiness" in row
         print(
-            f"{row['data']:<18}{row['method']:<7}{row['runner']:<16}{row['seconds']:>9.1f}{ratio:>9}"
-            f"{row['peak_bytes'] / 1e9:>9.2f}{row['trustworthiness']:>8.3f}{row['knn_preservation']:>10.2f}"
+            f"{row['data']:<18}{method:<7}{row['runner']:<18}{row['seconds']:>9.1f}{ratio:>9}"
+            f"{row['peak_bytes'] / 1e9:>9.2f}{row['peak_bytes'] / row['data_bytes']:>8.2f}"
+            f"{(format(row['trustworthiness'], '.3f') if scored else '-'):>8}{(format(row['knn_preservation'], '.2f') if scored else '-'):>10}"
             f"{(f'{label:.2f}' if label is not None else '-'):>10}"
         )
     print("\n'ours vs': their time divided by ours (above 1 means projector is faster)")

@@ -88,6 +88,19 @@ def test_pca_torch_path_agrees_with_numpy(digits):
     np.testing.assert_allclose(a.explained_variance_ratio, b.explained_variance_ratio, rtol=1e-5)
 
 
+def test_pca_is_accurate_far_from_the_origin():
+    """A large common offset and a first block unlike the rest must not cost float32 accuracy."""
+    from projector.reduce.pca import pca_numpy
+
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((40_000, 12)) * np.linspace(1, 3, 12) + 1000).astype(np.float32)
+    data[:20_000, 0] += 5  # sorted: the first block's mean is not the data's
+    ours = pca_numpy(data, 3)
+    exact = np.linalg.eigvalsh(np.cov(data.astype(np.float64), rowvar=False))[::-1][:3]
+    np.testing.assert_allclose(ours.explained_variance, exact, rtol=1e-5)
+    np.testing.assert_allclose(ours.mean, data.astype(np.float64).mean(axis=0), atol=1e-3)
+
+
 # -- UMAP and t-SNE ---------------------------------------------------------------------------
 
 

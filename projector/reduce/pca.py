@@ -1,8 +1,8 @@
 """Exact PCA from the covariance matrix, streamed in row blocks.
 
-Two passes over the data (mean, then covariance by symmetric rank-k updates) and one to
-project: memory stays at the data plus a D x D matrix and one block, and no centred copy of
-the data is ever made. scikit-learn's randomized PCA copies the data (2x peak) and is slower.
+One pass over the data (mean and covariance together, by symmetric rank-k updates) and one
+to project: memory stays at the data plus a D x D matrix and one block, and no centred copy
+of the data is ever made. scikit-learn's randomized PCA copies the data (2x peak) and is slower.
 The torch path runs the same algorithm on a GPU (or the CPU, for tests).
 """
 
@@ -35,29 +35,42 @@ def pca_numpy(matrix: np.ndarray, dims: int, *, report: Reporter | None = None) 
     report = report or Reporter()
     n, d = matrix.shape
     dims = min(dims, d)
-    blocks = range(0, n, _BLOCK_ROWS)
-    total = 2 * len(blocks) + 1
-    mean = np.zeros(d, dtype=np.float64)
-    for step, start in enumerate(blocks):
-        mean += matrix[start : start + _BLOCK_ROWS].sum(axis=0, dtype=np.float64)
-        report("pca", step + 1, total)
-    mean /= n
-    mean32 = mean.astype(np.float32)
-    cov = np.zeros((d, d), dtype=np.float64)
-    for step, start in enumerate(blocks):
-        block = matrix[start : start + _BLOCK_ROWS] - mean32
-        cov += block.T @ block  # numpy runs A.T @ A as one symmetric rank-k update (syrk)
-        report("pca", len(blocks) + step + 1, total)
-    cov /= max(n - 1, 1)
+    mean, cov = _covariance(matrix, report)
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]
     values = np.clip(values[order], 0.0, None)
     components = _orient(vectors[:, order[:dims]].T)
+    mean32 = mean.astype(np.float32)
     coords = _project(matrix, mean32, components.astype(np.float32))
-    report("pca", total, total)
+    report("pca", 1, 1)
     total_variance = values.sum()
     ratio = values[:dims] / total_variance if total_variance > 0 else np.zeros(dims)
     return PCAResult(coords, components.astype(np.float32), mean32, values[:dims], ratio)
+
+
+def _covariance(matrix: np.ndarray, report: Reporter) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance in one pass: rows are shifted by the first block's mean, not the true one.
+
+    With the shift close to the mean, the correction ``n * delta delta^T`` is tiny and cancels
+    nothing, so float32 blocks stay accurate; one pass instead of two, and one reused buffer.
+    """
+    n, d = matrix.shape
+    shift = matrix[:_BLOCK_ROWS].mean(axis=0, dtype=np.float64).astype(np.float32)
+    total = np.zeros(d, dtype=np.float64)
+    cov = np.zeros((d, d), dtype=np.float64)
+    buffer = np.empty((min(n, _BLOCK_ROWS), d), dtype=np.float32)
+    blocks = range(0, n, _BLOCK_ROWS)
+    for step, start in enumerate(blocks):
+        rows = matrix[start : start + _BLOCK_ROWS]
+        block = buffer[: len(rows)]
+        np.subtract(rows, shift, out=block)
+        total += block.sum(axis=0, dtype=np.float64)
+        cov += block.T @ block  # numpy runs A.T @ A as one symmetric rank-k update (syrk)
+        report("pca", step + 1, len(blocks) + 1)
+    delta = total / n
+    cov -= n * np.outer(delta, delta)
+    cov /= max(n - 1, 1)
+    return shift + delta, cov
 
 
 def pca_torch(matrix: np.ndarray, dims: int, *, device: str = "cpu", report: Reporter | None = None) -> PCAResult:
