@@ -140,12 +140,12 @@ def test_switching_maps_and_pca_axes(session, store):
 
 def test_controls_validate_parameters_before_computing(session):
     session.map_controls.method.value = "UMAP"
-    names = [widget.name for widget in session.map_controls.params.objects]
+    names = [widget.label for widget in session.map_controls.params.objects]
     assert "n_neighbors" in names and "backend" not in names
-    n_neighbors = next(w for w in session.map_controls.params.objects if w.name == "n_neighbors")
+    n_neighbors = next(w for w in session.map_controls.params.objects if w.label == "n_neighbors")
     assert (n_neighbors.start, n_neighbors.end) == (2, 200)
     assert session.map_controls.options()["n_neighbors"] == 15
-    min_dist = next(w for w in session.map_controls.params.objects if w.name == "min_dist")
+    min_dist = next(w for w in session.map_controls.params.objects if w.label == "min_dist")
     min_dist.value = 7.0
     session.map_controls._start()
     assert "min_dist" in session.map_controls.status.object and session.map_controls.job is None

@@ -37,7 +37,7 @@ def parameter_widgets(method: str) -> list[pn.widgets.Widget]:
         name, default = spec["name"], spec["default"]
         if name in _HIDDEN_PARAMS:
             continue
-        common = {"name": name, "description": spec["doc"], "sizing_mode": "stretch_width"}
+        common = {"label": name, "description": spec["doc"], "sizing_mode": "stretch_width"}
         if spec["choices"]:
             widgets.append(pn.widgets.Select(options=list(spec["choices"]), value=default, **common))
         elif isinstance(default, bool):
@@ -62,21 +62,21 @@ class MapControls:
         self.store = store
         self.state = state
         self.job: "Job | None" = None
-        self.maps = pn.widgets.Select(name="Map", options=store.map_keys, value=state.map_key or None, sizing_mode="stretch_width")
+        self.maps = pn.widgets.Select(label="Map", options=store.map_keys, value=state.map_key or None, sizing_mode="stretch_width")
         self.maps.param.watch(lambda event: setattr(state, "map_key", event.new or ""), "value")
         state.param.watch(self._show_map_key, ["map_key"])
         self.axes = pn.Row(
-            pn.widgets.IntInput.from_param(state.param.pca_x, name="x: PC", width=90),
-            pn.widgets.IntInput.from_param(state.param.pca_y, name="y: PC", width=90),
+            pn.widgets.IntInput.from_param(state.param.pca_x, label="x: PC", width=90),
+            pn.widgets.IntInput.from_param(state.param.pca_y, label="y: PC", width=90),
             visible=False,
         )
         self.about = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.method = pn.widgets.RadioButtonGroup(name="Method", options=list(METHODS), value="UMAP", button_type="default")
-        self.column = pn.widgets.Select(name="Embedding", options=list(store.dataset.roles.vectors), sizing_mode="stretch_width")
+        self.method = pn.widgets.RadioButtonGroup(label="Method", options=list(METHODS), value="UMAP", color="default")
+        self.column = pn.widgets.Select(label="Embedding", options=list(store.dataset.roles.vectors), sizing_mode="stretch_width")
         self.params = pn.Column(sizing_mode="stretch_width")
-        self.compute = pn.widgets.Button(name="Compute map", button_type="primary", sizing_mode="stretch_width")
-        self.cancel = pn.widgets.Button(name="Cancel", button_type="warning", visible=False, sizing_mode="stretch_width")
-        self.progress = pn.indicators.Progress(name="progress", value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
+        self.compute = pn.widgets.Button(label="Compute map", color="primary", sizing_mode="stretch_width")
+        self.cancel = pn.widgets.Button(label="Cancel", color="warning", visible=False, sizing_mode="stretch_width")
+        self.progress = pn.indicators.Progress(label="progress", value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
         self.status = pn.pane.Str("", sizing_mode="stretch_width", styles={"font-size": "12px"})
         self.method.param.watch(self._show_params, "value")
         self.compute.on_click(self._start)
@@ -119,7 +119,7 @@ class MapControls:
         from projector.reduce.params import PARAMS
 
         method = METHODS[self.method.value]
-        values = {widget.name: widget.value for widget in self.params.objects}
+        values = {widget.label: widget.value for widget in self.params.objects}
         params = PARAMS[method].from_options(values)  # raises a ParameterError naming the field
         return {name: value for name, value in params.to_dict().items() if name in values}
 
@@ -173,19 +173,19 @@ class StyleControls:
         self.store = store
         self.state = state
         colors = ["", *store.color_columns()]
-        self.color = pn.widgets.Select(name="Colour by", options=_labelled(colors), value=state.color_by, sizing_mode="stretch_width")
+        self.color = pn.widgets.Select(label="Colour by", options=_labelled(colors), value=state.color_by, sizing_mode="stretch_width")
         self.color.param.watch(lambda event: setattr(state, "color_by", event.new or ""), "value")
         state.param.watch(self._sync_color, ["color_by", "map_key"])
-        self.categories = pn.widgets.IntInput.from_param(state.param.max_categories, name="Categories shown", sizing_mode="stretch_width")
+        self.categories = pn.widgets.IntInput.from_param(state.param.max_categories, label="Categories shown", sizing_mode="stretch_width")
         sizes = ["", *store.numeric_columns()]
-        self.size = pn.widgets.Select(name="Size by", options=_labelled(sizes), value=state.size_by, sizing_mode="stretch_width")
+        self.size = pn.widgets.Select(label="Size by", options=_labelled(sizes), value=state.size_by, sizing_mode="stretch_width")
         self.size.param.watch(lambda event: setattr(state, "size_by", event.new or ""), "value")
         self.panel = pn.Column(
             self.color,
             self.categories,
             self.size,
-            pn.widgets.FloatSlider.from_param(state.param.point_size, name="Point size", sizing_mode="stretch_width"),
-            pn.widgets.FloatSlider.from_param(state.param.opacity, name="Opacity", sizing_mode="stretch_width"),
+            pn.widgets.FloatSlider.from_param(state.param.point_size, label="Point size", sizing_mode="stretch_width"),
+            pn.widgets.FloatSlider.from_param(state.param.opacity, label="Opacity", sizing_mode="stretch_width"),
             sizing_mode="stretch_width",
         )
         self._sync_color()

@@ -57,8 +57,8 @@ class NeighborsView:
         self.store = store
         self.state = state
         self.map_view = map_view
-        self.k = pn.widgets.IntSlider.from_param(state.param.neighbor_k, name="Neighbours (k)", width=220)
-        self.metric = pn.widgets.RadioButtonGroup.from_param(state.param.neighbor_metric, name="Metric", width=160)
+        self.k = pn.widgets.IntSlider.from_param(state.param.neighbor_k, label="Neighbours (k)", width=220)
+        self.metric = pn.widgets.RadioButtonGroup.from_param(state.param.neighbor_metric, label="Metric", width=160)
         self.list = pn.pane.HTML("<i>Click a point to list its nearest neighbours in the original space.</i>", sizing_mode="stretch_width")
         self.panel = pn.Column(pn.Row(self.k, self.metric), self.list, sizing_mode="stretch_width")
         state.param.watch(self.redraw, ["focused", "neighbor_k", "neighbor_metric", "map_key", "pca_x", "pca_y"])

@@ -29,11 +29,11 @@ class SearchView:
         columns = store.text_columns()
         if not state.search_column and columns:
             state.search_column = columns[0]
-        self.column = pn.widgets.Select(name="Search in", options=columns, value=state.search_column or None, sizing_mode="stretch_width")
+        self.column = pn.widgets.Select(label="Search in", options=columns, value=state.search_column or None, sizing_mode="stretch_width")
         self.column.param.watch(lambda event: setattr(state, "search_column", event.new or ""), "value")
-        self.query = pn.widgets.TextInput(name="Find", value=state.search_query, placeholder="text, or a regex", sizing_mode="stretch_width")
-        self.regex = pn.widgets.Checkbox.from_param(state.param.search_regex, name="regular expression")
-        self.run = pn.widgets.Button(name="Select matches", sizing_mode="stretch_width")
+        self.query = pn.widgets.TextInput(label="Find", value=state.search_query, placeholder="text, or a regex", sizing_mode="stretch_width")
+        self.regex = pn.widgets.Checkbox.from_param(state.param.search_regex, label="regular expression")
+        self.run = pn.widgets.Button(label="Select matches", sizing_mode="stretch_width")
         self.result = pn.pane.Str("", styles={"font-size": "12px"}, sizing_mode="stretch_width")
         self.query.param.watch(self._submit, "enter_pressed")
         self.run.on_click(self._submit)
@@ -69,17 +69,17 @@ class FilterView:
         self.state = state
         self.widgets: dict[str, pn.widgets.Widget] = {}
         for column in store.dataset.roles.labels[: self.MAX_FILTERS]:
-            self.widgets[column] = pn.widgets.MultiChoice(name=column, options=store.categories(column), placeholder="all", sizing_mode="stretch_width")
+            self.widgets[column] = pn.widgets.MultiChoice(label=column, options=store.categories(column), placeholder="all", sizing_mode="stretch_width")
         for column in store.numeric_columns()[: self.MAX_FILTERS]:
             values = store.numbers(column)
             finite = values[np.isfinite(values)]
             if finite.size == 0 or finite.min() == finite.max():
                 continue
             low, high = float(finite.min()), float(finite.max())
-            self.widgets[column] = pn.widgets.RangeSlider(name=column, start=low, end=high, value=(low, high), step=(high - low) / 200, sizing_mode="stretch_width")
+            self.widgets[column] = pn.widgets.RangeSlider(label=column, start=low, end=high, value=(low, high), step=(high - low) / 200, sizing_mode="stretch_width")
         for widget in self.widgets.values():
             widget.param.watch(self._changed, "value")
-        self.clear = pn.widgets.Button(name="Clear filters", sizing_mode="stretch_width")
+        self.clear = pn.widgets.Button(label="Clear filters", sizing_mode="stretch_width")
         self.clear.on_click(self._clear)
         self.panel = pn.Column(*self.widgets.values(), self.clear, sizing_mode="stretch_width", visible=bool(self.widgets))
 
