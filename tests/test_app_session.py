@@ -162,3 +162,20 @@ def test_a_link_with_stale_values_falls_back_safely(store):
     assert "not computed here" in session.state.message
     assert session.state.focused is None
     np.testing.assert_array_equal(session.state.selection, [1, 2])
+
+
+def test_computing_a_map_from_the_form_shows_it_when_done(store):
+    session = Session(store)
+    controls = session.map_controls
+    controls.method.value = "t-SNE"
+    next(w for w in controls.params.objects if w.label == "n_iter").value = 50
+    next(w for w in controls.params.objects if w.label == "early_exaggeration_iter").value = 50
+    controls._start()
+    assert controls.progress.visible and controls.cancel.visible and controls.compute.disabled
+    assert controls.job.wait(120), controls.job.describe()
+    controls.poll()
+    assert controls.job.state == "done", controls.job.describe()
+    assert session.state.map_key.startswith("t-SNE of emb")
+    assert not controls.progress.visible and not controls.compute.disabled
+    assert session.map._x.size == store.num_rows
+    assert "trustworthiness" in controls.about.object

@@ -26,6 +26,13 @@ METHODS = {"UMAP": "umap", "t-SNE": "tsne", "PCA": "pca"}
 # parameters the page does not offer: the map is 2-D, and backends are chosen automatically
 _HIDDEN_PARAMS = {"dims", "backend", "pca_dims", "n_epochs", "spread", "negative_sample_rate"}
 _POLL_MS = 250
+_REFRESH_MS = 2000
+
+
+def _in_server() -> bool:
+    """True inside a served page (periodic callbacks need one); False in tests and scripts."""
+    document = pn.state.curdoc
+    return document is not None and document.session_context is not None
 
 
 def parameter_widgets(method: str) -> list[pn.widgets.Widget]:
@@ -82,6 +89,9 @@ class MapControls:
         self.compute.on_click(self._start)
         self.cancel.on_click(self._cancel)
         self._poller: Any = None
+        self._known_maps = store.map_keys
+        if _in_server():  # maps computed in other sessions appear in this one's list
+            pn.state.add_periodic_callback(self._refresh_maps, period=_REFRESH_MS)
         self._show_params()
         self._describe()
         self.panel = pn.Column(
@@ -91,6 +101,12 @@ class MapControls:
             self.method, self.column, self.params, self.compute, self.progress, self.cancel, self.status,
             sizing_mode="stretch_width",
         )
+
+    def _refresh_maps(self) -> None:
+        keys = self.store.map_keys
+        if keys != self._known_maps:
+            self._known_maps = keys
+            self.maps.options = keys
 
     def _show_map_key(self, *_) -> None:
         self.maps.options = self.store.map_keys
@@ -137,7 +153,8 @@ class MapControls:
         self.progress.visible = True
         self.progress.value = -1
         self.status.object = self.job.describe()
-        self._poller = pn.state.add_periodic_callback(self.poll, period=_POLL_MS)
+        if _in_server():
+            self._poller = pn.state.add_periodic_callback(self.poll, period=_POLL_MS)
 
     def _cancel(self, *_) -> None:
         if self.job is not None:
