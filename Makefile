@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-from-lock
 .PHONY: demo test bench lock chromium clean
 
 demo: $(STAMP)
-	$(BIN)/projector info
+	$(BIN)/projector serve
 
 test: $(STAMP) chromium
 	$(BIN)/pytest
