@@ -115,3 +115,42 @@ def test_project_bad_parameter_is_one_line(tmp_path, capsys):
     assert not (tmp_path / "o.parquet").exists()
     assert main(["project", str(path), "--param", "oops", "-o", str(tmp_path / "o.parquet")]) == 2
     assert "expected NAME=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["serve", "--sample", "0", "--no-open"], "--sample 0: must be at least 1"),
+        (["serve", "--port", "70000", "--no-open"], "--port 70000"),
+        (["serve", "--label", "y", "--no-open"], "loading options need a PATH"),
+    ],
+)
+def test_serve_refuses_bad_options_before_serving(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
+def test_serve_defaults_to_loopback_and_port_5006():
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.open, args.paths) == ("127.0.0.1", 5006, True, [])
+    assert build_parser().parse_args(["serve", "--no-open"]).open is False
+
+
+def test_serve_sources_turn_a_bad_file_into_an_error_page(tmp_path, monkeypatch):
+    from projector.app import open_sources
+    from projector.app.server import Failed
+    from projector.app.store import DataStore
+
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+    good = tmp_path / "good.parquet"
+    pq.write_table(pa.table({"v": pa.FixedSizeListArray.from_arrays(pa.array(np.random.default_rng(0).random(40 * 5, dtype=np.float32)), 5)}), good)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    lines: list[str] = []
+    sources = open_sources([str(good), str(bad), str(good)], {}, sample=10, report=lines.append)
+    assert isinstance(sources[0], DataStore) and isinstance(sources[1], Failed)
+    assert [s.name for s in sources] == ["good", "bad", "good-2"]
+    assert sources[0].num_rows == 10 and "random sample of 10 of 40" in sources[0].dataset.notes[-1]
+    assert sources[0].map_keys == ["PCA of v"]
+    assert any("bad.parquet" in line for line in lines) and "bad.parquet" in sources[1].message

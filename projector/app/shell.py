@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import panel as pn
 
-from projector.app.html import escape
+from projector.app.html import bullet_list, escape
 from projector.app.routes import row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
@@ -79,8 +79,10 @@ class Session:
             dynamic=False,
         )
         self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
+        self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
         self.panel = pn.Column(
             self.header,
+            self.notes,
             self.message,
             pn.Row(
                 sidebar,
