@@ -49,6 +49,7 @@ def table_html(store: "DataStore", rows: Rows, columns: list[str]) -> str:
         cells = "".join(f"<td>{escape(truncate('' if record[name] is None else str(record[name]), CELL_CHARS))}</td>" for name in columns)
         body.append(f'<tr data-row="{int(row)}"><td>{int(row)}</td>{cells}</tr>')
     return (
+        "<style>.projector-table th,.projector-table td{text-align:left;padding:1px 8px 1px 0;vertical-align:top}</style>"
         '<table class="projector-table" style="border-collapse:collapse;font-size:12px;width:100%">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
@@ -163,7 +164,9 @@ def summary_figure(data: Summary) -> "Figure":
         plot.xaxis.major_label_orientation = 0.8 if len(data.labels) > 4 else 0.0
         plot.xgrid.grid_line_color = None
     plot.xaxis.axis_label = PlainText(data.column)
-    plot.legend.update(location="top_right", label_text_font_size="10px", background_fill_alpha=0.6)
+    legend = plot.legend[0]
+    legend.update(orientation="horizontal", label_text_font_size="10px", border_line_color=None, margin=0, padding=2)
+    plot.add_layout(legend, "above")
     return plot
 
 
