@@ -213,11 +213,10 @@ class SelectionView:
         self.download.label = f"Download {rows.size:,} rows ({self.export_format.value})"
         self._draw_summary()
         pages = max(1, -(-rows.size // PAGE_ROWS))
-        if self.page.value != 1:
-            self.page.value = 1  # its watcher draws the page
-        self.page.end = pages
-        self.page.visible = pages > 1
-        if self.page.value == 1:
+        first = self.page.value == 1
+        self.page.value = 1  # a change draws the page through its watcher
+        self.page.param.update(end=pages, visible=pages > 1)
+        if first:
             self._draw_page()
 
     def _draw_page(self, *_) -> None:
