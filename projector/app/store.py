@@ -77,6 +77,7 @@ class MapEntry:
 class _Derived:
     colors: dict[tuple[str | None, int], ColorSpec] = field(default_factory=dict)
     thumbnails: "OrderedDict[tuple[str, int, int], bytes]" = field(default_factory=OrderedDict)
+    color_columns: tuple[str, ...] | None = None
 
 
 class DataStore:
@@ -181,11 +182,17 @@ class DataStore:
 
     def color_columns(self) -> list[str]:
         """Columns a map can be coloured by: labels, numbers, short text with few values."""
+        with self._lock:
+            known = self._derived.color_columns
+        if known is not None:
+            return list(known)
         roles = self.dataset.roles
         names = [*roles.labels, *roles.numeric]
         for name in roles.texts:
             if pc.count_distinct(self.dataset.table.column(name)).as_py() <= 256:
                 names.append(name)
+        with self._lock:
+            self._derived.color_columns = tuple(names)
         return names
 
     def numeric_columns(self) -> list[str]:
@@ -286,7 +293,7 @@ class DataStore:
         for name in self.dataset.column_names:
             kind = self.dataset.table.column(name).type
             binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_struct(kind)
-            if binary or (fmt == "csv" and name in roles.vectors):
+            if binary or (fmt == "csv" and name in roles.vectors) or (roles.generated_id and name == roles.id):
                 continue  # CSV has no list cells; Parquet and JSONL keep embeddings
             names.append(name)
         return names

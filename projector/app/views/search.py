@@ -60,7 +60,7 @@ class SearchView:
 
 
 class FilterView:
-    """One widget per label column (categories to keep) and per numeric column (a range)."""
+    """One widget per label column (categories to keep; none chosen keeps all) and per numeric column (a range)."""
 
     MAX_FILTERS = 8
 
@@ -69,7 +69,10 @@ class FilterView:
         self.state = state
         self.widgets: dict[str, pn.widgets.Widget] = {}
         for column in store.dataset.roles.labels[: self.MAX_FILTERS]:
-            self.widgets[column] = pn.widgets.MultiChoice(label=column, options=store.categories(column), placeholder="all", sizing_mode="stretch_width")
+            # a native <select multiple>: its options are text. (MultiChoice's Choices.js draws
+            # option labels as HTML, so a category named <img onerror=...> would run.)
+            categories = store.categories(column)
+            self.widgets[column] = pn.widgets.MultiSelect(label=column, options=categories, size=max(1, min(6, len(categories))), sizing_mode="stretch_width")
         for column in store.numeric_columns()[: self.MAX_FILTERS]:
             values = store.numbers(column)
             finite = values[np.isfinite(values)]
@@ -86,7 +89,7 @@ class FilterView:
     def _changed(self, *_) -> None:
         filters = {}
         for column, widget in self.widgets.items():
-            if isinstance(widget, pn.widgets.MultiChoice):
+            if isinstance(widget, pn.widgets.MultiSelect):
                 if widget.value:
                     filters[column] = list(widget.value)
             elif tuple(widget.value) != (widget.start, widget.end):
@@ -95,5 +98,5 @@ class FilterView:
 
     def _clear(self, *_) -> None:
         for widget in self.widgets.values():
-            widget.value = [] if isinstance(widget, pn.widgets.MultiChoice) else (widget.start, widget.end)
+            widget.value = [] if isinstance(widget, pn.widgets.MultiSelect) else (widget.start, widget.end)
         self.state.filters = {}
