@@ -32,6 +32,7 @@ from projector.errors import (
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
+    from projector.evaluation import Metrics, metrics
     from projector.loaders import demo, load
     from projector.schema import Roles
 
@@ -41,6 +42,8 @@ __all__ = [
     "Roles",
     "load",
     "demo",
+    "metrics",
+    "Metrics",
     "ProjectorError",
     "LoadError",
     "FormatError",
@@ -59,6 +62,8 @@ _LAZY = {
     "Roles": "projector.schema",
     "load": "projector.loaders",
     "demo": "projector.loaders",
+    "metrics": "projector.evaluation",
+    "Metrics": "projector.evaluation",
 }
 
 
