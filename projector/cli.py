@@ -82,7 +82,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load_options(project)
     project.set_defaults(handler=_project)
     _add_serve_command(commands)
+    _add_export_command(commands)
     return parser
+
+
+def _add_export_command(commands: Any) -> None:
+    export = commands.add_parser(
+        "export",
+        help="write a self-contained HTML report, or a PNG / SVG image, of a map",
+        description=(
+            "Write one map of PATH as a single HTML file that opens offline (every script, datum "
+            "and thumbnail inlined; hover, colour-by, selection table and neighbours work without "
+            "a server), or as a PNG or SVG image, by the suffix of -o."
+        ),
+    )
+    export.add_argument("path", nargs="?", metavar="PATH", help="file or folder to load (default: built-in demo)")
+    export.add_argument("-o", "--output", required=True, metavar="OUT", help="report.html, map.png or map.svg")
+    export.add_argument("--method", choices=("auto", "umap", "tsne", "pca"), default="auto", help="the map (default auto: UMAP, or the data as is when D <= 3)")
+    export.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
+    export.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
+    export.add_argument("--color-by", dest="color_by", action="append", metavar="COL", help="colour by COL; repeat to offer a switch in HTML (images use the first)")
+    export.add_argument("--title", help="title above the map")
+    export.add_argument("--k", type=int, default=10, help="neighbours precomputed per point for HTML reports (default 10)")
+    export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    _add_load_options(export)
+    export.set_defaults(handler=_export)
 
 
 def _add_serve_command(commands: Any) -> None:
@@ -199,6 +223,45 @@ def _serve(args: argparse.Namespace) -> int:
         warnings.simplefilter("default", ProjectorWarning)
         warnings.showwarning = lambda message, *_a, **_k: print(f"projector: warning: {message}", file=sys.stderr, flush=True)
         serve(sources, host=args.host, port=args.port, open_browser=args.open, on_ready=lambda url: report(f"projector: serving at {url}"))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from projector.cache import format_bytes
+
+    started = time.perf_counter()
+    suffix = Path(args.output).suffix.lower()
+    if suffix not in (".html", ".htm", ".png", ".svg"):
+        raise ProjectorError(f"-o {args.output}: the suffix must be .html, .png or .svg")
+    if Path(args.output).exists() and not args.overwrite:
+        raise ProjectorError(f"{args.output} exists; pass --overwrite to replace it")
+    if (args.x is None) != (args.y is None):
+        raise ProjectorError("--x and --y go together: name both coordinate columns or neither")
+    if not 1 <= args.k <= 200:
+        raise ProjectorError(f"--k {args.k}: must be in 1..200")
+    dataset = _load(args.path, load_options(args))
+    if suffix in (".html", ".htm"):
+        from projector.report import save_html
+
+        written = save_html(dataset, args.output, args.method, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y, overwrite=args.overwrite)
+    else:
+        from projector.render import export_image
+
+        projection = args.method
+        if args.x is not None:
+            from projector.report.document import map_entry
+
+            _, entry = map_entry(dataset, x=args.x, y=args.y)
+            from projector.projection import Projection
+
+            projection = Projection(entry.coords, "identity", f"{args.x}, {args.y}", {})
+        color = args.color_by[0] if args.color_by else None
+        written = export_image(dataset, args.output, projection=projection, color_by=color, title=args.title, overwrite=args.overwrite)
+    size = Path(written).stat().st_size
+    print(f"wrote {written}: {format_bytes(size)} in {time.perf_counter() - started:.1f} s")
     return 0
 
 

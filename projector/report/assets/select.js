@@ -1,0 +1,31 @@
+// Selection of a report map changed: fill the table of selected samples and, for a single
+// point, its nearest neighbours in the original space (precomputed at export time).
+// args: source, table (CDS of the selection table), columns (copied columns), limit,
+// count (Div), neighbors (flat int32 array, k per row, -1 for none), distances, k,
+// links (CDS of segments), ntable (CDS of the neighbour table).
+const rows = source.selected.indices;
+const data = source.data;
+const shown = rows.slice(0, limit);
+const out = {};
+for (const name of columns) out[name] = shown.map((i) => data[name][i]);
+table.data = out;
+const n = data["x"].length;
+count.text = rows.length.toLocaleString() + " of " + n.toLocaleString() + " shown points selected" +
+  (rows.length > limit ? " (table lists the first " + limit.toLocaleString() + ")" : "");
+const seg = { x0: [], y0: [], x1: [], y1: [] };
+const near = { rank: [], distance: [] };
+for (const name of columns) near[name] = [];
+if (rows.length === 1) {
+  const i = rows[0];
+  for (let j = 0; j < k; j++) {
+    const other = neighbors[i * k + j];
+    if (other < 0) continue;
+    seg.x0.push(data["x"][i]); seg.y0.push(data["y"][i]);
+    seg.x1.push(data["x"][other]); seg.y1.push(data["y"][other]);
+    near.rank.push(j + 1);
+    near.distance.push(distances[i * k + j]);
+    for (const name of columns) near[name].push(data[name][other]);
+  }
+}
+links.data = seg;
+ntable.data = near;

@@ -1,0 +1,142 @@
+"""Self-contained HTML reports, without a browser (tests/browser/test_report_browser.py opens them)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+import projector
+from projector.cli import main
+from projector.report import Report, save_html
+from projector.report.map_block import MapOptions, map_block, stratified_sample
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(2)</script>"
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def hostile_dataset(n: int = 120) -> projector.Dataset:
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((n, 6)).astype(np.float32)
+    table = pa.table(
+        {
+            "emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 6),
+            "text": [HOSTILE if i == 0 else SCRIPT if i == 1 else f"$5 to $10 #{i}" for i in range(n)],
+            "label": [["<b>bold</b>", "b", "c"][i % 3] for i in range(n)],
+            "x": rng.standard_normal(n),
+            "y": rng.standard_normal(n),
+        }
+    )
+    return projector.Dataset.from_table(table, vector="emb", label="label", text="text")
+
+
+def test_report_is_one_file_with_nothing_to_fetch(tmp_path):
+    path = save_html(hostile_dataset(), tmp_path / "r.html", "pca", title="Run <1>")
+    page = path.read_text(encoding="utf-8")
+    assert "<title>Run &lt;1&gt;</title>" in page
+    # every script is inline: no src= on script tags, no stylesheet links, no http(s) fetches
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+href=", page)
+    # (BokehJS's own code names a MathJax CDN, used only for math text, which reports never
+    # contain; the browser test checks that opening a report requests nothing)
+    # user strings arrive escaped inside the embedded document
+    assert HOSTILE not in page and SCRIPT not in page
+
+
+def test_existing_report_is_only_replaced_when_asked(tmp_path):
+    target = tmp_path / "r.html"
+    target.write_text("mine")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        save_html(hostile_dataset(), target, "pca")
+    assert target.read_text() == "mine"
+    save_html(hostile_dataset(), target, "pca", overwrite=True)
+    assert target.stat().st_size > 100_000
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_given_coordinates_are_used_as_they_are(tmp_path):
+    from projector.report.document import map_entry
+
+    ds = hostile_dataset()
+    store, entry = map_entry(ds, x="x", y="y")
+    np.testing.assert_allclose(entry.coords[:, 0], ds.table.column("x").to_numpy(), rtol=1e-6)
+
+
+def test_map_block_inlines_neighbours_and_thumbnails():
+    from bokeh.models import ColumnDataSource, CustomJS
+
+    ds = projector.demo()
+    from projector.report.document import map_entry
+
+    store, entry = map_entry(ds, "pca")
+    layout = map_block(store, entry, MapOptions(k=5, thumbnails=100))
+    sources = [m for m in layout.references() if isinstance(m, ColumnDataSource) and "x" in m.data and "row" in m.data]
+    data = sources[0].data
+    assert len(data["x"]) == 1797
+    thumbs = data["_thumb"]
+    assert sum(t.startswith("data:image/png;base64,") for t in thumbs) == 100
+    callbacks = [m for m in layout.references() if isinstance(m, CustomJS) and "neighbors" in m.args]
+    neighbors = callbacks[0].args["neighbors"]
+    assert neighbors.shape == (1797 * 5,) and neighbors.min() >= 0
+    # digits: a point's neighbours mostly share its label
+    labels = np.asarray(ds.table.column("label").to_pylist())
+    same = (labels[neighbors.reshape(-1, 5)] == labels[:, None]).mean()
+    assert same > 0.9
+
+
+def test_big_maps_keep_a_stratified_interactive_sample_over_a_raster():
+    ds = projector.demo()
+    from bokeh.models import ColumnDataSource, Div, ImageURL
+
+    from projector.report.document import map_entry
+
+    store, entry = map_entry(ds, "pca")
+    layout = map_block(store, entry, MapOptions(max_points=500))
+    points = next(m for m in layout.references() if isinstance(m, ColumnDataSource) and "x" in m.data and "row" in m.data)
+    assert len(points.data["x"]) == 500
+    assert any(isinstance(m, ImageURL) for m in layout.references())
+    about = next(m for m in layout.references() if isinstance(m, Div) and "projector-drawn" in m.text)
+    assert "1,797 points" in about.text and "500 of them" in about.text
+
+
+def test_stratified_sample_keeps_every_label_and_its_share():
+    labels = np.repeat(np.arange(4), [700, 200, 90, 10])
+    rows = stratified_sample(labels, 1000, 100, seed=1)
+    assert rows.size == 100 and np.all(np.diff(rows) > 0)
+    counts = np.bincount(labels[rows], minlength=4)
+    assert counts[0] >= 65 and counts[3] >= 1
+    np.testing.assert_array_equal(stratified_sample(None, 10, 20), np.arange(10))
+
+
+def test_report_api_composes_blocks_and_renders_markdown_safely(tmp_path):
+    report = Report("Eval")
+    report.markdown(f"## Findings\n\n*ok* {HOSTILE} [x](javascript:alert(1))")
+    report.metrics({"k-NN accuracy": 0.91234, "note": SCRIPT}, title="Scores")
+    report.metrics([{"model": "a", "acc": 0.5}, {"model": "b", "acc": 0.75}])
+    report.map(hostile_dataset(), "pca", color_by=["label", "x"])
+    page = report.save(tmp_path / "eval.html").read_text(encoding="utf-8")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and HOSTILE not in page
+    assert "href" not in page.split("projector-markdown", 1)[1].split("</div>", 1)[0]  # the unsafe link stays text
+    assert "0.9123" in page
+    with pytest.raises(projector.ProjectorError, match="no such column"):
+        Report().map(hostile_dataset(), "pca", color_by="nope")
+
+
+def test_export_cli_writes_html_and_says_how_big(tmp_path, capsys):
+    ds = hostile_dataset()
+    source = tmp_path / "in.parquet"
+    ds.to_parquet(source)
+    out = tmp_path / "r.html"
+    assert main(["export", str(source), "-o", str(out), "--x", "x", "--y", "y", "--color-by", "label"]) == 0
+    assert out.exists() and "wrote" in capsys.readouterr().out
+    assert main(["export", str(source), "-o", str(out), "--x", "x", "--y", "y"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["export", str(source), "-o", str(tmp_path / "r.txt")]) == 2
+    assert ".html, .png or .svg" in capsys.readouterr().err
