@@ -31,6 +31,7 @@ from projector.errors import (
 )
 
 if TYPE_CHECKING:
+    from projector.comparison import Comparison, compare
     from projector.dataset import Dataset
     from projector.evaluation import Metrics, metrics
     from projector.loaders import demo, load
@@ -44,6 +45,8 @@ __all__ = [
     "demo",
     "metrics",
     "Metrics",
+    "compare",
+    "Comparison",
     "ProjectorError",
     "LoadError",
     "FormatError",
@@ -64,6 +67,8 @@ _LAZY = {
     "demo": "projector.loaders",
     "metrics": "projector.evaluation",
     "Metrics": "projector.evaluation",
+    "compare": "projector.comparison",
+    "Comparison": "projector.comparison",
 }
 
 
