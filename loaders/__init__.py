@@ -8,8 +8,8 @@ merges the roles the format implies with the ones the user named and builds the 
 Options every source takes (see :meth:`Dataset.from_table`): ``id``, ``vector``,
 ``vector_prefix``, ``text``, ``image``, ``audio``, ``label``, ``drop_nonfinite``,
 ``media_root``. Format options (``metadata``, ``dim``, ``embedding``, ``embeddings``,
-``encoding``, ``split``) apply only to the formats that document them; any other name is an
-error, never silently ignored.
+``encoding``, ``split``; ``name`` and ``step`` for a :func:`projector.log` run directory) apply
+only to the formats that document them; any other name is an error, never silently ignored.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "safetensors": ("torch_files", "read_safetensors"),
     "image-folder": ("image_folder", "read_image_folder"),
     "hf-disk": ("hf_disk", "read_hf_disk"),
+    "run": ("run_dir", "read_run_dir"),
 }
 
 _SUFFIXES = {
@@ -134,7 +135,10 @@ def _load_path(path: Path, format: str | None, options: dict[str, Any]):
 
 def _folder_format(path: Path) -> str:
     from projector.loaders.tf_config import CONFIG_NAMES
+    from projector.runlog import MANIFEST_NAME
 
+    if (path / MANIFEST_NAME).is_file():
+        return "run"
     if any((path / name).is_file() for name in CONFIG_NAMES):
         return "tensorboard"
     if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.evaluation import Metrics, metrics
     from projector.loaders import demo, load
+    from projector.runlog import log
     from projector.schema import Roles
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Metrics",
     "compare",
     "Comparison",
+    "log",
     "ProjectorError",
     "LoadError",
     "FormatError",
@@ -69,6 +71,7 @@ _LAZY = {
     "Metrics": "projector.evaluation",
     "compare": "projector.comparison",
     "Comparison": "projector.comparison",
+    "log": "projector.runlog",
 }
 
 
