@@ -264,6 +264,30 @@ class Dataset:
 
         return project(self, method, **options)
 
+    def save_image(
+        self,
+        path: str | os.PathLike,
+        projection: "Projection | str | None" = None,
+        *,
+        color_by: str | None = None,
+        title: str | None = None,
+        width: int = 1200,
+        height: int = 900,
+        point_size: int | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Write the map as a PNG or SVG (by the suffix) with title, legend and footer; returns the path.
+
+        ``projection`` None computes ``self.project("auto")``; ``color_by`` None colours by the
+        first label column. See :func:`projector.render.export_image` for every option.
+        """
+        from projector.render import export_image
+
+        return export_image(
+            self, path, projection=projection, color_by=color_by, title=title,
+            width=width, height=height, point_size=point_size, overwrite=overwrite,
+        )
+
     def to_parquet(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the table, roles included, to Parquet atomically; never replaces a file unless told."""
         import pyarrow.parquet as pq
