@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.evaluation import Metrics, metrics
     from projector.loaders import demo, load
+    from projector.notebook import MapView, show
+    from projector.report import Report
     from projector.runlog import log
     from projector.schema import Roles
 
@@ -49,6 +51,9 @@ __all__ = [
     "compare",
     "Comparison",
     "log",
+    "Report",
+    "show",
+    "MapView",
     "ProjectorError",
     "LoadError",
     "FormatError",
@@ -72,6 +77,9 @@ _LAZY = {
     "compare": "projector.comparison",
     "Comparison": "projector.comparison",
     "log": "projector.runlog",
+    "Report": "projector.report",
+    "show": "projector.notebook",
+    "MapView": "projector.notebook",
 }
 
 

@@ -296,6 +296,18 @@ class Dataset:
 
         return write_atomically(path, lambda temp: pq.write_table(self.table, temp), overwrite=overwrite)
 
+    def save_html(self, path: str | os.PathLike, projection: "Projection | str | None" = None, **options: Any) -> Path:
+        """A self-contained, interactive HTML report of one map; see :func:`projector.report.save_html`."""
+        from projector.report import save_html
+
+        return save_html(self, path, projection, **options)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """In Jupyter, a dataset displays as its interactive map (see :func:`projector.show`)."""
+        from projector.notebook import MapView
+
+        return MapView(self)._repr_mimebundle_(include, exclude)
+
     def __repr__(self) -> str:
         dims = ", ".join(f"{name}[{self.table.column(name).type.list_size}]" for name in self.roles.vectors)
         return f"<Dataset {self.num_rows} rows, embeddings {dims}, {self.table.num_columns} columns>"

@@ -81,6 +81,14 @@ class Projection:
         metadata[PROVENANCE_KEY] = json.dumps(self.metadata(), default=_json_default).encode()
         return out.replace_schema_metadata(metadata)
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """In Jupyter, a projection displays as a map of its coordinates."""
+        from projector.dataset import Dataset
+        from projector.notebook import MapView
+
+        points = Dataset.from_arrays(self.coords[:, :2], name=f"{self.method}_map", source=f"{self.method} of {self.column}")
+        return MapView(points)._repr_mimebundle_(include, exclude)
+
     def __repr__(self) -> str:
         quality = ""
         if self.quality is not None:

@@ -30,9 +30,9 @@ _REFRESH_MS = 2000
 
 
 def _in_server() -> bool:
-    """True inside a served page (periodic callbacks need one); False in tests and scripts."""
-    document = pn.state.curdoc
-    return document is not None and document.session_context is not None
+    """True inside a served page or a notebook output (periodic callbacks need a document);
+    False in tests and scripts."""
+    return pn.state.curdoc is not None
 
 
 def parameter_widgets(method: str) -> list[pn.widgets.Widget]:
