@@ -140,3 +140,28 @@ def test_export_cli_writes_html_and_says_how_big(tmp_path, capsys):
     assert "--overwrite" in capsys.readouterr().err
     assert main(["export", str(source), "-o", str(tmp_path / "r.txt")]) == 2
     assert ".html, .png or .svg" in capsys.readouterr().err
+
+
+def test_compare_block_links_two_aligned_maps_coloured_by_change(tmp_path):
+    from bokeh.models import ColumnDataSource, CustomJS, DataTable
+
+    rng = np.random.default_rng(0)
+    n = 200
+    a = (np.repeat(rng.standard_normal((20, 8)) * 10, 10, axis=0) + rng.standard_normal((n, 8))).astype(np.float32)
+    b = a.copy()
+    moved = np.arange(0, n, 2)
+    b[moved] = a[rng.permutation(moved)]
+    ds = projector.Dataset.from_arrays({"a": a, "b": b}, metadata={"group": [str(i // 10) for i in range(n)]}, label="group")
+    report = Report("diff").compare(ds, "a", "b", k=5, method="pca")
+    block = report._blocks[-1]
+    points = next(m for m in block.references() if isinstance(m, ColumnDataSource) and "xb" in m.data)
+    comparison = projector.compare(ds, "a", "b", k=5)
+    np.testing.assert_allclose(points.data["c0"], comparison.jaccard)
+    # one source drawn by both maps: selection and hover are shared
+    renderers = [m for m in block.references() if getattr(m, "data_source", None) is points]
+    assert len(renderers) == 2
+    switch = next(m for m in block.references() if isinstance(m, CustomJS) and "renderers" in m.args)
+    assert len(switch.args["renderers"]) == 2
+    worst = next(m for m in block.references() if isinstance(m, DataTable) and "projector-most-changed" in m.css_classes)
+    assert set(worst.source.data["row"]) <= set(moved.tolist())
+    assert report.save(tmp_path / "diff.html").stat().st_size > 100_000

@@ -118,6 +118,37 @@ class Report:
         self._blocks.append(map_block(store, entry, options))
         return self
 
+    def compare(
+        self,
+        dataset: "Dataset",
+        a: str,
+        b: str,
+        *,
+        k: int = 10,
+        method: str = "umap",
+        metric: str = "cosine",
+        color_by: str | Sequence[str] | None = None,
+        max_points: int | None = None,
+    ) -> "Report":
+        """Two embeddings of the same rows side by side: the map of ``b`` is aligned to that of
+        ``a`` (a similarity transform fitted on all rows), points are coloured by how much of
+        their ``k`` nearest neighbours they keep (see :func:`projector.compare`), and hover and
+        selection are linked across the two maps."""
+        from projector.app.store import DataStore
+        from projector.comparison import align, compare
+        from projector.report.map_block import INTERACTIVE_MAX_POINTS, MapOptions, compare_block
+
+        comparison = compare(dataset, a, b, k=k, metric=metric)
+        first = dataset.project(method, column=a)
+        second = dataset.project(method, column=b)
+        if first is None or second is None:
+            raise ProjectorError(f"{len(dataset)} rows cannot be mapped; PCA, UMAP and t-SNE need at least 4")
+        store = DataStore(dataset, name="report")
+        colors = [color_by] if isinstance(color_by, str) else color_by
+        options = MapOptions(color_by=colors, k=k, metric=metric if metric != "ip" else "cosine", max_points=max_points or INTERACTIVE_MAX_POINTS)
+        self._blocks.append(compare_block(store, comparison, first.coords[:, :2], align(first.coords[:, :2], second.coords[:, :2]), options))
+        return self
+
     def add(self, model: Any) -> "Report":
         """Any Bokeh model or layout, for views this API does not cover."""
         self._blocks.append(model)

@@ -26,7 +26,7 @@ from projector.errors import ProjectorError
 if TYPE_CHECKING:
     from projector.app.store import DataStore, MapEntry
 
-__all__ = ["MapOptions", "map_block", "stratified_sample", "INTERACTIVE_MAX_POINTS"]
+__all__ = ["MapOptions", "map_block", "compare_block", "stratified_sample", "INTERACTIVE_MAX_POINTS"]
 
 # Points drawn as interactive WebGL glyphs; more are drawn as a raster under a sample.
 INTERACTIVE_MAX_POINTS = 100_000
@@ -56,6 +56,7 @@ class MapOptions:
         thumbnails: the most rows with an inlined thumbnail.
         title: shown above the map.
         seed: for the stratified sample.
+        column: the embedding column neighbours are searched in (default: the first).
     """
 
     color_by: Sequence[str] | None = None
@@ -67,6 +68,7 @@ class MapOptions:
     seed: int = 0
     width: int = 900
     height: int = 650
+    column: str | None = None
     table_columns: Sequence[str] | None = None
     extra: dict = field(default_factory=dict)
 
@@ -96,122 +98,207 @@ def _default_colors(store: "DataStore") -> list[str]:
     return [*roles.labels, *roles.numeric][:8]
 
 
-def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None = None):
-    """The Bokeh layout of one interactive, self-contained map of ``entry``."""
-    from bokeh.layouts import column, row
-    from bokeh.models import (
-        ColorBar,
-        ColumnDataSource,
-        CustomJS,
-        DataTable,
-        Div,
-        HoverTool,
-        LinearColorMapper,
-        NumberFormatter,
-        PlainText,
-        Select,
-        StringFormatter,
-        TableColumn,
-    )
-    from bokeh.plotting import figure
+@dataclass
+class _Points:
+    """The shown points of one dataset and everything drawn from them, shared by the maps."""
 
-    options = options or MapOptions()
-    n = store.num_rows
-    coords = entry.coords
+    source: object
+    rows: np.ndarray
+    colors: list[str]
+    specs: list
+    mappers: list
+    legends: list[str]
+    hover_args: dict
+    table_columns: list[str]
+    label_codes: np.ndarray | None
+
+
+def _colors(store: "DataStore", options: MapOptions) -> list[str]:
     colors = list(options.color_by) if options.color_by is not None else _default_colors(store)
     for name in colors:
         if name not in store.dataset.column_names:
             raise ProjectorError(f"color_by={name!r}: no such column; columns: {store.dataset.column_names}")
-    first = store.colors(colors[0] if colors else None)
-    label_codes = first.values.astype(np.int64) if first.kind == "categorical" else None
-    rows = stratified_sample(label_codes, n, options.max_points, options.seed)
-    sampled = rows.size < n
+    return colors
 
-    data: dict[str, object] = {
-        "x": np.ascontiguousarray(coords[rows, 0], dtype=np.float32),
-        "y": np.ascontiguousarray(coords[rows, 1], dtype=np.float32),
-        "row": rows.astype(np.int64),
-    }
-    specs = [store.colors(name) for name in colors] or [store.colors(None)]
-    mappers, legends, bars = [], [], []
+
+def _points(store: "DataStore", coords: dict[str, np.ndarray], options: MapOptions, extra_specs: Sequence = ()) -> _Points:
+    """The shown rows (all, or a stratified sample) with coordinates, colour codes, tooltip
+    and table columns; ``coords`` maps column names ("x", "y", ...) to all rows' values."""
+    from bokeh.models import ColumnDataSource, LinearColorMapper
+
     import colorcet
 
+    n = store.num_rows
+    colors = _colors(store, options)
+    specs = [*extra_specs, *(store.colors(name) for name in colors)] or [store.colors(None)]
+    first = next((spec for spec in specs if spec.kind == "categorical"), None)
+    label_codes = first.values.astype(np.int64) if first is not None else None
+    rows = stratified_sample(label_codes, n, options.max_points, options.seed)
+    data: dict[str, object] = {name: np.ascontiguousarray(values[rows], dtype=np.float32) for name, values in coords.items()}
+    data["row"] = rows.astype(np.int64)
+    mappers, legends = [], []
     for i, spec in enumerate(specs):
         data[f"c{i}"] = np.ascontiguousarray(spec.values[rows], dtype=np.float32)
         if spec.kind == "numeric":
-            mapper = LinearColorMapper(palette=list(colorcet.palette["bmy"]), low=spec.low, high=spec.high, nan_color=GREY)
-            bars.append(ColorBar(color_mapper=mapper, width=12, title=PlainText(spec.column or ""), visible=i == 0))
+            mappers.append(LinearColorMapper(palette=list(colorcet.palette["bmy"]), low=spec.low, high=spec.high, nan_color=GREY))
         else:
             palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0]] * 2
-            mapper = LinearColorMapper(palette=palette, low=-0.5, high=len(palette) - 0.5, nan_color=GREY)
-            bars.append(None)
-        mappers.append(mapper)
+            mappers.append(LinearColorMapper(palette=palette, low=-0.5, high=len(palette) - 0.5, nan_color=GREY))
         legends.append(legend_html(spec))
-
     fields, title_column, text_column, thumb_column = _tooltip_columns(store, rows, data, options)
-    table_columns = [name for name in (options.table_columns or store.display_columns()[:8])]
+    table_columns = list(options.table_columns or store.display_columns()[:8])
     for name in table_columns:
         if name not in data:
             data[name] = _texts(store, name, rows)
     source = ColumnDataSource(data=data)
+    hover_args = {"source": source, "title": title_column, "text": text_column or "", "thumb": thumb_column or "", "fields": fields}
+    return _Points(source, rows, [spec.column or "" for spec in specs], specs, mappers, legends, hover_args, table_columns, label_codes)
+
+
+def _map_figure(points: _Points, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int):
+    """One scatter of ``points`` at columns ``x``/``y``, with hover card and neighbour links.
+    Returns ``(figure, renderer, links source, colour bars per option)``."""
+    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, PlainText
+    from bokeh.plotting import figure
 
     fig = figure(
-        width=options.width, height=options.height, output_backend="webgl",
+        width=width, height=options.height, output_backend="webgl",
         tools="pan,wheel_zoom,box_select,lasso_select,tap,reset", active_drag="pan", active_scroll="wheel_zoom",
         toolbar_location="above",
     )
-    fig.title.text = options.title or entry.key  # Title draws plain text: no math, no HTML
-    fig.xaxis.axis_label = PlainText(entry.axis_names[0] if entry.axis_names else "x")
-    fig.yaxis.axis_label = PlainText(entry.axis_names[1] if len(entry.axis_names) > 1 else "y")
+    fig.title.text = title  # a Title draws plain text: no math, no HTML
+    fig.xaxis.axis_label = PlainText(axis_names[0] if axis_names else "x")
+    fig.yaxis.axis_label = PlainText(axis_names[1] if len(axis_names) > 1 else "y")
     fig.grid.grid_line_alpha = 0.3
-    if sampled:
-        _raster_underlay(fig, coords, specs[0])
-    points = fig.scatter("x", "y", source=source, size=5 if rows.size > 20_000 else 7, line_color=None, fill_alpha=0.85,
-                         fill_color={"field": "c0", "transform": mappers[0]})
-    points.nonselection_glyph = points.glyph.clone(fill_color=GREY, fill_alpha=0.25)
-    points.selection_glyph = points.glyph.clone()
-    for bar in bars:
-        if bar is not None:
+    renderer = fig.scatter(x, y, source=points.source, size=5 if points.rows.size > 20_000 else 7, line_color=None, fill_alpha=0.85,
+                           fill_color={"field": "c0", "transform": points.mappers[0]})
+    renderer.nonselection_glyph = renderer.glyph.clone(fill_color=GREY, fill_alpha=0.25)
+    renderer.selection_glyph = renderer.glyph.clone()
+    renderer.hover_glyph = renderer.glyph.clone(line_color="#000000", line_width=2)
+    bars = []
+    for i, spec in enumerate(points.specs):
+        if spec.kind == "numeric":
+            bar = ColorBar(color_mapper=points.mappers[i], width=12, title=PlainText(spec.column or ""), visible=i == 0)
             fig.add_layout(bar, "right")
+            bars.append([bar])
+        else:
+            bars.append([])
     links = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []})
     fig.segment("x0", "y0", "x1", "y1", source=links, line_color=NEIGHBOR_COLOR, line_alpha=0.7, line_width=1.2)
-    hover_code = _asset("card.js") + "\n" + _asset("source_hover.js")
-    fig.add_tools(HoverTool(renderers=[points], tooltips=None, callback=CustomJS(
-        args={"source": source, "title": title_column, "text": text_column or "", "thumb": thumb_column or "", "fields": fields},
-        code=hover_code,
-    )))
+    fig.add_tools(HoverTool(renderers=[renderer], tooltips=None, callback=CustomJS(args=points.hover_args, code=_asset("card.js") + "\n" + _asset("source_hover.js"))))
+    return fig, renderer, links, bars
 
-    neighbors, distances, k = _neighbors(store, rows, options, sampled)
+
+def _linked_panels(store: "DataStore", points: _Points, maps: list, options: MapOptions, sampled: bool):
+    """Colour switch, legend, selection table and neighbour table, wired to every map."""
+    from bokeh.models import ColumnDataSource, CustomJS, DataTable, Div, NumberFormatter, Select, StringFormatter, TableColumn
+
+    neighbors, distances, k = _neighbors(store, points.rows, options)
     shown_columns = [TableColumn(field="row", title="row", formatter=NumberFormatter(format="0"), width=60)]
-    shown_columns += [TableColumn(field=name, title=name, formatter=StringFormatter()) for name in table_columns]
-    table_source = ColumnDataSource(data={name: [] for name in ["row", *table_columns]})
+    shown_columns += [TableColumn(field=name, title=name, formatter=StringFormatter()) for name in points.table_columns]
+    table_source = ColumnDataSource(data={name: [] for name in ["row", *points.table_columns]})
     table = DataTable(source=table_source, columns=shown_columns, width=options.width, height=260, index_position=None, css_classes=["projector-table"])
-    neighbor_source = ColumnDataSource(data={name: [] for name in ["rank", "distance", "row", *table_columns]})
+    neighbor_source = ColumnDataSource(data={name: [] for name in ["rank", "distance", "row", *points.table_columns]})
     neighbor_table = DataTable(
         source=neighbor_source,
         columns=[TableColumn(field="rank", title="#", width=30), TableColumn(field="distance", title=f"{options.metric} distance", formatter=NumberFormatter(format="0.0000"), width=110)] + shown_columns,
         width=options.width, height=240, index_position=None, css_classes=["projector-neighbors"],
     )
-    count = Div(text=f"0 of {rows.size:,} shown points selected", css_classes=["projector-selection-count"])
-    source.selected.js_on_change("indices", CustomJS(
-        args={"source": source, "table": table_source, "columns": ["row", *table_columns], "limit": TABLE_ROWS, "count": count,
-              "neighbors": neighbors, "distances": distances, "k": k, "links": links, "ntable": neighbor_source},
+    count = Div(text=f"0 of {points.rows.size:,} shown points selected", css_classes=["projector-selection-count"])
+    points.source.selected.js_on_change("indices", CustomJS(
+        args={"source": points.source, "table": table_source, "columns": ["row", *points.table_columns], "limit": TABLE_ROWS, "count": count,
+              "neighbors": neighbors, "distances": distances, "k": k, "ntable": neighbor_source,
+              "maps": [[links, x, y] for _, renderer, links, _, x, y in maps]},
         code=_asset("select.js"),
     ))
-    legend = Div(text=legends[0], width=200, css_classes=["projector-legend-box"])
-    widgets = []
-    if len(colors) > 1:
-        switch = Select(title="Colour by", options=colors, value=colors[0], width=220)
-        switch.js_on_change("value", CustomJS(args={"renderer": points, "mappers": mappers, "legends": legends, "legend": legend, "bars": bars}, code=_asset("color.js")))
-        widgets.append(switch)
-    counts = (
-        f"{n:,} points: all drawn as a datashader image; {rows.size:,} of them (a sample stratified by "
-        f"{escape(colors[0]) if label_codes is not None else 'nothing'}) are interactive. Neighbours are searched among those."
-        if sampled else f"{n:,} points, all interactive."
+    legend = Div(text=points.legends[0], width=200, css_classes=["projector-legend-box"])
+    switch = None
+    if len(points.specs) > 1:
+        switch = Select(title="Colour by", options=points.colors, value=points.colors[0], width=240)
+        bars = [[bar for _, _, _, per_map, _, _ in maps for bar in per_map[i]] for i in range(len(points.specs))]
+        switch.js_on_change("value", CustomJS(
+            args={"renderers": [renderer for _, renderer, _, _, _, _ in maps], "mappers": points.mappers, "legends": points.legends, "legend": legend, "bars": bars},
+            code=_asset("color.js"),
+        ))
+    return switch, legend, count, table, neighbor_table
+
+
+def _drawn_note(n: int, points: _Points, options: MapOptions) -> str:
+    if points.rows.size == n:
+        return f"{n:,} points, all interactive."
+    by = escape(points.colors[0]) if points.label_codes is not None else "nothing"
+    return (
+        f"{n:,} points: all drawn as a datashader image; {points.rows.size:,} of them (a sample stratified by "
+        f"{by}) are interactive. Neighbours are searched among those."
     )
-    about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{counts} {_quality_line(entry)}</div>', width=options.width)
+
+
+def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None = None):
+    """The Bokeh layout of one interactive, self-contained map of ``entry``."""
+    from bokeh.layouts import column, row
+    from bokeh.models import Div
+
+    options = options or MapOptions()
+    n = store.num_rows
+    points = _points(store, {"x": entry.coords[:, 0], "y": entry.coords[:, 1]}, options)
+    fig, renderer, links, bars = _map_figure(points, "x", "y", options.title or entry.key, entry.axis_names, options, options.width)
+    sampled = points.rows.size < n
+    if sampled:
+        _raster_underlay(fig, entry.coords, points.specs[0])
+    switch, legend, count, table, neighbor_table = _linked_panels(store, points, [(fig, renderer, links, bars, "x", "y")], options, sampled)
+    about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{_drawn_note(n, points, options)} {_quality_line(entry)}</div>', width=options.width)
     hint = Div(text='<div style="font-size:12px;color:#666">Hover for the sample; click a point for its nearest neighbours in the original space; box or lasso to fill the table.</div>', width=options.width)
-    return column(about, row(*widgets), row(fig, legend), hint, count, table, Div(text="<b>Nearest neighbours of the clicked point</b>"), neighbor_table)
+    return column(about, row(*([switch] if switch else [])), row(fig, legend), hint, count, table, Div(text="<b>Nearest neighbours of the clicked point</b>"), neighbor_table)
+
+
+def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b: np.ndarray, options: MapOptions | None = None):
+    """Two maps of the same rows side by side (B registered to A), linked: one selection, one
+    hover card, one colour switch, coloured first by how much each row's neighbourhood changed."""
+    from dataclasses import replace
+
+    from bokeh.layouts import column, row
+    from bokeh.models import ColumnDataSource, DataTable, Div, NumberFormatter, StringFormatter, TableColumn
+
+    from projector.app.colors import color_spec
+
+    options = replace(options or MapOptions(), column=comparison.a)
+    n = store.num_rows
+    change = color_spec(f"{comparison.k}-NN overlap, {comparison.a} vs {comparison.b}", comparison.jaccard, n)
+    coords = {"x": coords_a[:, 0], "y": coords_a[:, 1], "xb": coords_b[:, 0], "yb": coords_b[:, 1]}
+    points = _points(store, coords, options, extra_specs=[change])
+    half = max(300, options.width // 2)
+    fig_a, renderer_a, links_a, bars_a = _map_figure(points, "x", "y", f"{comparison.a}", ("x", "y"), options, half)
+    fig_b, renderer_b, links_b, bars_b = _map_figure(points, "xb", "yb", f"{comparison.b} (aligned to {comparison.a})", ("x", "y"), options, half)
+    sampled = points.rows.size < n
+    if sampled:
+        _raster_underlay(fig_a, coords_a, points.specs[1] if len(points.specs) > 1 else points.specs[0])
+        _raster_underlay(fig_b, coords_b, points.specs[1] if len(points.specs) > 1 else points.specs[0])
+    maps = [(fig_a, renderer_a, links_a, bars_a, "x", "y"), (fig_b, renderer_b, links_b, bars_b, "xb", "yb")]
+    switch, legend, count, table, neighbor_table = _linked_panels(store, points, maps, options, sampled)
+    summary = comparison.to_dict()
+    figures = (
+        f"mean overlap {summary['mean_jaccard']:.3f}, median {summary['median_jaccard']:.3f}; "
+        f"{summary['share_changed']:.1%} of rows keep less than half their neighbourhood, "
+        f"{summary['share_unchanged']:.1%} keep all of it"
+    )
+    about = Div(text=f'<div class="projector-compare" style="font-size:13px">Neighbourhoods of {n:,} rows in '
+                f"<b>{escape(comparison.a)}</b> and <b>{escape(comparison.b)}</b> (k={comparison.k}, {escape(comparison.metric)}): "
+                f"{escape(figures)}. {_drawn_note(n, points, options)}</div>", width=options.width)
+    worst = comparison.most_changed(min(20, n))
+    changed = {"row": worst.astype(np.int64), "overlap": comparison.jaccard[worst].astype(np.float64)}
+    for name in points.table_columns:
+        changed[name] = _texts(store, name, worst)
+    changed_table = DataTable(
+        source=ColumnDataSource(changed),
+        columns=[TableColumn(field="row", title="row", width=60), TableColumn(field="overlap", title="overlap", formatter=NumberFormatter(format="0.00"), width=70)]
+        + [TableColumn(field=name, title=name, formatter=StringFormatter()) for name in points.table_columns],
+        width=options.width, height=240, index_position=None, css_classes=["projector-most-changed"],
+    )
+    return column(
+        about, row(*([switch] if switch else [])), row(fig_a, fig_b, legend),
+        Div(text="<b>Rows whose neighbourhoods changed most</b>"), changed_table,
+        count, table, Div(text=f"<b>Nearest neighbours of the clicked point in {escape(comparison.a)}</b>"), neighbor_table,
+    )
 
 
 def _quality_line(entry: "MapEntry") -> str:
@@ -258,11 +345,11 @@ def _tooltip_columns(store: "DataStore", rows: np.ndarray, data: dict, options: 
     return fields, title_column, text_column, thumb_column
 
 
-def _neighbors(store: "DataStore", rows: np.ndarray, options: MapOptions, sampled: bool):
+def _neighbors(store: "DataStore", rows: np.ndarray, options: MapOptions):
     """Each shown point's k nearest shown points in the ORIGINAL space, as positions in ``rows``."""
     from projector.neighbors import knn_graph
 
-    vectors = store.dataset.vectors()[rows]
+    vectors = store.dataset.vectors(options.column)[rows]
     k = max(1, min(options.k, rows.size - 1))
     graph = knn_graph(np.ascontiguousarray(vectors), k, metric=options.metric)
     return graph.indices.astype(np.int32).ravel(), graph.distances.astype(np.float32).ravel(), k

@@ -2,7 +2,8 @@
 // point, its nearest neighbours in the original space (precomputed at export time).
 // args: source, table (CDS of the selection table), columns (copied columns), limit,
 // count (Div), neighbors (flat int32 array, k per row, -1 for none), distances, k,
-// links (CDS of segments), ntable (CDS of the neighbour table).
+// maps ([links CDS, x column, y column] per map drawing these points), ntable (CDS of the
+// neighbour table).
 const rows = source.selected.indices;
 const data = source.data;
 const shown = rows.slice(0, limit);
@@ -12,7 +13,7 @@ table.data = out;
 const n = data["x"].length;
 count.text = rows.length.toLocaleString() + " of " + n.toLocaleString() + " shown points selected" +
   (rows.length > limit ? " (table lists the first " + limit.toLocaleString() + ")" : "");
-const seg = { x0: [], y0: [], x1: [], y1: [] };
+const segments = maps.map(() => ({ x0: [], y0: [], x1: [], y1: [] }));
 const near = { rank: [], distance: [] };
 for (const name of columns) near[name] = [];
 if (rows.length === 1) {
@@ -20,12 +21,14 @@ if (rows.length === 1) {
   for (let j = 0; j < k; j++) {
     const other = neighbors[i * k + j];
     if (other < 0) continue;
-    seg.x0.push(data["x"][i]); seg.y0.push(data["y"][i]);
-    seg.x1.push(data["x"][other]); seg.y1.push(data["y"][other]);
+    maps.forEach(([, xs, ys], m) => {
+      segments[m].x0.push(data[xs][i]); segments[m].y0.push(data[ys][i]);
+      segments[m].x1.push(data[xs][other]); segments[m].y1.push(data[ys][other]);
+    });
     near.rank.push(j + 1);
     near.distance.push(distances[i * k + j]);
     for (const name of columns) near[name].push(data[name][other]);
   }
 }
-links.data = seg;
+maps.forEach(([links], m) => { links.data = segments[m]; });
 ntable.data = near;
