@@ -31,6 +31,8 @@ LOAD_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--embedding", "embedding", "which embedding of a TensorBoard/TF projector config to load"),
     ("--embeddings", "embeddings", "embeddings file to join to an image folder"),
     ("--split", "split", "which split of a Hugging Face DatasetDict to load"),
+    ("--name", "name", "which logged set of a run directory (projector.log) to load"),
+    ("--step", "step", "which step of a run directory's set to load"),
     ("--encoding", "encoding", "text encoding of CSV/TSV files (default utf-8)"),
     ("--media-root", "media_root", "folder that media paths are resolved against and confined to"),
     ("--format", "format", "force the input format instead of guessing from the suffix"),
@@ -155,8 +157,8 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     for flag, dest, text in LOAD_OPTIONS:
         if dest in _REPEATABLE:
             group.add_argument(flag, dest=dest, action="append", metavar="COL", help=text)
-        elif dest == "dim":
-            group.add_argument(flag, dest=dest, type=int, metavar="D", help=text)
+        elif dest in ("dim", "step"):
+            group.add_argument(flag, dest=dest, type=int, metavar=dest.upper() if dest == "step" else "D", help=text)
         else:
             group.add_argument(flag, dest=dest, help=text)
     group.add_argument("--drop-nonfinite", action="store_true", help="drop rows whose vectors hold NaN/inf instead of failing")

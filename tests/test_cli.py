@@ -154,3 +154,20 @@ def test_serve_sources_turn_a_bad_file_into_an_error_page(tmp_path, monkeypatch)
     assert sources[0].num_rows == 10 and "random sample of 10 of 40" in sources[0].dataset.notes[-1]
     assert sources[0].map_keys == ["PCA of v"]
     assert any("bad.parquet" in line for line in lines) and "bad.parquet" in sources[1].message
+
+
+def test_serving_a_run_directory_serves_every_logged_set(tmp_path, monkeypatch):
+    import projector
+    from projector.app import open_sources
+
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(0)
+    run = tmp_path / "run"
+    for step in (1, 2):
+        projector.log(run, rng.standard_normal((30, 6)).astype(np.float32), {"label": ["a", "b"] * 15}, name="model-a", step=step)
+    projector.log(run, rng.standard_normal((30, 4)).astype(np.float32), name="model-b")
+    sources = open_sources([str(run)], {}, report=lambda line: None)
+    assert [s.name for s in sources] == ["model-a-step1", "model-a-step2", "model-b"]
+    assert [s.dimension() for s in sources] == [6, 6, 4]
+    picked = open_sources([str(run)], {"name": "model-a", "step": 1}, report=lambda line: None)
+    assert len(picked) == 1 and picked[0].dimension() == 6

@@ -44,10 +44,10 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
 
     taken: set[str] = set()
     sources: list = []
-    for path in paths:
-        name = slug("demo" if path is None else _stem(path), taken)
+    for path, name, entry_options in _expand_runs(paths, options):
+        name = slug(name, taken)
         try:
-            dataset = projector.demo() if path is None else projector.load(path, **options)
+            dataset = projector.demo() if path is None else projector.load(path, **entry_options)
             if sample is not None:
                 dataset = sample_rows(dataset, sample)
             store = DataStore(dataset, name=name, x=x, y=y)
@@ -59,6 +59,23 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
             report(f"projector: error: {exc}")
             sources.append(Failed(name, str(exc)))
     return sources
+
+
+def _expand_runs(paths: Sequence[str | None], options: dict[str, Any]):
+    """``(path, name, load options)`` per dataset: a run directory written by
+    :func:`projector.log` becomes one dataset per logged set and step (newest last), like
+    TensorBoard's logdir, unless ``name=``/``step=`` pick one."""
+    from pathlib import Path
+
+    from projector.runlog import MANIFEST_NAME, read_run
+
+    for path in paths:
+        if path is not None and (Path(path) / MANIFEST_NAME).is_file() and "name" not in options and "step" not in options:
+            for entry in read_run(path):
+                label = entry.name if entry.step is None else f"{entry.name}-step{entry.step}"
+                yield path, label, {**options, "name": entry.name, "step": entry.step}
+        else:
+            yield path, "demo" if path is None else _stem(path), options
 
 
 def _stem(path: str) -> str:
