@@ -14,6 +14,10 @@ Metrics, all reported as distances where smaller is nearer:
 - ``"l2"``: the Euclidean distance (not squared).
 - ``"ip"``: the negated inner product, ``-<x, y>``.
 
+Few dimensions (at most :data:`KDTREE_MAX_DIMS`, e.g. coordinates or small feature vectors)
+above :data:`EXACT_MAX_ROWS` points: the exact graph by a k-d tree (scipy), which takes
+``N log N`` instead of ``N² D`` (100,000 x 8: about 1 s against 12 s by flat FAISS search).
+
 Exact or approximate. An all-points graph by exact (flat) search costs ``N² D``, all of it in
 BLAS products. Above :data:`EXACT_MAX_ROWS` points :func:`knn_graph` searches exactly *within
 clusters*: k-means splits the points into about ``sqrt(N) / 2`` clusters, and the points of each
@@ -90,6 +94,8 @@ __all__ = [
 METRICS = ("cosine", "l2", "ip")
 #: Above this many points (on a CPU) an all-points graph is searched within clusters, not exactly.
 EXACT_MAX_ROWS = 10_000
+# Up to this many dimensions, graphs above EXACT_MAX_ROWS points are built exactly by a k-d tree.
+KDTREE_MAX_DIMS = 16
 #: An approximate graph is tuned until the recall measured on a sample reaches this.
 TARGET_RECALL = 0.95
 #: HNSW, for NeighborIndex(exact=False): links per node, build and search beam widths.
@@ -210,6 +216,8 @@ def _knn_graph(vectors, k, metric, *, exact, device, progress, seed, backend, ap
     k = _clamp_k(k, n - 1, "other than the point itself")
     if exact is None:
         exact = n <= EXACT_MAX_ROWS or _on_gpu(device)
+    if backend == "auto" and metric != "ip" and matrix.shape[1] <= KDTREE_MAX_DIMS and n > EXACT_MAX_ROWS and not _on_gpu(device):
+        return _kdtree_graph(matrix, k, metric, report, started)
     rng = np.random.default_rng(seed)
     if not exact and approximate == "clustered":
         index = NeighborIndex(matrix, metric, exact=True, device="cpu", backend=backend)
@@ -238,6 +246,31 @@ def _knn_graph(vectors, k, metric, *, exact, device, progress, seed, backend, ap
         distances[rows], indices[rows] = index._search(index._matrix[rows], k, rows)
         report(_STAGE_SEARCH, int(rows[-1]) + 1, n)
     return _graph(indices, distances, metric, k, exact, recall, started, index.backend)
+
+
+def _kdtree_graph(matrix: np.ndarray, k: int, metric: str, report: Reporter, started: float) -> KnnGraph:
+    """The exact graph by a k-d tree (scipy), for few dimensions: ``N log N`` instead of ``N² D``.
+
+    Cosine neighbours are Euclidean neighbours of unit vectors (``|a-b|² = 2 - 2 cos``).
+    """
+    from scipy.spatial import cKDTree
+
+    points = _prepare(matrix, metric, "vectors")
+    tree = cKDTree(points)
+    n = points.shape[0]
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    report(_STAGE_SEARCH, 0, n)
+    for start in range(0, n, _SEARCH_ROWS):
+        rows = np.arange(start, min(start + _SEARCH_ROWS, n), dtype=np.int64)
+        found_distances, found = tree.query(points[rows], k=k + 1, workers=-1)
+        found = np.atleast_2d(found)
+        found_distances = np.atleast_2d(found_distances).astype(np.float32)
+        distances[rows], indices[rows] = _drop_rows(found_distances, found, rows, k)
+        report(_STAGE_SEARCH, int(rows[-1]) + 1, n)
+    if metric == "cosine":
+        distances = np.maximum(np.square(distances) / 2.0, 0.0).astype(np.float32)
+    return _graph(indices, distances, metric, k, True, None, started, "kdtree")
 
 
 def _graph(indices, distances, metric, k, exact, recall, started, backend) -> KnnGraph:

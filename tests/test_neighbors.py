@@ -100,10 +100,22 @@ def test_unclustered_data_gets_the_exact_graph(rng):
 
 
 def test_size_decides_when_not_told(monkeypatch):
-    x = _mixture(2000, 16, clusters=10)
+    x = _mixture(2000, 32, clusters=10)
     assert knn_graph(x, 5).exact
     monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
     assert not knn_graph(x, 5).exact
+
+
+@pytest.mark.parametrize("metric", ["cosine", "l2"])
+def test_few_dimensions_get_the_exact_graph_from_a_kd_tree(metric, monkeypatch):
+    x = _mixture(1500, 6, clusters=5)
+    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
+    graph = knn_graph(x, 7, metric)
+    assert graph.backend == "kdtree" and graph.exact
+    truth = _knn_graph(x, 7, metric, exact=True, device="cpu", progress=None, seed=0, backend="faiss")
+    np.testing.assert_array_equal(np.sort(graph.indices, axis=1), np.sort(truth.indices, axis=1))
+    np.testing.assert_allclose(graph.distances, truth.distances, atol=1e-5)
+    assert not (graph.indices == np.arange(1500)[:, None]).any()
 
 
 @pytest.mark.parametrize("metric", METRICS)

@@ -80,8 +80,9 @@ def test_map_block_inlines_neighbours_and_thumbnails():
     sources = [m for m in layout.references() if isinstance(m, ColumnDataSource) and "x" in m.data and "row" in m.data]
     data = sources[0].data
     assert len(data["x"]) == 1797
-    thumbs = data["_thumb"]
-    assert sum(t.startswith("data:image/png;base64,") for t in thumbs) == 100
+    hover = next(m for m in layout.references() if isinstance(m, CustomJS) and "thumbs" in m.args)
+    assert len(hover.args["thumbs"]) == 100 and all(t.startswith("data:image/png;base64,") for t in hover.args["thumbs"])
+    assert (data["_thumb"] >= 0).sum() == 100
     callbacks = [m for m in layout.references() if isinstance(m, CustomJS) and "neighbors" in m.args]
     neighbors = callbacks[0].args["neighbors"]
     assert neighbors.shape == (1797 * 5,) and neighbors.min() >= 0
@@ -165,3 +166,11 @@ def test_compare_block_links_two_aligned_maps_coloured_by_change(tmp_path):
     worst = next(m for m in block.references() if isinstance(m, DataTable) and "projector-most-changed" in m.css_classes)
     assert set(worst.source.data["row"]) <= set(moved.tolist())
     assert report.save(tmp_path / "diff.html").stat().st_size > 100_000
+
+
+def test_writing_a_report_does_not_import_panel():
+    import subprocess
+    import sys
+
+    code = "import sys, projector.report.document, projector.report.map_block; print('panel' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"

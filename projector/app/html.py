@@ -7,9 +7,12 @@ happens in one place and a test can feed every builder hostile text.
 from __future__ import annotations
 
 import html
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-__all__ = ["escape", "bullet_list", "truncate"]
+if TYPE_CHECKING:
+    from projector.app.colors import ColorSpec
+
+__all__ = ["escape", "bullet_list", "truncate", "legend_html"]
 
 
 def escape(value: Any) -> str:
@@ -25,3 +28,21 @@ def bullet_list(lines: Iterable[str], *, style: str = "margin:0;padding-left:1.2
     """An escaped ``<ul>`` of plain-text lines."""
     items = "".join(f"<li>{escape(line)}</li>" for line in lines)
     return f'<ul style="{style}">{items}</ul>' if items else ""
+
+
+def legend_html(spec: "ColorSpec | None") -> str:
+    """The legend of a categorical colouring (numeric ones get the map's colour bar)."""
+    if spec is None or spec.kind != "categorical":
+        return ""
+    title = f'<div class="projector-legend-title" style="font-weight:600;margin-bottom:4px">{escape(spec.column)}</div>'
+    rows = "".join(
+        '<div class="projector-legend-entry" style="display:flex;align-items:center;gap:6px;white-space:nowrap">'
+        f'<span style="display:inline-block;width:10px;height:10px;border-radius:50%;background:{entry.color}"></span>'
+        f'<span class="projector-legend-name" style="overflow:hidden;text-overflow:ellipsis;max-width:150px">{escape(entry.name)}</span>'
+        f'<span style="color:#777;margin-left:auto">{entry.count:,}</span></div>'
+        for entry in spec.legend
+    )
+    note = ""
+    if spec.folded:
+        note = f'<div style="color:#777;margin-top:4px">raise "Categories shown" to give the {spec.folded} folded categories their own colour</div>'
+    return f'<div class="projector-legend" style="font-size:12px">{title}{rows}{note}</div>'

@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from projector.app.html import escape, truncate
-from projector.app.views.legend import legend_html
+from projector.app.html import escape, legend_html, truncate
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
@@ -109,7 +108,7 @@ class _Points:
     mappers: list
     legends: list[str]
     hover_args: dict
-    table_columns: list[str]
+    table_columns: list[dict]  # column metas (name, key, cats) shown in the tables
     label_codes: np.ndarray | None
 
 
@@ -145,14 +144,15 @@ def _points(store: "DataStore", coords: dict[str, np.ndarray], options: MapOptio
             palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0]] * 2
             mappers.append(LinearColorMapper(palette=palette, low=-0.5, high=len(palette) - 0.5, nan_color=GREY))
         legends.append(legend_html(spec))
-    fields, title_column, text_column, thumb_column = _tooltip_columns(store, rows, data, options)
     table_columns = list(options.table_columns or store.display_columns()[:8])
+    encoded = _Columns(store, rows, data)
     for name in table_columns:
-        if name not in data:
-            data[name] = _texts(store, name, rows)
+        encoded.add(name)
+    hover_args = _hover_args(store, rows, data, encoded, options)
     source = ColumnDataSource(data=data)
-    hover_args = {"source": source, "title": title_column, "text": text_column or "", "thumb": thumb_column or "", "fields": fields}
-    return _Points(source, rows, [spec.column or "" for spec in specs], specs, mappers, legends, hover_args, table_columns, label_codes)
+    hover_args["source"] = source
+    table = [encoded.meta(name) for name in table_columns]
+    return _Points(source, rows, [spec.column or "" for spec in specs], specs, mappers, legends, hover_args, table, label_codes)
 
 
 def _map_figure(points: _Points, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int):
@@ -195,10 +195,10 @@ def _linked_panels(store: "DataStore", points: _Points, maps: list, options: Map
 
     neighbors, distances, k = _neighbors(store, points.rows, options)
     shown_columns = [TableColumn(field="row", title="row", formatter=NumberFormatter(format="0"), width=60)]
-    shown_columns += [TableColumn(field=name, title=name, formatter=StringFormatter()) for name in points.table_columns]
-    table_source = ColumnDataSource(data={name: [] for name in ["row", *points.table_columns]})
+    shown_columns += [TableColumn(field=meta["key"], title=meta["name"], formatter=StringFormatter()) for meta in points.table_columns]
+    table_source = ColumnDataSource(data={name: [] for name in ["row", *(meta["key"] for meta in points.table_columns)]})
     table = DataTable(source=table_source, columns=shown_columns, width=options.width, height=260, index_position=None, css_classes=["projector-table"])
-    neighbor_source = ColumnDataSource(data={name: [] for name in ["rank", "distance", "row", *points.table_columns]})
+    neighbor_source = ColumnDataSource(data={name: [] for name in ["rank", "distance", "row", *(meta["key"] for meta in points.table_columns)]})
     neighbor_table = DataTable(
         source=neighbor_source,
         columns=[TableColumn(field="rank", title="#", width=30), TableColumn(field="distance", title=f"{options.metric} distance", formatter=NumberFormatter(format="0.0000"), width=110)] + shown_columns,
@@ -206,10 +206,10 @@ def _linked_panels(store: "DataStore", points: _Points, maps: list, options: Map
     )
     count = Div(text=f"0 of {points.rows.size:,} shown points selected", css_classes=["projector-selection-count"])
     points.source.selected.js_on_change("indices", CustomJS(
-        args={"source": points.source, "table": table_source, "columns": ["row", *points.table_columns], "limit": TABLE_ROWS, "count": count,
+        args={"source": points.source, "table": table_source, "columns": points.table_columns, "limit": TABLE_ROWS, "count": count,
               "neighbors": neighbors, "distances": distances, "k": k, "ntable": neighbor_source,
               "maps": [[links, x, y] for _, renderer, links, _, x, y in maps]},
-        code=_asset("select.js"),
+        code=_asset("card.js") + "\n" + _asset("select.js"),
     ))
     legend = Div(text=points.legends[0], width=200, css_classes=["projector-legend-box"])
     switch = None
@@ -286,12 +286,12 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
                 f"{escape(figures)}. {_drawn_note(n, points, options)}</div>", width=options.width)
     worst = comparison.most_changed(min(20, n))
     changed = {"row": worst.astype(np.int64), "overlap": comparison.jaccard[worst].astype(np.float64)}
-    for name in points.table_columns:
-        changed[name] = _texts(store, name, worst)
+    for meta in points.table_columns:
+        changed[meta["key"]] = _texts(store, meta["name"], worst)
     changed_table = DataTable(
         source=ColumnDataSource(changed),
         columns=[TableColumn(field="row", title="row", width=60), TableColumn(field="overlap", title="overlap", formatter=NumberFormatter(format="0.00"), width=70)]
-        + [TableColumn(field=name, title=name, formatter=StringFormatter()) for name in points.table_columns],
+        + [TableColumn(field=meta["key"], title=meta["name"], formatter=StringFormatter()) for meta in points.table_columns],
         width=options.width, height=240, index_position=None, css_classes=["projector-most-changed"],
     )
     return column(
@@ -316,33 +316,68 @@ def _texts(store: "DataStore", name: str, rows: np.ndarray) -> list[str]:
     return ["" if v is None else truncate(str(v), TEXT_CHARS) for v in values]
 
 
-def _tooltip_columns(store: "DataStore", rows: np.ndarray, data: dict, options: MapOptions):
+class _Columns:
+    """Data columns of the shown rows, encoded compactly for the page: numbers as typed arrays,
+    repeated values as integer codes plus their names once, other text as (truncated) strings.
+    Keys are ``v0, v1, ...`` so no column name can collide with the coordinates."""
+
+    MAX_CATEGORIES = 4096
+
+    def __init__(self, store: "DataStore", rows: np.ndarray, data: dict) -> None:
+        self.store = store
+        self.rows = rows
+        self.data = data
+        self._metas: dict[str, dict] = {}
+
+    def meta(self, name: str) -> dict:
+        return self._metas[name] if name in self._metas else self.add(name)
+
+    def add(self, name: str) -> dict:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if name in self._metas:
+            return self._metas[name]
+        key = f"v{len(self._metas)}"
+        column = self.store.dataset.table.column(name).take(pa.array(self.rows))
+        kind = column.type
+        cats = None
+        if pa.types.is_dictionary(kind):
+            column = column.cast(kind.value_type)
+            kind = column.type
+        if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            values = np.asarray(column.cast(pa.float64()).to_numpy(zero_copy_only=False))
+            values = values.astype(np.int64) if pa.types.is_integer(kind) and not np.isnan(values).any() else values
+        elif (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_boolean(kind)) and pc.count_distinct(column).as_py() <= self.MAX_CATEGORIES:
+            encoded = pc.dictionary_encode(column.cast(pa.string())).combine_chunks()
+            cats = [truncate(str(v), TEXT_CHARS) for v in encoded.dictionary.to_pylist()]
+            values = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
+        else:
+            values = ["" if v is None else truncate(str(v), TEXT_CHARS) for v in column.to_pylist()]
+        self.data[key] = values
+        meta = {"name": name, "key": key, "cats": cats}
+        self._metas[name] = meta
+        return meta
+
+
+def _hover_args(store: "DataStore", rows: np.ndarray, data: dict, columns: _Columns, options: MapOptions) -> dict:
+    """What the hover card reads: label, id, text, a few more columns, inlined thumbnails."""
     roles = store.dataset.roles
-    label = roles.labels[0] if roles.labels else None
-    title_column = "_title"
-    ids = _texts(store, roles.id, rows)
-    if label is not None:
-        labels = _texts(store, label, rows)
-        data[title_column] = [f"{label}: {value} · id {i}" for value, i in zip(labels, ids)]
-    else:
-        data[title_column] = [f"id {i}" for i in ids]
-    text_column = None
-    if roles.texts:
-        text_column = "_text"
-        data[text_column] = _texts(store, roles.texts[0], rows)
-    thumb_column = None
+    label = columns.meta(roles.labels[0]) if roles.labels else None
+    text = columns.meta(roles.texts[0]) if roles.texts else None
+    shown = {roles.id, *(roles.labels[:1]), *(roles.texts[:1])}
+    fields = [columns.meta(name) for name in store.display_columns() if name not in shown][:4]
+    thumbs: list[str] = []
+    thumb_key = ""
     if roles.images:
-        thumb_column = "_thumb"
-        budget = rows[: options.thumbnails] if rows.size > options.thumbnails else rows
-        keep = set(budget.tolist())
-        data[thumb_column] = [
-            "data:image/png;base64," + base64.b64encode(store.thumbnail(int(r), roles.images[0], THUMBNAIL_SIZE)).decode("ascii") if int(r) in keep else ""
-            for r in rows
-        ]
-    fields = [name for name in store.display_columns() if name not in (label, roles.id, *(roles.texts[:1]))][:4]
-    for name in fields:
-        data[name] = _texts(store, name, rows)
-    return fields, title_column, text_column, thumb_column
+        thumb_key = "_thumb"
+        index = np.full(rows.size, -1, dtype=np.int32)
+        for position in range(min(rows.size, options.thumbnails)):
+            png = store.thumbnail(int(rows[position]), roles.images[0], THUMBNAIL_SIZE)
+            index[position] = len(thumbs)
+            thumbs.append("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
+        data[thumb_key] = index
+    return {"label": label, "id": columns.meta(roles.id), "text": text, "fields": fields, "thumbs": thumbs, "thumb": thumb_key}
 
 
 def _neighbors(store: "DataStore", rows: np.ndarray, options: MapOptions):

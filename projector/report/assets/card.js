@@ -61,3 +61,13 @@ function projectorCard() {
     },
   };
 }
+
+// A cell of an encoded column: meta = {key, cats}. Categories travel as integer codes
+// (-1 for missing) with their names listed once; numbers as typed arrays; text as strings.
+function projectorValue(data, meta, i) {
+  const v = data[meta.key][i];
+  if (meta.cats) return v < 0 ? "" : meta.cats[v];
+  if (v === null || v === undefined || (typeof v === "number" && Number.isNaN(v))) return "";
+  if (typeof v === "number" && !Number.isInteger(v)) return String(Number(v.toPrecision(6)));
+  return String(v);
+}
