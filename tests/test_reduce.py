@@ -101,6 +101,32 @@ def test_pca_is_accurate_far_from_the_origin():
     np.testing.assert_allclose(ours.mean, data.astype(np.float64).mean(axis=0), atol=1e-3)
 
 
+def test_tsne_fft_gradient_matches_exact_repulsion_and_opentsne():
+    import scipy.sparse as sp
+    from openTSNE.tsne import kl_divergence_fft
+
+    from projector.reduce._tsne_fft import kl_gradient, repulsion
+
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((1500, 2)) * 5
+    y[:700] += 12
+    diff = y[:, None, :] - y[None, :, :]
+    q = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(q, 0.0)
+    exact = -((q**2)[:, :, None] * diff).sum(1) / q.sum()
+    ours, z = repulsion(y)
+    assert np.linalg.norm(ours - exact) / np.linalg.norm(exact) < 0.03
+    assert abs(z - q.sum()) / q.sum() < 0.01
+    P = sp.random(1500, 1500, density=0.01, format="csr", random_state=0)
+    P = (P + P.T).tocsr()
+    P.data /= P.data.sum()
+    fft = {"n_interpolation_points": 3, "min_num_intervals": 50, "ints_in_interval": 1}
+    kl_theirs, theirs = kl_divergence_fft(y.copy(), P, dof=1, fft_params=fft, should_eval_error=True)
+    kl_ours, ours = kl_gradient(y.copy(), P, dof=1, fft_params=fft, should_eval_error=True, n_jobs=2)
+    assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.03
+    assert kl_ours == pytest.approx(kl_theirs, rel=1e-3)
+
+
 # -- UMAP and t-SNE ---------------------------------------------------------------------------
 
 
@@ -134,6 +160,16 @@ def test_umap_3d_and_pca_pre_reduction(wide_blobs):
 def test_tsne_keeps_digit_neighbourhoods(digits):
     projection = digits.project("tsne", cache=False)
     assert projection.coords.shape == (1797, 2) and np.isfinite(projection.coords).all()
+    assert projection.quality.trustworthiness > 0.97
+    assert projection.quality.label_accuracy_map > 0.9
+
+
+def test_tsne_fft_gradient_keeps_digit_neighbourhoods(digits, monkeypatch):
+    """The FFT gradient (used from 10k points) on small data, so the tests reach it."""
+    from projector.reduce import tsne
+
+    monkeypatch.setattr(tsne, "_FFT_MIN_POINTS", 0)
+    projection = digits.project("tsne", n_iter=300, cache=False)
     assert projection.quality.trustworthiness > 0.97
     assert projection.quality.label_accuracy_map > 0.9
 

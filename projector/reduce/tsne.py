@@ -1,8 +1,9 @@
 """t-SNE through openTSNE, with affinities built from projector's own kNN graph.
 
 openTSNE would search neighbours itself (Annoy); handing it the FAISS graph skips that and
-keeps one graph for everything. Its FFT-accelerated gradients run on the CPU; openTSNE does
-not want each point listed as its own neighbour, which the graph already guarantees.
+keeps one graph for everything; openTSNE does not want each point listed as its own
+neighbour, which the graph already guarantees. openTSNE's optimiser runs the schedule; the
+gradient of 2-d maps is our FFT one on all cores (:mod:`projector.reduce._tsne_fft`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,22 @@ def tsne_affinities(indices: np.ndarray, distances: np.ndarray, *, perplexity: f
 
     knn = PrecomputedNeighbors(indices.astype(np.int64), distances.astype(np.float64))
     return PerplexityBasedNN(perplexity=perplexity, knn_index=knn, n_jobs=os.cpu_count() or 1, random_state=seed)
+
+
+_FFT_MIN_POINTS = 10_000  # openTSNE's own switch: below it Barnes-Hut beats any FFT grid
+
+
+def _gradient_method(n: int, dims: int):
+    """Our multi-threaded FFT gradient for large 2-d maps, else openTSNE's Barnes-Hut (on all cores).
+
+    The FFT grid's cost grows with the map's extent, not N, so Barnes-Hut wins on small data;
+    FFT interpolation is 2-d only.
+    """
+    if dims == 2 and n >= _FFT_MIN_POINTS:
+        from projector.reduce._tsne_fft import kl_gradient
+
+        return kl_gradient
+    return "bh"
 
 
 def tsne_layout(
@@ -67,6 +84,7 @@ def tsne_layout(
         start,
         affinities,
         learning_rate=learning_rate,
+        negative_gradient_method=_gradient_method(*start.shape),
         n_jobs=n_jobs,
         random_state=seed,
         callbacks=callback,
