@@ -108,7 +108,7 @@ def test_size_decides_when_not_told(monkeypatch):
 
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 def test_few_dimensions_get_the_exact_graph_from_a_kd_tree(metric, monkeypatch):
-    x = _mixture(1500, 6, clusters=5)
+    x = _mixture(1500, 4, clusters=5)
     monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
     graph = knn_graph(x, 7, metric)
     assert graph.backend == "kdtree" and graph.exact
