@@ -174,3 +174,16 @@ def test_writing_a_report_does_not_import_panel():
 
     code = "import sys, projector.report.document, projector.report.map_block; print('panel' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_eval_report_example_writes_a_report(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "examples" / "eval_report.py"
+    spec = importlib.util.spec_from_file_location("eval_report_example", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    path = module.main(tmp_path)
+    assert path.stat().st_size > 500_000
+    assert len(projector.runlog.read_run(tmp_path / "run")) == 2

@@ -248,7 +248,7 @@ def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None 
     switch, legend, count, table, neighbor_table = _linked_panels(store, points, [(fig, renderer, links, bars, "x", "y")], options, sampled)
     about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{_drawn_note(n, points, options)} {_quality_line(entry)}</div>', width=options.width)
     hint = Div(text='<div style="font-size:12px;color:#666">Hover for the sample; click a point for its nearest neighbours in the original space; box or lasso to fill the table.</div>', width=options.width)
-    return column(about, row(*([switch] if switch else [])), row(fig, legend), hint, count, table, Div(text="<b>Nearest neighbours of the clicked point</b>"), neighbor_table)
+    return column(about, *([switch] if switch else []), row(fig, legend), hint, count, table, Div(text="<b>Nearest neighbours of the clicked point</b>"), neighbor_table)
 
 
 def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b: np.ndarray, options: MapOptions | None = None):
@@ -295,7 +295,7 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
         width=options.width, height=240, index_position=None, css_classes=["projector-most-changed"],
     )
     return column(
-        about, row(*([switch] if switch else [])), row(fig_a, fig_b, legend),
+        about, *([switch] if switch else []), row(fig_a, fig_b, legend),
         Div(text="<b>Rows whose neighbourhoods changed most</b>"), changed_table,
         count, table, Div(text=f"<b>Nearest neighbours of the clicked point in {escape(comparison.a)}</b>"), neighbor_table,
     )
