@@ -4,6 +4,30 @@ Coordinates, colour codes and sizes go to the browser once per change as binary 
 cards are fetched per row from the server (``assets/hover.js``), so no text travels with the
 points. Clicks, boxes and lassos are resolved on the server (:mod:`projector.app.geometry`)
 into :class:`ViewState` selections; this view only draws the state.
+
+Maps of more than :data:`WEBGL_MAX_POINTS` rows are drawn as one raster image of every row
+instead (:mod:`projector.app.views.raster`), rendered on the server after each pan or zoom;
+hover then asks the server for the nearest real row, and the page header says which way the
+points are drawn (:attr:`MapView.mode`). Box, lasso and click select the same rows in both
+modes, as they are resolved on the server.
+
+Measured for :data:`WEBGL_MAX_POINTS` (``benchmarks/bench_scatter_threshold.py`` and the app in
+Debian's headless Chromium, software WebGL, on the 2-core machine shared with other jobs, load
+6-10, which made everything 3-5x slower than the issue's quiet reference of 1.7 s for 100k):
+
+    N points    plain Bokeh WebGL page      this page, WebGL          this page, raster
+                paint s   frame ms (pan)    paint s   frame ms        paint s   frame ms
+    10,000      2.9       366               7.8       996             7.8       80
+    25,000      2.9       961               11.7      3,047           8.1       101
+    50,000      2.9       1,807
+    100,000     7.8       3,899             9.1-12.9
+    200,000     12.3      7,443             21-23
+    400,000                                 28-33
+
+A WebGL frame costs about 37 ms per thousand points here (about 8 ms on the quiet machine),
+and the first paint jumps past 50,000; in raster mode a pan frame only moves one image and
+each pan or zoom ends with a server render of 0.1-0.15 s per million points. 50,000 keeps
+small and mid-sized maps crisp (and sized by column) and every larger one responsive.
 """
 
 from __future__ import annotations
@@ -29,16 +53,20 @@ from bokeh.models import (
 from bokeh.plotting import figure
 
 from projector.app.geometry import nearest_row, rows_for_geometry
+from projector.app.views.raster import GREY, RasterLayer, inner_size, numeric_palette
 
 if TYPE_CHECKING:
     from projector.app.colors import ColorSpec
     from projector.app.state import ViewState
     from projector.app.store import DataStore, MapEntry
 
-__all__ = ["MapView", "map_axes", "HOVER_JS"]
+__all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
 
 HOVER_JS = resources.files("projector.app").joinpath("assets/hover.js").read_text(encoding="utf-8")
-GREY = "#c8c8c8"
+# In raster mode the server moves a one-point source onto the row under the pointer; the same
+# hover card code then draws that row's card.
+_RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
+WEBGL_MAX_POINTS = 50_000  # measured: see the module docs
 NEIGHBOR_COLOR = "#e4005b"
 _PAD = 0.04
 
@@ -55,11 +83,19 @@ def map_axes(entry: "MapEntry", state: "ViewState") -> tuple[np.ndarray, np.ndar
 
 
 class MapView:
-    """The scatter of one session. ``panel`` is the Panel object to lay out."""
+    """The map of one session. ``panel`` is the Panel object to lay out.
 
-    def __init__(self, store: "DataStore", state: "ViewState", *, row_endpoint: str) -> None:
+    ``mode`` is ``"webgl"`` (a scatter of every row in the browser) or ``"raster"`` (an image of
+    every row rendered on the server, for maps of more than ``webgl_max_points`` rows).
+    """
+
+    def __init__(self, store: "DataStore", state: "ViewState", *, row_endpoint: str, webgl_max_points: int = WEBGL_MAX_POINTS) -> None:
+        if webgl_max_points < 0:
+            raise ValueError(f"webgl_max_points={webgl_max_points} must be >= 0; the default is {WEBGL_MAX_POINTS:,}")
         self.store = store
         self.state = state
+        self.webgl_max_points = webgl_max_points
+        self.mode = "webgl"
         self._x = np.zeros(0, dtype=np.float32)
         self._y = np.zeros(0, dtype=np.float32)
         self.visible: np.ndarray | None = None  # rows drawn (filters, isolate); None: all
@@ -94,8 +130,9 @@ class MapView:
         fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
-        hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint}, code=HOVER_JS))
-        fig.add_tools(hover)
+        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint)
+        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint}, code=HOVER_JS))
+        fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)
         self.figure = fig
@@ -125,13 +162,22 @@ class MapView:
         self._x = np.ascontiguousarray(x, dtype=np.float32)
         self._y = np.ascontiguousarray(y, dtype=np.float32)
         self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry)
-        self.source.data = {"x": self._x, "y": self._y, "c": self._color_values(), "s": self._sizes()}
+        self.mode = "raster" if self._x.size > self.webgl_max_points else "webgl"
         self._apply_mapper()
         self.figure.xaxis.axis_label = PlainText(xname)
         self.figure.yaxis.axis_label = PlainText(yname)
         self.fit()
-        self._draw_selection()
-        self._draw_visible()
+        self._draw_visible(render=False)
+        if self.mode == "raster":  # every row in one image; the browser gets no points
+            self.source.data = {name: np.zeros(0, np.float32) for name in ("x", "y", "c", "s")}
+            self.source.selected.indices = []
+            self.hover.renderers = []  # hover cards come from the raster layer's pointer
+            self.raster.show(self._x, self._y, **self._raster_style())
+        else:
+            self.raster.show(None)
+            self.hover.renderers = [self.points]
+            self.source.data = {"x": self._x, "y": self._y, "c": self._color_values(), "s": self._sizes()}
+            self._draw_selection()
         self._draw_neighbors()
 
     def fit(self) -> None:
@@ -151,10 +197,7 @@ class MapView:
         if spec is None:
             return
         if spec.kind == "numeric":
-            import colorcet
-
-            palette = list(colorcet.palette["bmy"])
-            self.mapper.update(palette=palette, low=spec.low, high=spec.high)
+            self.mapper.update(palette=numeric_palette(), low=spec.low, high=spec.high)
             self.colorbar.update(visible=True, title=PlainText(spec.column or ""))
         else:
             palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0], spec.palette[0]]
@@ -164,7 +207,10 @@ class MapView:
     def _draw_colors(self, *_) -> None:
         self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, self._entry())
         self._apply_mapper()
-        self.source.data.update(c=self._color_values())
+        if self.mode == "raster":
+            self.raster.restyle(colors=self.colors)
+        else:
+            self.source.data.update(c=self._color_values())
 
     def _sizes(self) -> np.ndarray:
         base = float(self.state.point_size)
@@ -180,24 +226,47 @@ class MapView:
         return np.where(finite, base * (0.4 + 2.2 * scaled), base * 0.4).astype(np.float32)
 
     def _draw_sizes(self, *_) -> None:
-        self.source.data.update(s=self._sizes())
+        if self.mode == "raster":  # sizes by column are not drawn in a raster; the point size sets the spread
+            self.raster.restyle(spread=self._raster_spread())
+        else:
+            self.source.data.update(s=self._sizes())
 
     def _draw_opacity(self, *_) -> None:
         self.points.glyph.fill_alpha = self.state.opacity
         self.points.selection_glyph.fill_alpha = self.state.opacity
+        if self.mode == "raster":
+            self.raster.restyle(opacity=self.state.opacity)
 
     def _draw_selection(self, *_) -> None:
         rows = self.state.selection
-        self.source.selected.indices = rows.tolist() if rows.size else []
+        if self.mode == "raster":
+            self.source.selected.indices = []
+            self.raster.restyle(selection=rows)
+        else:
+            self.source.selected.indices = rows.tolist() if rows.size else []
 
-    def _draw_visible(self, *_) -> None:
+    def _draw_visible(self, *_, render: bool = True) -> None:
         mask = self.store.filter_mask(self.state.filters)
         if self.state.isolate and self.state.selection.size:
             chosen = np.zeros(self.store.num_rows, dtype=bool)
             chosen[self.state.selection] = True
             mask = chosen if mask is None else mask & chosen
         self.visible = mask
-        self.view.filter = BooleanFilter(booleans=mask) if mask is not None else AllIndices()
+        if self.mode == "raster":
+            self.view.filter = AllIndices()
+            if render:
+                self.raster.restyle(visible=mask)
+        else:
+            self.view.filter = BooleanFilter(booleans=mask) if mask is not None else AllIndices()
+
+    def _raster_spread(self) -> int:
+        return max(int(round(self.state.point_size / 2)) - 1, 0)
+
+    def _raster_style(self) -> dict:
+        return {
+            "colors": self.colors, "visible": self.visible, "selection": self.state.selection,
+            "opacity": self.state.opacity, "spread": self._raster_spread(),
+        }
 
     def _draw_neighbors(self, *_) -> None:
         row = self.state.focused
@@ -222,8 +291,7 @@ class MapView:
 
     def _pixels_per_unit(self) -> tuple[float, float]:
         fig = self.figure
-        width = _readonly(fig, "inner_width", 800)  # unset until a browser has drawn the plot
-        height = _readonly(fig, "inner_height", 600)
+        width, height = inner_size(fig)  # a default until a browser has drawn the plot
         xr, yr = fig.x_range, fig.y_range
         return width / max(abs(xr.end - xr.start), 1e-12), height / max(abs(yr.end - yr.start), 1e-12)
 
@@ -233,7 +301,10 @@ class MapView:
     def click(self, x: float, y: float) -> None:
         """A click at data coordinates: focus and select the nearest drawn point, or clear."""
         scale_x, scale_y = self._pixels_per_unit()
-        row = nearest_row(self._x, self._y, x, y, scale_x, scale_y, visible=self.visible)
+        if self.mode == "raster":
+            row = self.raster.nearest.query(x, y, scale_x, scale_y, visible=self.visible)
+        else:
+            row = nearest_row(self._x, self._y, x, y, scale_x, scale_y, visible=self.visible)
         if row is None:
             return
         self.state.focused = row
@@ -252,13 +323,3 @@ class MapView:
         if self.visible is not None:
             rows = rows[self.visible[rows]]
         self.state.select(rows)
-
-
-def _readonly(model, name: str, default: float) -> float:
-    """A browser-reported property such as ``inner_width``, or ``default`` before it is known."""
-    from bokeh.core.property.descriptors import UnsetValueError
-
-    try:
-        return getattr(model, name) or default
-    except UnsetValueError:
-        return default
