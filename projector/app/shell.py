@@ -15,7 +15,7 @@ from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
 from projector.app.views.controls import MapControls, StyleControls
 from projector.app.views.legend import LegendView
-from projector.app.views.map import MapView
+from projector.app.views.map import WEBGL_MAX_POINTS, MapView
 from projector.app.views.neighbors import NeighborsView
 from projector.app.views.search import FilterView, SearchView
 from projector.app.views.selection import SelectionView
@@ -42,10 +42,10 @@ def initial_state(store: "DataStore") -> ViewState:
 class Session:
     """All views of one page over ``store``; the page is :attr:`panel`."""
 
-    def __init__(self, store: "DataStore", state: ViewState | None = None) -> None:
+    def __init__(self, store: "DataStore", state: ViewState | None = None, *, webgl_max_points: int = WEBGL_MAX_POINTS) -> None:
         self.store = store
         self.state = state if state is not None else initial_state(store)
-        self.map = MapView(store, self.state, row_endpoint=row_endpoint(store))
+        self.map = MapView(store, self.state, row_endpoint=row_endpoint(store), webgl_max_points=webgl_max_points)
         self.legend = LegendView(self.map)
         self.map_controls = MapControls(store, self.state)
         self.style = StyleControls(store, self.state)
@@ -96,7 +96,8 @@ class Session:
         store = self.store
         n = store.num_rows
         drawn = n if self.map.visible is None else int(self.map.visible.sum())
-        how = f"{drawn:,} of {n:,} points drawn as WebGL points" if drawn != n else f"{n:,} points, all drawn as WebGL points"
+        kind = "a raster image" if self.map.mode == "raster" else "WebGL points"
+        how = f"{drawn:,} of {n:,} points drawn as {kind}" if drawn != n else f"{n:,} points, all drawn as {kind}"
         return (
             f'<div class="projector-header"><b>projector</b> · {escape(store.name)} · '
             f'<span class="projector-drawn">{how}</span> · '
