@@ -104,6 +104,21 @@ def check_box(page, text: str) -> None:
     page.locator(".bk-label", has_text=re.compile(f"^{re.escape(text)}$")).locator("xpath=preceding-sibling::input[@type='checkbox']").check()
 
 
+def search(page, column: str, query: str, *, settle: bool = True) -> None:
+    """Type a regex search and press "Select matches".
+
+    With ``settle``, the click waits until the typed values reached the server (the checkbox
+    shows in the page URL, and events arrive in order): a click right after typing hits an
+    app bug, see test_search_clicked_right_after_typing_selects."""
+    page.get_by_label("Find", exact=True).fill(query)
+    select_option(page, "Search in", column)
+    check_box(page, "regular expression")
+    if settle:
+        expect(page).to_have_url(re.compile(r"[?&]regex=(?i:true)"), timeout=WAIT_MS)
+        page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Select matches").click()
+
+
 # -- the demo ---------------------------------------------------------------------------------
 
 
@@ -176,12 +191,22 @@ def test_regex_search_selects_the_matches(demo_app, open_page):
 
     expected = int(np.isin(load_digits().target, [3, 7]).sum())
     page, _ = open_page(demo_app.url)
-    select_option(page, "Search in", "label")
-    page.get_by_label("Find", exact=True).fill("^[37]$")
-    check_box(page, "regular expression")
-    page.get_by_role("button", name="Select matches").click()
+    search(page, "label", "^[37]$")
     expect(page.locator(".projector-selection-count")).to_have_text(f"{expected:,} of {DEMO_ROWS:,} selected", timeout=WAIT_MS)
     expect(page.get_by_text(f"{expected:,} matches", exact=True)).to_be_visible()
+
+
+@pytest.mark.xfail(
+    strict=False,  # a race: it fails on most first searches of a fresh server, not on every one
+    reason="app bug: MapView writes Bokeh models (source.selected, views/map.py _draw_selection) from a watcher "
+    "that Panel runs without the document lock when a button click arrives with widget changes still pending; "
+    "Bokeh raises '_pending_writes should be non-None' and the selection stays 0",
+)
+def test_search_clicked_right_after_typing_selects(demo_app, open_page):
+    page, _ = open_page(demo_app.url)
+    search(page, "label", "^[1]$", settle=False)
+    expect(page.locator(".projector-selection-count")).to_have_text(re.compile(r"^1\d\d of "), timeout=WAIT_MS)
+    assert "_pending_writes" not in demo_app.output()
 
 
 def test_colour_by_changes_the_legend(demo_app, open_page):
@@ -248,10 +273,7 @@ def test_hostile_values_render_as_text(hostile_app, open_page):
     assert "&lt;" in tip.inner_html()
 
     # table: every hostile row through a regex search over the text column
-    select_option(page, "Search in", "text")
-    page.get_by_label("Find", exact=True).fill(r"onerror|</script>|\$5")
-    check_box(page, "regular expression")
-    page.get_by_role("button", name="Select matches").click()
+    search(page, "text", r"onerror|</script>|\$5")
     table = page.locator("table.projector-table")
     page.locator("table.projector-table tr[data-row]").nth(len(HOSTILE_ROWS) - 1).wait_for(state="attached", timeout=WAIT_MS)
     assert sorted(int(r) for r in table.locator("tr[data-row]").evaluate_all("(els) => els.map((el) => el.dataset.row)")) == list(HOSTILE_ROWS)

@@ -1,0 +1,310 @@
+"""The app at scale: `projector serve` of N points with precomputed coordinates, in headless Chromium.
+
+For each size, a Parquet of N rows (x, y in 20 Gaussian clusters, a 20-category label, an 8-d
+embedding) is written once to a temporary folder, then:
+
+- ready: from starting ``projector serve FILE --x x --y y --port 0 --no-open`` until it prints
+  its URL;
+- painted: from opening the page until the plot frame holds painted points (the canvas region is
+  screenshotted until it shows coloured pixels in several hues); ``start to painted`` is both;
+- hover: from a mouse move onto a point until ``#projector-tooltip`` shows a row (median of
+  several points, each a new row so every one is fetched from the server);
+- box select: from releasing a box-select drag until ``.projector-selection-count`` changes;
+- peak RSS: the server's VmHWM (/proc/PID/status) after all of the above;
+- drawn: the page header's ``.projector-drawn`` text, which says how points are drawn.
+
+Round trips are timed inside the page (``performance.now()`` at the DOM event and at the DOM
+change). Chromium is Debian's ``/usr/bin/chromium`` with software WebGL, as in CI.
+
+    python benchmarks/bench_app.py                        # 10k, 100k and 1M points
+    python benchmarks/bench_app.py --sizes 10000,100000   # quicker
+
+Prints a table and writes ``benchmarks/results/bench_app.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+VIEWPORT = {"width": 1400, "height": 1000}
+CATEGORIES = 20
+HOVERS = 5
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_app.json"
+
+# The figure's plot frame and its data-to-screen scales, whatever draws the points.
+FRAME_JS = """(points) => {
+  if (!window.Bokeh || !Bokeh.index) return null;
+  const figure = [...Bokeh.index.query((v) => v.model && v.model.type === "Figure")][0];
+  if (!figure || !figure.frame) return null;
+  const box = figure.el.getBoundingClientRect();
+  const frame = figure.frame.bbox;
+  return {
+    frame: {x: box.left + frame.left, y: box.top + frame.top, width: frame.width, height: frame.height},
+    points: points.map(([x, y]) => [box.left + figure.frame.x_scale.compute(x), box.top + figure.frame.y_scale.compute(y)]),
+  };
+}"""
+
+# Times (performance.now) of the next mouse move and of the tooltip next showing a row.
+HOVER_WATCH_JS = """() => {
+  window.__bench = {move: null, shown: null};
+  document.addEventListener("mousemove", () => { if (window.__bench.move === null) window.__bench.move = performance.now(); }, {capture: true, once: true});
+  const seen = () => {
+    const tip = document.getElementById("projector-tooltip");
+    if (tip && tip.style.display !== "none" && tip.dataset.row !== undefined && window.__bench.shown === null) {
+      window.__bench.shown = performance.now();
+      window.__bench.row = tip.dataset.row;
+    }
+  };
+  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+# Times of the next mouse release and of the selection count's text next changing.
+SELECT_WATCH_JS = """() => {
+  const find = (root) => {
+    const hit = root.querySelector(".projector-selection-count");
+    if (hit) return hit;
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) { const inner = find(el.shadowRoot); if (inner) return inner; }
+    return null;
+  };
+  const count = find(document);
+  const root = count.getRootNode();
+  const before = count.textContent;
+  window.__bench = {up: null, changed: null, text: before};
+  document.addEventListener("mouseup", () => { window.__bench.up = performance.now(); }, {capture: true, once: true});
+  const check = () => {
+    const now = find(document);
+    if (now && now.textContent !== before && window.__bench.changed === null) {
+      window.__bench.changed = performance.now();
+      window.__bench.text = now.textContent;
+    }
+  };
+  new MutationObserver(check).observe(root, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def write_points(n: int, folder: Path, seed: int = 0) -> Path:
+    """N rows in 20 Gaussian clusters: x, y, label (20 categories), an 8-d embedding."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = folder / f"points_{n}.parquet"
+    if path.exists():
+        return path
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, CATEGORIES, n)
+    centers = rng.uniform(-50, 50, (CATEGORIES, 2))
+    xy = centers[labels] + rng.standard_normal((n, 2)) * rng.uniform(2, 6, CATEGORIES)[labels, None]
+    embedding = np.concatenate([xy / 10, rng.standard_normal((n, 6))], axis=1).astype(np.float32)
+    names = np.array([f"class_{i:02d}" for i in range(CATEGORIES)])
+    table = pa.table(
+        {
+            "x": pa.array(xy[:, 0].astype(np.float32)),
+            "y": pa.array(xy[:, 1].astype(np.float32)),
+            "label": pa.array(names[labels]),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(embedding.ravel()), 8).cast(pa.list_(pa.float32())),
+        }
+    )
+    pq.write_table(table, path)
+    return path
+
+
+class Server:
+    """`projector serve` in a subprocess; ``ready_s`` is the time until it printed its URL."""
+
+    def __init__(self, path: Path, cache: Path, timeout: float = 900) -> None:
+        command = [sys.executable, "-m", "projector", "serve", str(path), "--x", "x", "--y", "y", "--port", "0", "--no-open"]
+        env = {**os.environ, "PROJECTOR_CACHE_DIR": str(cache), "PYTHONUNBUFFERED": "1"}
+        self.lines: list[str] = []
+        self.url = ""
+        ready = threading.Event()
+        start = time.perf_counter()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+        def drain() -> None:
+            for line in self.process.stdout:
+                self.lines.append(line)
+                match = re.search(r"serving at (\S+)", line)
+                if match:
+                    self.url = match.group(1)
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        ready.wait(timeout)
+        self.started = start
+        self.ready_s = time.perf_counter() - start
+        if not self.url:
+            self.stop()
+            raise RuntimeError(f"projector serve did not start:\n{''.join(self.lines)}")
+
+    def peak_rss(self) -> int:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmHWM")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def coloured(page, frame: dict) -> tuple[int, int]:
+    """(saturated pixels, distinct hues) inside the plot frame: grid and axes are grey."""
+    from PIL import Image
+
+    shot = page.screenshot(clip={"x": frame["x"] + 2, "y": frame["y"] + 2, "width": frame["width"] - 4, "height": frame["height"] - 4})
+    hsv = np.asarray(Image.open(io.BytesIO(shot)).convert("HSV"), dtype=np.int32).reshape(-1, 3)
+    hits = hsv[(hsv[:, 1] > 80) & (hsv[:, 2] > 40)]
+    return int(len(hits)), int(np.unique(hits[:, 0] // 16).size) if len(hits) else 0
+
+
+def wait_painted(page, timeout: float) -> dict:
+    """Poll until the plot frame shows points in several colours; returns the frame geometry."""
+    deadline = time.perf_counter() + timeout
+    geometry = None
+    while time.perf_counter() < deadline:
+        geometry = page.evaluate(FRAME_JS, [])
+        if geometry is not None and geometry["frame"]["width"] > 10:
+            pixels, hues = coloured(page, geometry["frame"])
+            if pixels >= 500 and hues >= 5:
+                return geometry
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"the map was not painted within {timeout:.0f} s")
+
+
+def hover_times(page, rows_xy: np.ndarray, timeout: float) -> list[float]:
+    """Seconds from a mouse move onto each point until the hover card shows a row."""
+    times = []
+    targets = page.evaluate(FRAME_JS, rows_xy.tolist())
+    frame = targets["frame"]
+    for x, y in targets["points"]:
+        if not (frame["x"] < x < frame["x"] + frame["width"] and frame["y"] < y < frame["y"] + frame["height"]):
+            continue
+        page.mouse.move(5, 5)  # off the map: the card hides
+        page.wait_for_timeout(300)
+        page.evaluate(HOVER_WATCH_JS)
+        page.mouse.move(x, y)
+        page.wait_for_function("() => window.__bench.shown !== null", timeout=timeout * 1000)
+        bench = page.evaluate("() => window.__bench")
+        times.append((bench["shown"] - bench["move"]) / 1000)
+    return times
+
+
+def box_select_time(page, frame: dict, timeout: float) -> tuple[float, str]:
+    """Seconds from releasing a box over the middle of the map until the count changes."""
+    page.mouse.move(5, 5)
+    page.locator("[title='Box Select']").first.click()
+    x0, y0 = frame["x"] + frame["width"] * 0.4, frame["y"] + frame["height"] * 0.4
+    x1, y1 = frame["x"] + frame["width"] * 0.6, frame["y"] + frame["height"] * 0.6
+    page.evaluate(SELECT_WATCH_JS)
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x1, y1, steps=6)
+    page.mouse.up()
+    page.wait_for_function("() => window.__bench.changed !== null", timeout=timeout * 1000)
+    bench = page.evaluate("() => window.__bench")
+    return (bench["changed"] - bench["up"]) / 1000, bench["text"].strip()
+
+
+def measure(n: int, folder: Path, browser, timeout: float) -> dict:
+    import pyarrow.parquet as pq
+
+    path = write_points(n, folder)
+    table = pq.read_table(path, columns=["x", "y"])
+    xy = np.stack([table.column("x").to_numpy(), table.column("y").to_numpy()], axis=1)
+    rng = np.random.default_rng(1)
+    hover_rows = xy[rng.choice(n, HOVERS, replace=False)]
+    with tempfile.TemporaryDirectory(prefix="bench-app-cache-") as cache:
+        server = Server(path, Path(cache))
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            page = context.new_page()
+            opened = time.perf_counter()
+            page.goto(server.url, timeout=timeout * 1000)
+            geometry = wait_painted(page, timeout)
+            painted = time.perf_counter()
+            drawn = page.locator(".projector-drawn").first.text_content().strip()
+            hovers = hover_times(page, hover_rows, timeout)
+            select_s, count_text = box_select_time(page, geometry["frame"], timeout)
+            context.close()
+            return {
+                "points": n,
+                "ready_s": round(server.ready_s, 3),
+                "open_to_painted_s": round(painted - opened, 3),
+                "start_to_painted_s": round(painted - server.started, 3),
+                "hover_ms_median": round(1000 * statistics.median(hovers), 1) if hovers else None,
+                "hover_ms_all": [round(1000 * t, 1) for t in hovers],
+                "box_select_ms": round(1000 * select_s, 1),
+                "selection": count_text,
+                "peak_rss_bytes": server.peak_rss(),
+                "drawn": drawn,
+            }
+        finally:
+            server.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated numbers of points (default: 10000,100000,1000000)")
+    parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "projector-bench-app"), help="where the Parquet files are written and kept")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each step (default 300)")
+    parser.add_argument("--output", default=str(RESULTS), help=f"JSON results (default {RESULTS})")
+    args = parser.parse_args(argv)
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    if not os.access(CHROMIUM, os.X_OK):
+        parser.error(f"{CHROMIUM} is missing: install Debian's chromium package")
+    folder = Path(args.data_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            for n in sizes:
+                print(f"{n:,} points ...", file=sys.stderr, flush=True)
+                rows.append(measure(n, folder, browser, args.timeout))
+        finally:
+            browser.close()
+
+    header = f"{'points':>10} {'ready s':>8} {'open→painted s':>15} {'start→painted s':>16} {'hover ms':>9} {'box ms':>7} {'peak RSS MB':>12}  drawn"
+    print(header)
+    for r in rows:
+        hover = f"{r['hover_ms_median']:.0f}" if r["hover_ms_median"] is not None else "-"
+        print(
+            f"{r['points']:>10,} {r['ready_s']:>8.2f} {r['open_to_painted_s']:>15.2f} {r['start_to_painted_s']:>16.2f} "
+            f"{hover:>9} {r['box_select_ms']:>7.0f} {r['peak_rss_bytes'] / 2**20:>12.0f}  {r['drawn']}"
+        )
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": CHROMIUM, "load_average": os.getloadavg()}
+    output.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
