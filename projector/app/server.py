@@ -76,7 +76,7 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
     apps: dict[str, Callable] = {}
     for source in sources:
         if isinstance(source, DataStore):
-            apps[source.name] = _page(build_page, source)
+            apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else ())
         else:
             apps[source.name] = _page(error_page, source.name, source.message)
     panel_apps = next(iter(apps.values())) if len(apps) == 1 else apps

@@ -5,7 +5,8 @@ This module only lays views out and wires the URL; each view owns its own widget
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
+from urllib.parse import quote
 
 import panel as pn
 
@@ -42,8 +43,9 @@ def initial_state(store: "DataStore") -> ViewState:
 class Session:
     """All views of one page over ``store``; the page is :attr:`panel`."""
 
-    def __init__(self, store: "DataStore", state: ViewState | None = None, *, webgl_max_points: int = WEBGL_MAX_POINTS) -> None:
+    def __init__(self, store: "DataStore", state: ViewState | None = None, *, webgl_max_points: int = WEBGL_MAX_POINTS, others: Sequence[str] = ()) -> None:
         self.store = store
+        self.others = tuple(name for name in others if name != store.name)
         self.state = state if state is not None else initial_state(store)
         self.map = MapView(store, self.state, row_endpoint=row_endpoint(store), webgl_max_points=webgl_max_points)
         self.legend = LegendView(self.map)
@@ -98,10 +100,14 @@ class Session:
         drawn = n if self.map.visible is None else int(self.map.visible.sum())
         kind = "a raster image" if self.map.mode == "raster" else "WebGL points"
         how = f"{drawn:,} of {n:,} points drawn as {kind}" if drawn != n else f"{n:,} points, all drawn as {kind}"
+        switch = ""
+        if self.others:  # datasets served together (e.g. each set and step of a run directory)
+            links = " ".join(f'<a class="projector-dataset-link" href="/{quote(name)}">{escape(name)}</a>' for name in self.others)
+            switch = f'<div class="projector-switch" style="font-size:12px">also served: {links}</div>'
         return (
             f'<div class="projector-header"><b>projector</b> · {escape(store.name)} · '
             f'<span class="projector-drawn">{how}</span> · '
-            f'<span style="color:#777">{escape(store.dataset.source or "")}</span></div>'
+            f'<span style="color:#777">{escape(store.dataset.source or "")}</span>{switch}</div>'
         )
 
     def _show_message(self, *_) -> None:
@@ -128,9 +134,10 @@ class Session:
             state.select(rows[(rows >= 0) & (rows < store.num_rows)])
 
 
-def build_page(store: "DataStore") -> pn.viewable.Viewable:
-    """A new session's page (called by the server once per browser tab)."""
-    session = Session(store)
+def build_page(store: "DataStore", others: Sequence[str] = ()) -> pn.viewable.Viewable:
+    """A new session's page (called by the server once per browser tab); ``others`` names the
+    datasets served beside it, linked from the header."""
+    session = Session(store, others=others)
     session.sync_url()
     return session.panel
 
