@@ -186,3 +186,32 @@ def test_datasets_served_together_are_linked_from_the_header(store):
     assert 'href="/run-step1"' in session.header.object
     assert 'href="/hostile"' not in session.header.object  # not itself
     assert "&lt;x&gt;" in session.header.object and "<x>" not in session.header.object
+
+
+def test_comparing_two_embeddings_draws_linked_maps_and_offers_the_overlap_as_a_colour():
+    rng = np.random.default_rng(0)
+    n = 120
+    a = (np.repeat(rng.standard_normal((12, 8)) * 10, 10, axis=0) + rng.standard_normal((n, 8))).astype(np.float32)
+    b = a.copy()
+    moved = np.arange(0, n, 2)
+    b[moved] = a[rng.permutation(moved)]
+    dataset = projector.Dataset.from_arrays({"a": a, "b": b}, metadata={"group": [str(i // 10) for i in range(n)]}, label="group")
+    compare_store = DataStore(dataset, name="pair")
+    compare_store.project("pca")
+    session = Session(compare_store)
+    assert session.compare is not None
+    session.compare.start()
+    assert session.compare.job.wait(120), session.compare.job.describe()
+    session.compare.poll()
+    assert session.compare.job.state == "done", session.compare.job.describe()
+    assert len(session.compare.result.objects) == 1
+    assert session.state.color_by == "10-NN overlap: a vs b"
+    values = session.map.colors.values
+    assert session.map.colors.kind == "numeric"
+    np.testing.assert_allclose(values, projector.compare(dataset, "a", "b", k=10).jaccard)
+    assert values[::2].mean() < values[1::2].mean()  # the moved rows lost more of their neighbourhoods
+    assert "10-NN overlap: a vs b" in session.style.color.options.values()
+
+
+def test_single_embedding_datasets_have_no_compare_tab(session):
+    assert session.compare is None

@@ -14,6 +14,7 @@ from projector.app.html import bullet_list, escape
 from projector.app.routes import row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
+from projector.app.views.compare import CompareView
 from projector.app.views.controls import MapControls, StyleControls
 from projector.app.views.legend import LegendView
 from projector.app.views.map import WEBGL_MAX_POINTS, MapView
@@ -73,10 +74,13 @@ class Session:
             width=SIDEBAR_WIDTH,
             scroll=True,
         )
+        tabs = [("Selection", self.selection.panel), ("Neighbours", self.neighbors.panel), ("Sample", self.card.panel)]
+        self.compare = None
+        if len(store.dataset.roles.vectors) > 1:
+            self.compare = CompareView(store, self.state, on_done=self._compared)
+            tabs.append(("Compare", self.compare.panel))
         details = pn.Tabs(
-            ("Selection", self.selection.panel),
-            ("Neighbours", self.neighbors.panel),
-            ("Sample", self.card.panel),
+            *tabs,
             sizing_mode="stretch_width",
             dynamic=False,
         )
@@ -109,6 +113,11 @@ class Session:
             f'<span class="projector-drawn">{how}</span> · '
             f'<span style="color:#777">{escape(store.dataset.source or "")}</span>{switch}</div>'
         )
+
+    def _compared(self, column: str) -> None:
+        """A comparison finished: colour the main map by its per-row overlap."""
+        self.style.refresh()
+        self.state.color_by = column
 
     def _show_message(self, *_) -> None:
         self.message.object = f'<div class="projector-message">{escape(self.state.message)}</div>'

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.projection import Projection
 
-__all__ = ["DataStore", "MapEntry", "EXPORT_FORMATS", "TOOLTIP_TEXT_CHARS"]
+__all__ = ["DataStore", "MapEntry", "ComparisonResult", "comparison_column", "EXPORT_FORMATS", "TOOLTIP_TEXT_CHARS"]
 
 EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 TOOLTIP_TEXT_CHARS = 160
@@ -73,6 +73,20 @@ class MapEntry:
         return lines
 
 
+def comparison_column(a: str, b: str, k: int) -> str:
+    """The colour-by name of a comparison's per-row overlap."""
+    return f"{k}-NN overlap: {a} vs {b}"
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """A comparison of two embedding columns and the two maps drawn for it (B aligned to A)."""
+
+    comparison: Any
+    coords_a: np.ndarray
+    coords_b: np.ndarray
+
+
 @dataclass
 class _Derived:
     colors: dict[tuple[str | None, int], ColorSpec] = field(default_factory=dict)
@@ -96,6 +110,7 @@ class DataStore:
         self._maps: dict[str, MapEntry] = {}
         self._lock = threading.Lock()
         self._derived = _Derived()
+        self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute")
         if (x is None) != (y is None):
             raise SchemaError("--x and --y go together: name both coordinate columns or neither")
@@ -152,6 +167,30 @@ class DataStore:
         title = f"{method.upper() if method == 'pca' else {'umap': 'UMAP', 'tsne': 't-SNE'}.get(method, method)} of {column or self.dataset.roles.vectors[0]}"
         return Job(title, lambda progress: self.project(method, column, params, progress)).submit(self._executor)
 
+    def compare(self, a: str, b: str, k: int = 10, method: str = "pca", progress: Callable | None = None) -> "ComparisonResult":
+        """Compare two embedding columns of the same rows (blocks): per-row k-NN overlap, and a
+        map of each, the second aligned to the first. The overlap becomes a colour-by column."""
+        from projector.comparison import align, compare
+
+        comparison = compare(self.dataset, a, b, k=k)
+        first = self.project(method, a, None, progress)
+        second = self.project(method, b, None, progress)
+        if first is None or second is None:
+            raise ProjectorError(f"{self.num_rows} rows cannot be mapped; PCA, UMAP and t-SNE need at least 4")
+        result = ComparisonResult(comparison, first.coords[:, :2], align(first.coords[:, :2], second.coords[:, :2]))
+        with self._lock:
+            self._comparisons[comparison_column(a, b, k)] = result
+        return result
+
+    def start_comparison(self, a: str, b: str, k: int = 10, method: str = "pca") -> Job:
+        """:meth:`compare` on the store's worker thread; poll the returned job."""
+        return Job(f"comparing {a} with {b}", lambda progress: self.compare(a, b, k, method, progress)).submit(self._executor)
+
+    def comparison_columns(self) -> list[str]:
+        """Colour-by names of the comparisons computed so far."""
+        with self._lock:
+            return list(self._comparisons)
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
@@ -204,6 +243,8 @@ class DataStore:
 
     def colors(self, column: str | None, max_categories: int = 20, entry: MapEntry | None = None) -> ColorSpec:
         """The colouring by ``column``; ``"k-NN preserved: <map>"`` colours by per-point quality."""
+        if column and column in self._comparisons:
+            return color_spec(column, self._comparisons[column].comparison.jaccard, self.num_rows, max_categories)
         if column and column.startswith(QUALITY_PREFIX) and entry is not None:
             quality = entry.projection.quality if entry.projection is not None else None
             values = quality.per_point_preservation if quality is not None else None

@@ -193,6 +193,7 @@ class StyleControls:
         self.color = pn.widgets.Select(label="Colour by", options=_labelled(colors), value=state.color_by, sizing_mode="stretch_width")
         self.color.param.watch(lambda event: setattr(state, "color_by", event.new or ""), "value")
         state.param.watch(self._sync_color, ["color_by", "map_key"])
+        self.refresh = self._sync_color  # other views call it when they add colour-by columns
         self.categories = pn.widgets.IntInput.from_param(state.param.max_categories, label="Categories shown", sizing_mode="stretch_width")
         sizes = ["", *store.numeric_columns()]
         self.size = pn.widgets.Select(label="Size by", options=_labelled(sizes), value=state.size_by, sizing_mode="stretch_width")
@@ -208,7 +209,7 @@ class StyleControls:
         self._sync_color()
 
     def _sync_color(self, *_) -> None:
-        options = ["", *self.store.color_columns()]
+        options = ["", *self.store.color_columns(), *self.store.comparison_columns()]
         key = self.state.map_key
         if key and key in self.store.map_keys:
             entry = self.store.map(key)

@@ -1,0 +1,83 @@
+"""Compare two embedding columns of the same rows: which samples changed neighbourhoods.
+
+The comparison runs as a job on the store (:meth:`DataStore.start_comparison`); the result is
+drawn by the same code as a report's comparison block (two linked maps, the second aligned to
+the first, coloured by neighbourhood change, the most-changed rows listed), and its per-row
+overlap becomes a colour-by column of the main map.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import panel as pn
+
+from projector.app.store import comparison_column
+
+if TYPE_CHECKING:
+    from projector.app.jobs import Job
+    from projector.app.state import ViewState
+    from projector.app.store import DataStore
+
+__all__ = ["CompareView"]
+
+_POLL_MS = 300
+
+
+class CompareView:
+    """Pick two embedding columns, k and the map method; compare; show the linked maps."""
+
+    def __init__(self, store: "DataStore", state: "ViewState", on_done: Callable[[str], None] | None = None) -> None:
+        from projector.app.views.controls import _in_server
+
+        self.store = store
+        self.state = state
+        self.on_done = on_done
+        self.job: "Job | None" = None
+        self._poller: Any = None
+        self._in_server = _in_server
+        columns = list(store.dataset.roles.vectors)
+        self.a = pn.widgets.Select(label="Embedding A", options=columns, value=columns[0], width=200)
+        self.b = pn.widgets.Select(label="Embedding B", options=columns, value=columns[min(1, len(columns) - 1)], width=200)
+        self.k = pn.widgets.IntInput(label="k", value=10, start=1, end=200, width=90)
+        self.method = pn.widgets.Select(label="Maps", options={"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}, value="pca", width=110)
+        self.run = pn.widgets.Button(label="Compare", color="primary", width=110, align="end")
+        self.status = pn.pane.Str("", styles={"font-size": "12px"})
+        self.result = pn.Column(sizing_mode="stretch_width")
+        self.run.on_click(self.start)
+        self.panel = pn.Column(pn.Row(self.a, self.b, self.k, self.method, self.run), self.status, self.result, sizing_mode="stretch_width")
+
+    def start(self, *_) -> None:
+        if self.job is not None and not self.job.finished:
+            return
+        if self.a.value == self.b.value:
+            self.status.object = "pick two different embedding columns"
+            return
+        self.job = self.store.start_comparison(self.a.value, self.b.value, int(self.k.value), self.method.value)
+        self.run.disabled = True
+        self.status.object = self.job.describe()
+        if self._in_server():
+            self._poller = pn.state.add_periodic_callback(self.poll, period=_POLL_MS)
+
+    def poll(self) -> None:
+        """Show progress; when done, draw the comparison and offer its overlap as a colouring."""
+        job = self.job
+        if job is None:
+            return
+        self.status.object = job.describe()
+        if not job.finished:
+            return
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+        self.run.disabled = False
+        if job.state != "done":
+            return
+        from projector.report.map_block import MapOptions, compare_block
+
+        result = job.result
+        layout = compare_block(self.store, result.comparison, result.coords_a, result.coords_b, MapOptions(k=result.comparison.k, width=1000, height=420))
+        self.result.objects = [pn.pane.Bokeh(layout, sizing_mode="stretch_width")]
+        column = comparison_column(result.comparison.a, result.comparison.b, result.comparison.k)
+        if self.on_done is not None:
+            self.on_done(column)
