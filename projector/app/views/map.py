@@ -11,23 +11,27 @@ hover then asks the server for the nearest real row, and the page header says wh
 points are drawn (:attr:`MapView.mode`). Box, lasso and click select the same rows in both
 modes, as they are resolved on the server.
 
-Measured for :data:`WEBGL_MAX_POINTS` (``benchmarks/bench_scatter_threshold.py`` and the app in
-Debian's headless Chromium, software WebGL, on the 2-core machine shared with other jobs, load
-6-10, which made everything 3-5x slower than the issue's quiet reference of 1.7 s for 100k):
+Measured for :data:`WEBGL_MAX_POINTS` in Debian's headless Chromium (software WebGL) on the 2-core
+machine while other jobs ran (load 4-10; the plain 100k page took 7.5 s against 1.7 s on the
+quiet machine of the issue, so divide by about 4.5). "Plain page": one Bokeh WebGL scatter
+(``python benchmarks/bench_scatter_threshold.py``); "this page": ``projector serve`` with the
+mode forced; frame: one repaint after moving the x range by 1 %, what each step of a pan costs.
 
-    N points    plain Bokeh WebGL page      this page, WebGL          this page, raster
-                paint s   frame ms (pan)    paint s   frame ms        paint s   frame ms
-    10,000      2.9       366               7.8       996             7.8       80
-    25,000      2.9       961               11.7      3,047           8.1       101
-    50,000      2.9       1,807
-    100,000     7.8       3,899             9.1-12.9
-    200,000     12.3      7,443             21-23
-    400,000                                 28-33
+    N points    plain WebGL page      this page, WebGL      this page, raster
+                paint s   frame ms    paint s   frame ms    paint s   frame ms
+    10,000      2.1       404         7.8       996         7.8       80
+    25,000      2.3       1,085       11.7      3,047       8.1       101
+    50,000      5.3       1,915       9.5       4,539       6.6       85
+    100,000     7.5       4,274       9.1-12.9              6.0-6.2
+    200,000     12.1      7,702       21-23                 3.8-5.2   64-100
+    400,000                           28-33
+    1,000,000                                               8.0-10.9
 
-A WebGL frame costs about 37 ms per thousand points here (about 8 ms on the quiet machine),
-and the first paint jumps past 50,000; in raster mode a pan frame only moves one image and
-each pan or zoom ends with a server render of 0.1-0.15 s per million points. 50,000 keeps
-small and mid-sized maps crisp (and sized by column) and every larger one responsive.
+A WebGL frame costs about 40 ms per thousand points here (about 9 ms on the quiet machine) and
+the first paint climbs past 25,000-50,000; a raster frame only moves one image, and each pan or
+zoom ends with a server render (0.02-0.07 s at 10k-200k points, about 0.1 s at a million).
+50,000 keeps small and mid-sized maps as crisp points (sized by column, hover in the browser)
+and every larger map responsive; machines with a GPU would draw far more as WebGL.
 """
 
 from __future__ import annotations
