@@ -54,6 +54,7 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
             if not store.map_keys:
                 report(f"{name}: computing PCA of {dataset.num_rows:,} rows for the first map")
                 store.project("pca")
+            store.warm()
             sources.append(store)
         except ProjectorError as exc:
             report(f"projector: error: {exc}")

@@ -57,7 +57,9 @@ class ViewState(param.Parameterized):
 
     def select(self, rows: Any) -> None:
         """Set the selection (any iterable of rows), keeping the URL copy in step."""
-        array = np.unique(np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64))
+        array = np.asarray(list(rows) if not isinstance(rows, np.ndarray) else rows, dtype=np.int64)
+        if array.size > 1 and not (array[1:] > array[:-1]).all():  # box and lasso rows come sorted already
+            array = np.unique(array)
         text = ",".join(map(str, array.tolist())) if array.size <= URL_SELECTION_LIMIT else ""
         with param.parameterized.batch_call_watchers(self):
             self.selection = array

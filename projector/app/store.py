@@ -191,6 +191,14 @@ class DataStore:
         with self._lock:
             return list(self._comparisons)
 
+    def warm(self) -> None:
+        """Derive now what every new page needs (colour-by columns, the default colouring), so
+        the first visitor does not wait for it."""
+        self.color_columns()
+        roles = self.dataset.roles
+        if roles.labels:
+            self.colors(roles.labels[0])
+
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
