@@ -215,3 +215,10 @@ def test_comparing_two_embeddings_draws_linked_maps_and_offers_the_overlap_as_a_
 
 def test_single_embedding_datasets_have_no_compare_tab(session):
     assert session.compare is None
+
+
+def test_chosen_hover_columns_travel_in_the_row_url(session):
+    session.style.hover.value = ["score", "text"]
+    assert session.state.hover_columns == ["score", "text"]
+    assert session.map.hover.callback.args["query"] == "?column=score&column=text"
+    assert session.map.raster.hover_callback.args["query"] == "?column=score&column=text"

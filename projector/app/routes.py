@@ -20,7 +20,8 @@ from projector.errors import ProjectorError
 __all__ = ["routes", "API_PREFIX", "row_endpoint", "thumb_url", "media_url"]
 
 API_PREFIX = "/projector"
-_TOOLTIP_FIELDS = 6
+_TOOLTIP_FIELDS = 6  # columns a hover card lists unless the page chose some
+_MAX_CHOSEN = 12
 _MAX_THUMB = 512
 
 
@@ -64,8 +65,8 @@ class _StoreHandler(RequestHandler):
 
 
 class RowHandler(_StoreHandler):
-    """``GET /projector/<data>/row/<row>``: what the hover card shows, as JSON (raw text;
-    the page draws it with textContent)."""
+    """``GET /projector/<data>/row/<row>[?column=a&column=b]``: what the hover card shows, as
+    JSON (raw text; the page draws it with textContent), listing the chosen columns if any."""
 
     def get(self, name: str, row: str) -> None:
         store = self.store(name)
@@ -76,14 +77,19 @@ class RowHandler(_StoreHandler):
         title = record["label"] if record["label"] is not None else f"row {record['row']}"
         if record["label"] is not None:
             title = f"{record['label_column']}: {record['label']}"
-        fields = [(n, v) for n, v in record["fields"] if n not in (record["label_column"], record["text_column"])]
+        chosen = self.get_arguments("column")
+        if chosen:
+            values = dict(record["fields"])
+            fields = [(n, values[n]) for n in chosen[:_MAX_CHOSEN] if n in values]
+        else:
+            fields = [(n, v) for n, v in record["fields"] if n not in (record["label_column"], record["text_column"])][:_TOOLTIP_FIELDS]
         body = {
             "row": record["row"],
             "id": record["id"],
             "title": f"{title} · id {record['id']}",
             "text": record["text"],
             "thumb": thumb_url(store, record["row"], record["images"][0]) if record["images"] else None,
-            "fields": fields[:_TOOLTIP_FIELDS],
+            "fields": fields,
         }
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(body, ensure_ascii=False))

@@ -41,6 +41,7 @@ class ViewState(param.Parameterized):
     max_categories = param.Integer(default=20, bounds=(1, 256), doc="categories with their own colour; the rest fold into 'other'")
     size_by = param.String(default="", doc="numeric column the point size follows ('' for one size)")
     point_size = param.Number(default=5.0, bounds=(1.0, 30.0), doc="point size in pixels")
+    hover_columns = param.List(default=[], item_type=str, doc="columns the hover card lists (none chosen: the first few)")
     opacity = param.Number(default=0.8, bounds=(0.05, 1.0), doc="point opacity")
     selection = param.Array(default=np.zeros(0, dtype=np.int64), doc="selected rows; the rest of the map is greyed")
     url_selection = param.String(default="", doc="the selection as it appears in the URL (comma-separated rows)")

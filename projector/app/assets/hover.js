@@ -1,5 +1,6 @@
 // Hover card for the map: the body of a Bokeh CustomJS callback of a HoverTool.
-// args: endpoint (URL of the row endpoint, the row number is appended).
+// args: endpoint (URL of the row endpoint, the row number is appended), query (appended after
+// it: the columns the card shows, "?column=a&column=b", or "").
 // The sample is fetched once per row and drawn with textContent / img.src only, so no value
 // from the data is ever parsed as HTML.
 const ID = "projector-tooltip";
@@ -41,7 +42,7 @@ if (!indices || indices.length === 0) {
 }
 const row = indices[0];
 state.want = row;
-const key = endpoint + row;
+const key = endpoint + row + (query || "");
 
 function line(text, style) {
   const div = document.createElement("div");

@@ -198,10 +198,14 @@ class StyleControls:
         sizes = ["", *store.numeric_columns()]
         self.size = pn.widgets.Select(label="Size by", options=_labelled(sizes), value=state.size_by, sizing_mode="stretch_width")
         self.size.param.watch(lambda event: setattr(state, "size_by", event.new or ""), "value")
+        # a native <select multiple>: options are text, never HTML
+        self.hover = pn.widgets.MultiSelect(label="Hover shows", options=store.display_columns(), size=4, sizing_mode="stretch_width")
+        self.hover.param.watch(lambda event: setattr(state, "hover_columns", list(event.new)), "value")
         self.panel = pn.Column(
             self.color,
             self.categories,
             self.size,
+            self.hover,
             pn.widgets.FloatSlider.from_param(state.param.point_size, label="Point size", sizing_mode="stretch_width"),
             pn.widgets.FloatSlider.from_param(state.param.opacity, label="Opacity", sizing_mode="stretch_width"),
             sizing_mode="stretch_width",

@@ -135,7 +135,7 @@ class MapView:
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
         self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint)
-        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint}, code=HOVER_JS))
+        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": ""}, code=HOVER_JS))
         fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)
@@ -149,6 +149,7 @@ class MapView:
         state.param.watch(self._draw_selection, ["selection"])
         state.param.watch(self._draw_visible, ["filters", "isolate", "selection"])
         state.param.watch(self._draw_neighbors, ["focused", "neighbor_k", "neighbor_metric", "map_key", "pca_x", "pca_y"])
+        state.param.watch(self._hover_columns, ["hover_columns"])
         self.colors: "ColorSpec | None" = None
         self._draw_map()
 
@@ -207,6 +208,14 @@ class MapView:
             palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0], spec.palette[0]]
             self.mapper.update(palette=palette, low=-0.5, high=len(palette) - 0.5)
             self.colorbar.visible = False
+
+    def _hover_columns(self, *_) -> None:
+        """The hover card shows the chosen columns: the row URL carries them."""
+        from urllib.parse import urlencode
+
+        query = "?" + urlencode([("column", name) for name in self.state.hover_columns]) if self.state.hover_columns else ""
+        for callback in (self.hover.callback, self.raster.hover_callback):
+            callback.args = {**callback.args, "query": query}
 
     def _draw_colors(self, *_) -> None:
         self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, self._entry())

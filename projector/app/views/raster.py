@@ -316,7 +316,8 @@ class RasterLayer:
         self.renderer = figure.image_rgba(image="image", x="x", y="y", dw="dw", dh="dh", source=self.source, level="image")
         self.pointer = ColumnDataSource(data={"x": np.zeros(0, np.float32), "y": np.zeros(0, np.float32), "row": np.zeros(0, np.int32)})
         self.pointer_renderer = figure.scatter("x", "y", source=self.pointer, size=12, fill_color=None, line_color=POINTER_COLOR, line_width=1.5)
-        self.pointer.js_on_change("data", CustomJS(args={"source": self.pointer, "endpoint": row_endpoint}, code=hover_js))
+        self.hover_callback = CustomJS(args={"source": self.pointer, "endpoint": row_endpoint, "query": ""}, code=hover_js)
+        self.pointer.js_on_change("data", self.hover_callback)
         self.raster: MapRaster | None = None
         self.nearest: NearestRows | None = None
         self.style: dict = {}
