@@ -258,3 +258,14 @@ def test_a_link_restores_the_selection_and_ignores_garbage():
     np.testing.assert_array_equal(state.selection, [2, 7])
     state.url_selection = "1,x"
     assert "ignored the selection" in state.message
+
+
+def test_maps_from_earlier_runs_are_found_in_the_cache_without_computing():
+    first = _table_store()
+    assert first.add_cached() == []
+    first.project("pca")  # writes the cache, as `projector project` or an earlier session would
+    again = DataStore(first.dataset, name="again")
+    found = again.add_cached()
+    assert [entry.key for entry in found] == ["PCA of emb"] and found[0].source == "cache"
+    np.testing.assert_allclose(found[0].coords, first.map("PCA of emb").coords)
+    assert projector.Dataset.project(first.dataset, "umap", cache_only=True) is None

@@ -51,6 +51,9 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
             if sample is not None:
                 dataset = sample_rows(dataset, sample)
             store = DataStore(dataset, name=name, x=x, y=y)
+            cached = store.add_cached()
+            if cached:
+                report(f"{name}: maps from earlier runs: {', '.join(entry.key for entry in cached)}")
             if not store.map_keys:
                 report(f"{name}: computing PCA of {dataset.num_rows:,} rows for the first map")
                 store.project("pca")

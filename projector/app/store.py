@@ -191,6 +191,23 @@ class DataStore:
         with self._lock:
             return list(self._comparisons)
 
+    def add_cached(self, methods: Sequence[str] = ("umap", "tsne", "pca")) -> list[MapEntry]:
+        """Register the maps an earlier run left in the cache (default parameters), computing nothing."""
+        import warnings
+
+        found = []
+        for column in self.dataset.roles.vectors:
+            if self.dimension(column) <= 3:
+                continue
+            for method in methods:
+                options = {"dims": min(PCA_APP_COMPONENTS, self.dimension(column))} if method == "pca" else {}
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # clamped parameters are reported when computed
+                    projection = self.dataset.project(method, column=column, cache_only=True, **options)
+                if projection is not None:
+                    found.append(self.add_projection(projection, "cache"))
+        return found
+
     def warm(self) -> None:
         """Derive now what every new page needs (colour-by columns, the default colouring), so
         the first visitor does not wait for it."""

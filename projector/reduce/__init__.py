@@ -40,6 +40,7 @@ def project(
     cache: "Cache | bool" = True,
     quality: bool = True,
     progress: ProgressCallback | list[ProgressCallback] | None = None,
+    cache_only: bool = False,
     **options: Any,
 ) -> "Projection | None":
     """Project one embedding column of ``dataset`` to 2 or 3 dimensions.
@@ -51,6 +52,8 @@ def project(
         cache: a :class:`~projector.cache.Cache`, True for the default one, False for none.
         quality: score the map (trustworthiness, k-NN preservation, label accuracy).
         progress: callbacks receiving :class:`~projector.progress.Progress`; True cancels.
+        cache_only: return the projection only if the cache holds it (None otherwise); nothing
+            is computed. The app lists maps from earlier runs this way.
         **options: the method's parameters (see :mod:`projector.reduce.params`); unknown names
             are errors.
 
@@ -97,6 +100,8 @@ def project(
         hit = store.get(key)
         if hit is not None:
             return _from_cache(hit, method, name, params)
+    if cache_only:
+        return None
 
     seconds: dict[str, float] = {}
     provenance: dict[str, Any] = {"device": runtime, "notes": notes, "seconds": seconds, "versions": _versions(method, runtime)}
