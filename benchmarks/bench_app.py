@@ -5,6 +5,7 @@ embedding) is written once to a temporary folder, then:
 
 - ready: from starting ``projector serve FILE --x x --y y --port 0 --no-open`` until it prints
   its URL;
+- figure: from opening the page until the Bokeh figure is laid out (page and scripts loaded);
 - painted: from opening the page until the plot frame holds painted points (the canvas region is
   screenshotted until it shows coloured pixels in several hues); ``start to painted`` is both;
 - hover: from a mouse move onto a point until ``#projector-tooltip`` shows a row (median of
@@ -39,12 +40,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1400, "height": 1000}
 CATEGORIES = 20
 HOVERS = 5
+ROUND_TRIP_TIMEOUT = 30.0  # seconds before a hover or box select counts as never answered
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_app.json"
 
 # The figure's plot frame and its data-to-screen scales, whatever draws the points.
@@ -180,23 +184,28 @@ def coloured(page, frame: dict) -> tuple[int, int]:
     return int(len(hits)), int(np.unique(hits[:, 0] // 16).size) if len(hits) else 0
 
 
-def wait_painted(page, timeout: float) -> dict:
-    """Poll until the plot frame shows points in several colours; returns the frame geometry."""
+def wait_painted(page, timeout: float) -> tuple[dict, float]:
+    """Poll until the plot frame shows points in several colours.
+
+    Returns the frame geometry and when (perf_counter) the figure was first laid out, which
+    separates loading the page from drawing the points."""
     deadline = time.perf_counter() + timeout
-    geometry = None
+    geometry, laid_out = None, None
     while time.perf_counter() < deadline:
         geometry = page.evaluate(FRAME_JS, [])
         if geometry is not None and geometry["frame"]["width"] > 10:
+            laid_out = laid_out or time.perf_counter()
             pixels, hues = coloured(page, geometry["frame"])
             if pixels >= 500 and hues >= 5:
-                return geometry
+                return geometry, laid_out
         page.wait_for_timeout(50)
     raise TimeoutError(f"the map was not painted within {timeout:.0f} s")
 
 
-def hover_times(page, rows_xy: np.ndarray, timeout: float) -> list[float]:
-    """Seconds from a mouse move onto each point until the hover card shows a row."""
-    times = []
+def hover_times(page, rows_xy: np.ndarray, timeout: float) -> tuple[list[float], list[str]]:
+    """Seconds from a mouse move onto each point until the hover card shows a row, and notes
+    on hovers that never showed one."""
+    times, notes = [], []
     targets = page.evaluate(FRAME_JS, rows_xy.tolist())
     frame = targets["frame"]
     for x, y in targets["points"]:
@@ -206,14 +215,19 @@ def hover_times(page, rows_xy: np.ndarray, timeout: float) -> list[float]:
         page.wait_for_timeout(300)
         page.evaluate(HOVER_WATCH_JS)
         page.mouse.move(x, y)
-        page.wait_for_function("() => window.__bench.shown !== null", timeout=timeout * 1000)
+        try:
+            page.wait_for_function("() => window.__bench.shown !== null", timeout=timeout * 1000)
+        except PlaywrightTimeout:
+            notes.append(f"no hover card within {timeout:.0f} s at ({x:.0f}, {y:.0f})")
+            continue
         bench = page.evaluate("() => window.__bench")
         times.append((bench["shown"] - bench["move"]) / 1000)
-    return times
+    return times, notes
 
 
-def box_select_time(page, frame: dict, timeout: float) -> tuple[float, str]:
-    """Seconds from releasing a box over the middle of the map until the count changes."""
+def box_select_time(page, frame: dict, timeout: float) -> tuple[float | None, str]:
+    """Seconds from releasing a box over the middle of the map until the count changes, and
+    the count's text (or why there is no time)."""
     page.mouse.move(5, 5)
     page.locator("[title='Box Select']").first.click()
     x0, y0 = frame["x"] + frame["width"] * 0.4, frame["y"] + frame["height"] * 0.4
@@ -223,7 +237,10 @@ def box_select_time(page, frame: dict, timeout: float) -> tuple[float, str]:
     page.mouse.down()
     page.mouse.move(x1, y1, steps=6)
     page.mouse.up()
-    page.wait_for_function("() => window.__bench.changed !== null", timeout=timeout * 1000)
+    try:
+        page.wait_for_function("() => window.__bench.changed !== null", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        return None, f"the selection count did not change within {timeout:.0f} s"
     bench = page.evaluate("() => window.__bench")
     return (bench["changed"] - bench["up"]) / 1000, bench["text"].strip()
 
@@ -243,23 +260,27 @@ def measure(n: int, folder: Path, browser, timeout: float) -> dict:
             page = context.new_page()
             opened = time.perf_counter()
             page.goto(server.url, timeout=timeout * 1000)
-            geometry = wait_painted(page, timeout)
+            geometry, laid_out = wait_painted(page, timeout)
             painted = time.perf_counter()
             drawn = page.locator(".projector-drawn").first.text_content().strip()
-            hovers = hover_times(page, hover_rows, timeout)
-            select_s, count_text = box_select_time(page, geometry["frame"], timeout)
+            hovers, notes = hover_times(page, hover_rows, ROUND_TRIP_TIMEOUT)
+            select_s, count_text = box_select_time(page, geometry["frame"], ROUND_TRIP_TIMEOUT)
+            if select_s is None:
+                notes.append(count_text)
             context.close()
             return {
                 "points": n,
                 "ready_s": round(server.ready_s, 3),
+                "open_to_figure_s": round(laid_out - opened, 3),
                 "open_to_painted_s": round(painted - opened, 3),
                 "start_to_painted_s": round(painted - server.started, 3),
                 "hover_ms_median": round(1000 * statistics.median(hovers), 1) if hovers else None,
                 "hover_ms_all": [round(1000 * t, 1) for t in hovers],
-                "box_select_ms": round(1000 * select_s, 1),
+                "box_select_ms": round(1000 * select_s, 1) if select_s is not None else None,
                 "selection": count_text,
                 "peak_rss_bytes": server.peak_rss(),
                 "drawn": drawn,
+                "notes": notes,
             }
         finally:
             server.stop()
@@ -278,8 +299,6 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
 
-    from playwright.sync_api import sync_playwright
-
     rows = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -290,14 +309,17 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             browser.close()
 
-    header = f"{'points':>10} {'ready s':>8} {'open→painted s':>15} {'start→painted s':>16} {'hover ms':>9} {'box ms':>7} {'peak RSS MB':>12}  drawn"
+    header = f"{'points':>10} {'ready s':>8} {'open→figure s':>14} {'open→painted s':>15} {'start→painted s':>16} {'hover ms':>9} {'box ms':>7} {'peak RSS MB':>12}  drawn"
     print(header)
     for r in rows:
         hover = f"{r['hover_ms_median']:.0f}" if r["hover_ms_median"] is not None else "-"
+        box = f"{r['box_select_ms']:.0f}" if r["box_select_ms"] is not None else "-"
         print(
-            f"{r['points']:>10,} {r['ready_s']:>8.2f} {r['open_to_painted_s']:>15.2f} {r['start_to_painted_s']:>16.2f} "
-            f"{hover:>9} {r['box_select_ms']:>7.0f} {r['peak_rss_bytes'] / 2**20:>12.0f}  {r['drawn']}"
+            f"{r['points']:>10,} {r['ready_s']:>8.2f} {r['open_to_figure_s']:>14.2f} {r['open_to_painted_s']:>15.2f} {r['start_to_painted_s']:>16.2f} "
+            f"{hover:>9} {box:>7} {r['peak_rss_bytes'] / 2**20:>12.0f}  {r['drawn']}"
         )
+        for note in r["notes"]:
+            print(f"{'':>10} note: {note}")
     output = Path(args.output)
     output.parent.mkdir(parents=True, exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": CHROMIUM, "load_average": os.getloadavg()}
