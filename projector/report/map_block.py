@@ -39,7 +39,9 @@ NEIGHBOR_COLOR = "#e4005b"
 
 
 def _asset(name: str) -> str:
-    return resources.files("projector.report").joinpath(f"assets/{name}").read_text(encoding="utf-8")
+    """A script of the report; ``card.js`` (the hover card) is the app's own."""
+    package = "projector.app" if name == "card.js" else "projector.report"
+    return resources.files(package).joinpath(f"assets/{name}").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

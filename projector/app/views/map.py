@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
 
-HOVER_JS = resources.files("projector.app").joinpath("assets/hover.js").read_text(encoding="utf-8")
+HOVER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}").read_text(encoding="utf-8") for name in ("card.js", "hover.js"))
 # In raster mode the server moves a one-point source onto the row under the pointer; the same
 # hover card code then draws that row's card.
 _RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
