@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 import warnings
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -20,6 +21,7 @@ from projector.errors import ProjectorWarning
 __all__ = ["serve", "build_server", "Failed", "LOOPBACK", "slug"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+INDEX_TEMPLATE = Path(__file__).parent / "assets" / "index.html"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
         verbose=False,
         title=next(iter(titles.values())) if len(apps) == 1 else titles,
         extra_patterns=routes(stores),
+        index=str(INDEX_TEMPLATE),  # Panel's own index loads fonts and a logo from the internet
     )
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"

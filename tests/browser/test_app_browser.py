@@ -196,12 +196,6 @@ def test_regex_search_selects_the_matches(demo_app, open_page):
     expect(page.get_by_text(f"{expected:,} matches", exact=True)).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=False,  # a race: it fails on most first searches of a fresh server, not on every one
-    reason="app bug: MapView writes Bokeh models (source.selected, views/map.py _draw_selection) from a watcher "
-    "that Panel runs without the document lock when a button click arrives with widget changes still pending; "
-    "Bokeh raises '_pending_writes should be non-None' and the selection stays 0",
-)
 def test_search_clicked_right_after_typing_selects(demo_app, open_page):
     page, _ = open_page(demo_app.url)
     search(page, "label", "^[1]$", settle=False)
@@ -304,7 +298,7 @@ def test_media_outside_the_data_root_is_refused(hostile_app, open_page):
 
 
 def test_a_dataset_that_fails_to_load_gets_an_error_page(hostile_app, open_page):
-    index, _ = open_page(hostile_app.url, check_outside=False, wait_for_map=False)  # see the xfail below
+    index, _ = open_page(hostile_app.url, wait_for_map=False)
     links = index.locator("a.card-link").evaluate_all("(els) => els.map((el) => el.getAttribute('href'))")
     assert sorted(links) == ["./broken", "./hostile"]
     page, _ = open_page(hostile_app.url + "broken", wait_for_map=False)
@@ -316,7 +310,6 @@ def test_a_dataset_that_fails_to_load_gets_an_error_page(hostile_app, open_page)
     assert page.request.get(hostile_app.url + "projector/hostile/row/0").status == 200  # still serving the other
 
 
-@pytest.mark.xfail(strict=True, reason="Panel's default multi-dataset index page loads Google Fonts and a logo from cdn.holoviz.org (projector/app/server.py passes no index template)")
 def test_the_index_page_requests_nothing_outside(hostile_app, open_page):
     page, log = open_page(hostile_app.url, check_outside=False, wait_for_map=False)
     page.wait_for_load_state("load")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import panel as pn
 
+from projector.app.views._events import locked
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
@@ -35,8 +36,8 @@ class SearchView:
         self.regex = pn.widgets.Checkbox.from_param(state.param.search_regex, label="regular expression")
         self.run = pn.widgets.Button(label="Select matches", sizing_mode="stretch_width")
         self.result = pn.pane.Str("", styles={"font-size": "12px"}, sizing_mode="stretch_width")
-        self.query.param.watch(self._submit, "enter_pressed")
-        self.run.on_click(self._submit)
+        self.query.param.watch(locked(self._submit), "enter_pressed")
+        self.run.on_click(locked(self._submit))
         self.panel = pn.Column(self.column, self.query, self.regex, self.run, self.result, sizing_mode="stretch_width", visible=bool(columns))
 
     def _submit(self, *_) -> None:
@@ -83,7 +84,7 @@ class FilterView:
         for widget in self.widgets.values():
             widget.param.watch(self._changed, "value")
         self.clear = pn.widgets.Button(label="Clear filters", sizing_mode="stretch_width")
-        self.clear.on_click(self._clear)
+        self.clear.on_click(locked(self._clear))
         self.panel = pn.Column(*self.widgets.values(), self.clear, sizing_mode="stretch_width", visible=bool(self.widgets))
 
     def _changed(self, *_) -> None:

@@ -19,6 +19,7 @@ import pyarrow as pa
 from projector.app.html import escape, truncate
 from projector.app.routes import media_url, thumb_url
 from projector.app.store import EXPORT_FORMATS
+from projector.app.views._events import locked
 from projector.app.views.summary import summary, summary_figure
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ class SelectionView:
         self.count = pn.pane.HTML("", sizing_mode="stretch_width")
         self.isolate = pn.widgets.Toggle.from_param(state.param.isolate, name="Isolate", width=90)
         self.clear = pn.widgets.Button(label="Clear", width=90)
-        self.clear.on_click(lambda *_: state.clear_selection())
+        self.clear.on_click(locked(lambda *_: state.clear_selection()))
         self.export_format = pn.widgets.Select(label="Export as", options=list(EXPORT_FORMATS), value=EXPORT_FORMATS[0], width=100)
         self.download = pn.widgets.FileDownload(callback=self._export_file, filename=export_filename(store, EXPORT_FORMATS[0]), width=200, align="end")
         self.export_format.param.watch(self._format_changed, "value")
