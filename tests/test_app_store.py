@@ -269,3 +269,14 @@ def test_maps_from_earlier_runs_are_found_in_the_cache_without_computing():
     assert [entry.key for entry in found] == ["PCA of emb"] and found[0].source == "cache"
     np.testing.assert_allclose(found[0].coords, first.map("PCA of emb").coords)
     assert projector.Dataset.project(first.dataset, "umap", cache_only=True) is None
+
+
+def test_a_link_is_applied_value_by_value_with_types():
+    state = ViewState(num_rows=100)
+    state.apply_link({"focused": "7", "url_selection": "3,9", "search_regex": "true", "neighbor_k": "x", "color_by": "ink"})
+    single = ViewState(num_rows=100)
+    single.apply_link({"url_selection": 7, "focused": 7, "search_regex": True})  # as Panel decodes sel=7
+    assert single.selection.tolist() == [7] and single.focused == 7
+    assert state.focused == 7 and state.search_regex is True and state.color_by == "ink"
+    np.testing.assert_array_equal(state.selection, [3, 9])
+    assert state.neighbor_k == 10 and "neighbor_k" in state.message

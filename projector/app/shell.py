@@ -128,7 +128,10 @@ class Session:
         location = pn.state.location
         if location is None:
             return
-        location.sync(self.state, URL_PARAMETERS)
+        # Panel's own conversion leaves "7" a string, and one failed value drops them all
+        link = {name: location.query_params[key] for name, key in URL_PARAMETERS.items() if key in location.query_params}
+        location.sync(self.state, URL_PARAMETERS, on_error=lambda mapped: None)
+        self.state.apply_link(link)
         self._check_url_state()
 
     def _check_url_state(self) -> None:

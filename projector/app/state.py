@@ -72,6 +72,18 @@ class ViewState(param.Parameterized):
             self.url_selection = ""
             self.isolate = False
 
+    def apply_link(self, values: dict[str, Any]) -> None:
+        """Apply the values a link carries (``{parameter: text}``), converting each to its
+        parameter's type; one bad value is skipped with a note, the rest still apply."""
+        skipped = []
+        for name, raw in values.items():
+            try:
+                self.param.update({name: _from_text(self.param[name], raw)})
+            except (ValueError, TypeError):
+                skipped.append(name)
+        if skipped:
+            self.message = f"ignored what the link says about {', '.join(skipped)}"
+
     @param.depends("url_selection", watch=True)
     def _selection_from_url(self) -> None:
         if not self.url_selection:
@@ -85,3 +97,21 @@ class ViewState(param.Parameterized):
             rows = rows[(rows >= 0) & (rows < self.num_rows)]
         if not np.array_equal(rows, self.selection):
             self.selection = np.unique(rows)
+
+
+def _from_text(parameter: param.Parameter, raw: Any) -> Any:
+    """A query-string value as ``parameter`` takes it (Panel hands over JSON-decoded values:
+    ``sel=7`` arrives as the number 7)."""
+    if not isinstance(raw, str):
+        return str(raw) if isinstance(parameter, param.String) and isinstance(raw, (int, float)) else raw
+    if isinstance(parameter, param.Boolean):
+        if raw.lower() in ("true", "1", "yes"):
+            return True
+        if raw.lower() in ("false", "0", "no", ""):
+            return False
+        raise ValueError(raw)
+    if isinstance(parameter, param.Integer):
+        return None if raw in ("", "null", "None") and parameter.allow_None else int(raw)
+    if isinstance(parameter, param.Number):
+        return float(raw)
+    return raw

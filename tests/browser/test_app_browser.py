@@ -314,3 +314,22 @@ def test_the_index_page_requests_nothing_outside(hostile_app, open_page):
     page, log = open_page(hostile_app.url, check_outside=False, wait_for_map=False)
     page.wait_for_load_state("load")
     assert log.outside == []
+
+
+def test_a_copied_link_reopens_the_same_view(demo_app, open_page):
+    page, _ = open_page(demo_app.url)
+    geometry = map_geometry(page, None)
+    row = isolated(geometry["points"], list(range(5, DEMO_ROWS, 13)))
+    page.mouse.click(*geometry["points"][row])
+    expect(page.locator(".projector-selection-count")).to_have_text(f"1 of {DEMO_ROWS:,} selected", timeout=WAIT_MS)
+    select_option(page, "Colour by", "ink")
+    page.wait_for_function(f"() => window.location.search.includes('focus={row}') && window.location.search.includes('color=ink')", timeout=WAIT_MS)
+    link = page.url
+    assert f"sel={row}" in link
+
+    again, _ = open_page(link)
+    expect(again.locator(".projector-selection-count")).to_have_text(f"1 of {DEMO_ROWS:,} selected", timeout=WAIT_MS)
+    listing = again.locator(".projector-neighbors")
+    listing.wait_for(state="visible", timeout=WAIT_MS)
+    assert f"nearest to row {row} " in listing.text_content()
+    assert deep_count(again, ".projector-legend") == 0  # coloured by the number column: a colour bar, no legend
