@@ -6,7 +6,7 @@ same hover card (``assets/card.js``). Everything the page needs is inside the la
 colour codes, tooltip text, thumbnails as data URIs, and each point's nearest neighbours in
 the original space, precomputed at export time.
 
-Past :data:`INTERACTIVE_MAX_POINTS` the map shows a datashader image of ALL points under an
+Past :data:`INTERACTIVE_MAX_POINTS` the map shows an image of ALL points (binned as datashader does) under an
 interactive layer of a stratified sample, and says so with both counts.
 """
 
@@ -27,13 +27,16 @@ if TYPE_CHECKING:
 
 __all__ = ["MapOptions", "map_block", "compare_block", "stratified_sample", "INTERACTIVE_MAX_POINTS"]
 
-# Points drawn as interactive WebGL glyphs; more are drawn as a raster under a sample.
-INTERACTIVE_MAX_POINTS = 100_000
+# Points drawn as interactive WebGL glyphs; more are drawn as a raster under a sample. The
+# app's measured limit for a smooth WebGL scatter (projector.app.views.map.WEBGL_MAX_POINTS);
+# benchmarks/bench_report.py measures what it means for a report.
+INTERACTIVE_MAX_POINTS = 50_000
 # Rows whose thumbnails are inlined (a data URI each, about 0.5-2 kB at 32 px).
 INLINE_THUMBNAILS = 10_000
 THUMBNAIL_SIZE = 32
 TEXT_CHARS = 160
 TABLE_ROWS = 1_000
+RASTER_SIZE = (1600, 1200)  # pixels of the image of all points under a sampled map
 GREY = "#c8c8c8"
 NEIGHBOR_COLOR = "#e4005b"
 
@@ -230,7 +233,7 @@ def _drawn_note(n: int, points: _Points, options: MapOptions) -> str:
         return f"{n:,} points, all interactive."
     by = escape(points.colors[0]) if points.label_codes is not None else "nothing"
     return (
-        f"{n:,} points: all drawn as a datashader image; {points.rows.size:,} of them (a sample stratified by "
+        f"{n:,} points: all drawn as an image; {points.rows.size:,} of them (a sample stratified by "
         f"{by}) are interactive. Neighbours are searched among those."
     )
 
@@ -393,27 +396,22 @@ def _neighbors(store: "DataStore", rows: np.ndarray, options: MapOptions):
 
 
 def _raster_underlay(fig, coords: np.ndarray, spec) -> None:
-    """A datashader image of every point, fixed to the data bounds, under the sample."""
-    import datashader as ds
-    import datashader.transfer_functions as tf
-    import pandas as pd
+    """An image of every point, fixed to the data bounds, under the interactive sample.
 
+    It is binned like the app's raster mode (:class:`~projector.app.views.raster.MapRaster`:
+    datashader's count / count_cat / mean shading in NumPy), which needs no numba compilation:
+    datashader's kernels cost 15-27 s to compile in a fresh process here.
+    """
+    from PIL import Image
+
+    from projector.app.views.raster import MapRaster, Viewport
     from projector.media import encode_png
 
     x, y = coords[:, 0], coords[:, 1]
     x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
-    width, height = 1600, 1200
-    canvas = ds.Canvas(plot_width=width, plot_height=height, x_range=(x0, x1), y_range=(y0, y1))
-    frame = pd.DataFrame({"x": x, "y": y})
-    if spec.kind == "categorical":
-        frame["c"] = pd.Categorical(spec.values.astype(np.int64))
-        aggregate = canvas.points(frame, "x", "y", agg=ds.count_cat("c"))
-        key = {code: spec.palette[int(code)] for code in frame["c"].cat.categories}
-        image = tf.shade(aggregate, color_key=key, min_alpha=60)
-    else:
-        aggregate = canvas.points(frame, "x", "y")
-        image = tf.shade(aggregate, cmap=["#bbbbbb", "#333333"], min_alpha=60)
-    image = tf.spread(image, px=1)
-    png = encode_png(image.to_pil(), compress_level=6)
+    x1, y1 = (x1 if x1 > x0 else x0 + 1.0), (y1 if y1 > y0 else y0 + 1.0)
+    packed = MapRaster(x, y).render(Viewport(x0, x1, y0, y1, RASTER_SIZE[0], RASTER_SIZE[1]), spec, spread=1)
+    rgba = np.ascontiguousarray(packed[::-1]).view(np.uint8).reshape(packed.shape[0], packed.shape[1], 4)  # PNG rows run top down
+    png = encode_png(Image.fromarray(rgba, mode="RGBA"), compress_level=6)
     uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    fig.image_url(url=[uri], x=x0, y=y1, w=x1 - x0, h=y1 - y0, anchor="top_left", global_alpha=0.5)
+    fig.image_url(url=[uri], x=x0, y=y1, w=x1 - x0, h=y1 - y0, anchor="top_left", global_alpha=0.6)
