@@ -27,10 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = ["MapOptions", "map_block", "compare_block", "stratified_sample", "INTERACTIVE_MAX_POINTS"]
 
-# Points drawn as interactive WebGL glyphs; more are drawn as a raster under a sample. The
-# app's measured limit for a smooth WebGL scatter (projector.app.views.map.WEBGL_MAX_POINTS);
-# benchmarks/bench_report.py measures what it means for a report.
-INTERACTIVE_MAX_POINTS = 50_000
+# Points drawn as interactive WebGL glyphs; more are drawn as an image under a stratified sample
+# of this many. Software WebGL (VMs, CI) spends about 9 ms per thousand points on every pan frame
+# on a quiet 2-core machine (benchmarks/bench_scatter_threshold.py), so 20,000 points keep a
+# frame near 0.2 s. benchmarks/bench_report.py at 100,000 points, quiet machine: with 20,000
+# interactive points export 4.4 s and first paint 2.3 s; with 50,000, 7.2 s and 3.4 s.
+INTERACTIVE_MAX_POINTS = 20_000
 # Rows whose thumbnails are inlined (a data URI each, about 0.5-2 kB at 32 px).
 INLINE_THUMBNAILS = 10_000
 THUMBNAIL_SIZE = 32
