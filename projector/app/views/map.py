@@ -30,8 +30,10 @@ mode forced; frame: one repaint after moving the x range by 1 %, what each step 
 A WebGL frame costs about 40 ms per thousand points here (about 9 ms on the quiet machine) and
 the first paint climbs past 25,000-50,000; a raster frame only moves one image, and each pan or
 zoom ends with a server render (0.02-0.07 s at 10k-200k points, about 0.1 s at a million).
-50,000 keeps small and mid-sized maps as crisp points (sized by column, hover in the browser)
-and every larger map responsive; machines with a GPU would draw far more as WebGL.
+20,000 keeps a WebGL pan frame near 0.2 s on the quiet machine, so small maps stay crisp points
+(sized by column, hover in the browser) and every larger map stays responsive as an image;
+machines with a GPU would draw far more as WebGL. Reports use the same limit
+(``projector.report.map_block.INTERACTIVE_MAX_POINTS``).
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ HOVER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}")
 # In raster mode the server moves a one-point source onto the row under the pointer; the same
 # hover card code then draws that row's card.
 _RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
-WEBGL_MAX_POINTS = 50_000  # measured: see the module docs
+WEBGL_MAX_POINTS = 20_000  # measured: see the module docs
 NEIGHBOR_COLOR = "#e4005b"
 _PAD = 0.04
 
