@@ -15,6 +15,25 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    """No test writes to the user's cache: module-scoped fixtures included, every projection
+    and graph goes to a cache folder of this session (tests may point it elsewhere)."""
+    before = os.environ.get("PROJECTOR_CACHE_DIR")
+    os.environ["PROJECTOR_CACHE_DIR"] = str(tmp_path_factory.mktemp("projector-cache"))
+    yield
+    if before is None:
+        os.environ.pop("PROJECTOR_CACHE_DIR", None)
+    else:
+        os.environ["PROJECTOR_CACHE_DIR"] = before
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """A cache of this test's own, for tests that count on what is (not) cached."""
+    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

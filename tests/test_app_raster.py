@@ -15,6 +15,8 @@ from projector.app.views.raster import GREY, MapRaster, NearestRows, Viewport, s
 CORNERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]], dtype=np.float32)
 VIEW = Viewport(-1.0, 11.0, -1.0, 11.0, 120, 120)  # 10 pixels per unit
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # a fresh cache per test (tests/conftest.py)
+
 
 def alpha(image: np.ndarray) -> np.ndarray:
     return image >> 24
@@ -154,11 +156,6 @@ def test_viewport_names_the_bad_value():
 
 
 # -- the session: mode switch, header, hover, selection ---------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="module")

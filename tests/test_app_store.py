@@ -18,9 +18,7 @@ from projector.errors import ProjectorError, SchemaError
 from projector.progress import Cancelled
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")  # a fresh cache per test (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

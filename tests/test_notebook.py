@@ -8,9 +8,7 @@ import pytest
 import projector
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")  # a fresh cache per test (tests/conftest.py)
 
 
 def test_selection_is_readable_and_settable_from_python():

@@ -30,9 +30,6 @@ POINTS_JS = """() => {
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
-    import os
-
-    os.environ["PROJECTOR_CACHE_DIR"] = str(folder / "cache")
     rng = np.random.default_rng(3)
     n = 300
     centers = rng.standard_normal((3, 12)) * 5
