@@ -1,4 +1,6 @@
-"""Widget handlers that end in writes to Bokeh models run where the document lock is held.
+"""Running view code on the session's own event loop: handlers with the document lock, polling.
+
+Widget handlers that end in writes to Bokeh models run where the document lock is held.
 
 Panel runs a button's click handler without the Bokeh document lock; a handler that changes
 the view state makes the map write its Bokeh models (selection, filters), which then fails
@@ -12,7 +14,7 @@ from typing import Any, Callable
 
 import panel as pn
 
-__all__ = ["locked"]
+__all__ = ["locked", "Poller", "in_document"]
 
 
 def locked(handler: Callable[..., Any]) -> Callable[..., None]:
@@ -22,3 +24,27 @@ def locked(handler: Callable[..., Any]) -> Callable[..., None]:
         pn.state.execute(lambda: handler(*args), schedule=True)
 
     return run
+
+
+def in_document() -> bool:
+    """True inside a served page or a notebook output (periodic callbacks need a document);
+    False in tests and scripts, which call the polled function themselves."""
+    return pn.state.curdoc is not None
+
+
+class Poller:
+    """Calls ``callback`` every ``period_ms`` on the session's event loop while started."""
+
+    def __init__(self, callback: Callable[[], Any], period_ms: int) -> None:
+        self.callback = callback
+        self.period_ms = period_ms
+        self._periodic: Any = None
+
+    def start(self) -> None:
+        if self._periodic is None and in_document():
+            self._periodic = pn.state.add_periodic_callback(self.callback, period=self.period_ms)
+
+    def stop(self) -> None:
+        if self._periodic is not None:
+            self._periodic.stop()
+            self._periodic = None

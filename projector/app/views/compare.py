@@ -8,11 +8,12 @@ overlap becomes a colour-by column of the main map.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 import panel as pn
 
 from projector.app.store import comparison_column
+from projector.app.views._events import Poller
 
 if TYPE_CHECKING:
     from projector.app.jobs import Job
@@ -28,14 +29,11 @@ class CompareView:
     """Pick two embedding columns, k and the map method; compare; show the linked maps."""
 
     def __init__(self, store: "DataStore", state: "ViewState", on_done: Callable[[str], None] | None = None) -> None:
-        from projector.app.views.controls import _in_server
-
         self.store = store
         self.state = state
         self.on_done = on_done
         self.job: "Job | None" = None
-        self._poller: Any = None
-        self._in_server = _in_server
+        self._poller = Poller(self.poll, _POLL_MS)
         columns = list(store.dataset.roles.vectors)
         self.a = pn.widgets.Select(label="Embedding A", options=columns, value=columns[0], width=200)
         self.b = pn.widgets.Select(label="Embedding B", options=columns, value=columns[min(1, len(columns) - 1)], width=200)
@@ -56,8 +54,7 @@ class CompareView:
         self.job = self.store.start_comparison(self.a.value, self.b.value, int(self.k.value), self.method.value)
         self.run.disabled = True
         self.status.object = self.job.describe()
-        if self._in_server():
-            self._poller = pn.state.add_periodic_callback(self.poll, period=_POLL_MS)
+        self._poller.start()
 
     def poll(self) -> None:
         """Show progress; when done, draw the comparison and offer its overlap as a colouring."""
@@ -67,9 +64,7 @@ class CompareView:
         self.status.object = job.describe()
         if not job.finished:
             return
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
+        self._poller.stop()
         self.run.disabled = False
         if job.state != "done":
             return

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import panel as pn
 
 from projector.app.html import bullet_list
+from projector.app.views._events import Poller
 from projector.app.store import QUALITY_PREFIX
 from projector.errors import ProjectorError
 
@@ -27,12 +28,6 @@ METHODS = {"UMAP": "umap", "t-SNE": "tsne", "PCA": "pca"}
 _HIDDEN_PARAMS = {"dims", "backend", "pca_dims", "n_epochs", "spread", "negative_sample_rate"}
 _POLL_MS = 250
 _REFRESH_MS = 2000
-
-
-def _in_server() -> bool:
-    """True inside a served page or a notebook output (periodic callbacks need a document);
-    False in tests and scripts."""
-    return pn.state.curdoc is not None
 
 
 def parameter_widgets(method: str) -> list[pn.widgets.Widget]:
@@ -88,10 +83,9 @@ class MapControls:
         self.method.param.watch(self._show_params, "value")
         self.compute.on_click(self._start)
         self.cancel.on_click(self._cancel)
-        self._poller: Any = None
+        self._poller = Poller(self.poll, _POLL_MS)
         self._known_maps = store.map_keys
-        if _in_server():  # maps computed in other sessions appear in this one's list
-            pn.state.add_periodic_callback(self._refresh_maps, period=_REFRESH_MS)
+        Poller(self._refresh_maps, _REFRESH_MS).start()  # maps computed in other sessions appear here
         self._show_params()
         self._describe()
         self.panel = pn.Column(
@@ -153,8 +147,7 @@ class MapControls:
         self.progress.visible = True
         self.progress.value = -1
         self.status.object = self.job.describe()
-        if _in_server():
-            self._poller = pn.state.add_periodic_callback(self.poll, period=_POLL_MS)
+        self._poller.start()
 
     def _cancel(self, *_) -> None:
         if self.job is not None:
@@ -169,9 +162,7 @@ class MapControls:
         self.progress.value = -1 if job.fraction is None else int(job.fraction * 100)
         if not job.finished:
             return
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
+        self._poller.stop()
         self.compute.disabled = False
         self.cancel.visible = False
         self.progress.visible = False
