@@ -260,7 +260,9 @@ class MapView:
         else:
             self.source.selected.indices = rows.tolist() if rows.size else []
 
-    def _draw_visible(self, *_, render: bool = True) -> None:
+    def _draw_visible(self, *events, render: bool = True) -> None:
+        if events and not self.state.isolate and all(event.name == "selection" for event in events):
+            return  # a new selection changes what is drawn only when the selection is isolated
         mask = self.store.filter_mask(self.state.filters)
         if self.state.isolate and self.state.selection.size:
             chosen = np.zeros(self.store.num_rows, dtype=bool)
