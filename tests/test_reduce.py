@@ -122,9 +122,33 @@ def test_tsne_fft_gradient_matches_exact_repulsion_and_opentsne():
     P.data /= P.data.sum()
     fft = {"n_interpolation_points": 3, "min_num_intervals": 50, "ints_in_interval": 1}
     kl_theirs, theirs = kl_divergence_fft(y.copy(), P, dof=1, fft_params=fft, should_eval_error=True)
-    kl_ours, ours = kl_gradient(y.copy(), P, dof=1, fft_params=fft, should_eval_error=True, n_jobs=2)
+    kl_ours, ours = kl_gradient(y.copy(), P, with_error=True, workers=2)
     assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.03
     assert kl_ours == pytest.approx(kl_theirs, rel=1e-3)
+    # exaggeration multiplies the attraction alone, as openTSNE's exaggerated P does
+    exaggerated = P * 4.0
+    _, theirs = kl_divergence_fft(y.copy(), exaggerated, dof=1, fft_params=fft)
+    _, ours = kl_gradient(y.copy(), P, exaggeration=4.0, workers=2)
+    assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.03
+
+
+def test_tsne_fft_reuses_the_kernel_spectrum_only_for_the_same_grid():
+    from projector.reduce._tsne_fft import repulsion
+
+    rng = np.random.default_rng(1)
+    y = rng.uniform(-40, 40, size=(3000, 2))  # spans more than the 50 minimum boxes: unit-wide boxes
+    kernels: dict = {}
+    first, _ = repulsion(y, kernels=kernels)
+    assert len(kernels) == 1
+    (key,) = kernels
+    moved, z_moved = repulsion(y + 0.25, kernels=kernels)  # same extent, so the same grid
+    assert list(kernels) == [key]
+    np.testing.assert_allclose(moved, first, rtol=1e-4, atol=1e-9)
+    grown, z_grown = repulsion(y * 1.5, kernels=kernels)  # a larger map needs a larger grid
+    assert len(kernels) == 1 and key not in kernels
+    fresh, z_fresh = repulsion(y * 1.5)
+    np.testing.assert_allclose(grown, fresh, rtol=1e-5, atol=1e-12)
+    assert z_grown == pytest.approx(z_fresh, rel=1e-6)
 
 
 # -- UMAP and t-SNE ---------------------------------------------------------------------------
@@ -164,14 +188,20 @@ def test_tsne_keeps_digit_neighbourhoods(digits):
     assert projection.quality.label_accuracy_map > 0.9
 
 
-def test_tsne_fft_gradient_keeps_digit_neighbourhoods(digits, monkeypatch):
-    """The FFT gradient (used from 10k points) on small data, so the tests reach it."""
+def test_tsne_fft_descent_keeps_digit_neighbourhoods_reproducibly_and_can_cancel(digits, monkeypatch):
+    """The FFT gradient and descent (used from 2,500 points) on small data, so the tests reach it cheaply."""
     from projector.reduce import tsne
 
     monkeypatch.setattr(tsne, "_FFT_MIN_POINTS", 0)
-    projection = digits.project("tsne", n_iter=300, cache=False)
+    seen = []
+    projection = digits.project("tsne", n_iter=300, cache=False, progress=lambda e: seen.append((e.stage, e.done, e.total)))
     assert projection.quality.trustworthiness > 0.97
     assert projection.quality.label_accuracy_map > 0.9
+    assert ("tsne layout", 50, 550) in seen and ("tsne layout", 550, 550) in seen
+    again = digits.project("tsne", n_iter=300, cache=False, quality=False)
+    np.testing.assert_array_equal(again.coords, projection.coords)
+    with pytest.raises(Cancelled):
+        digits.project("tsne", cache=False, quality=False, progress=lambda e: e.stage == "tsne layout" and e.done >= 100)
 
 
 def test_one_graph_feeds_umap_and_tsne(digits):

@@ -1,17 +1,18 @@
-"""t-SNE's gradient with FFT-interpolated repulsion (FIt-SNE), multi-threaded, for openTSNE's optimiser.
+"""t-SNE's gradient with FFT-interpolated repulsion (FIt-SNE), multi-threaded.
 
 openTSNE computes the repulsive half of the gradient on one thread, through numpy's FFT, and
 that half is most of every iteration. This is the same algorithm (Linderman et al. 2019):
 charges ``[1, y1, y2, |y|^2]`` spread onto a uniform grid by Lagrange interpolation (3 nodes per
 box), convolved with the squared Cauchy kernel by FFT, gathered back. Differences: scipy's
-FFT on all cores, grid sizes that FFT fast, and the spreading and gathering as whole-array
-numpy. The attractive half stays openTSNE's compiled, parallel sparse loop.
+FFT on all cores, grid sizes that FFT fast, and the spreading, gathering and attraction as
+single passes compiled with numba (:mod:`projector.reduce._tsne_kernels`).
 
-:func:`kl_gradient` has the signature openTSNE expects of ``negative_gradient_method``.
+:mod:`projector.reduce._tsne_descent` runs the optimisation with it.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 import numpy as np
@@ -20,71 +21,104 @@ __all__ = ["kl_gradient", "repulsion"]
 
 _NODES = 3  # interpolation nodes per box and dimension, openTSNE's default
 _MAX_BOXES = 1000  # per dimension, openTSNE's cap (bounds the grid's memory)
+_BATCHED_MIN_SIZE = 360  # grid nodes per side from which _convolve transforms all terms at once
 _EPSILON = np.finfo(np.float64).eps
 
 
-def kl_gradient(embedding, P, dof=1, fft_params=None, reference_embedding=None, should_eval_error=False, n_jobs=1, **_):
-    """KL divergence (when asked) and gradient of a 2-d embedding, as openTSNE's optimiser calls it."""
-    from openTSNE import _tsne
+def kl_gradient(
+    y: np.ndarray,
+    P,
+    *,
+    exaggeration: float = 1.0,
+    with_error: bool = False,
+    workers: int = 1,
+    kernels: dict | None = None,
+) -> tuple[float, np.ndarray]:
+    """The gradient of t-SNE's KL divergence for a 2-d map ``y`` (N, 2) and CSR affinities ``P``.
 
-    if embedding.ndim != 2 or embedding.shape[1] != 2 or reference_embedding is not None or dof != 1:
-        raise ValueError("the FFT gradient handles 2-d embeddings with dof=1 and no reference embedding")
-    params = fft_params or {}
-    y = np.asarray(embedding)
-    gradient, sum_q = repulsion(
-        y, min_boxes=params.get("min_num_intervals", 50), box_size=params.get("ints_in_interval", 1), workers=n_jobs
-    )
-    # adds the attraction sum_j p_ij q_ij (y_i - y_j) into `gradient` in place
-    result = _tsne.estimate_positive_gradient_nn(
-        P.indices, P.indptr, P.data, y, y, gradient, dof, num_threads=n_jobs, should_eval_error=should_eval_error
-    )
-    kl = result[1] + result[0] * np.log(sum_q + _EPSILON) if should_eval_error else 0.0
-    return kl, gradient
+    Up to openTSNE's constant factor, as openTSNE's own gradients. ``exaggeration`` multiplies
+    the attraction; the KL divergence (0.0 unless ``with_error``) is that of the exaggerated P.
+    ``kernels``: a dict kept for one run, holding the kernel's spectrum while the grid is unchanged.
+    """
+    from projector.reduce._tsne_kernels import attract
+
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    gradient, sum_q = repulsion(y, workers=workers, kernels=kernels)
+    sum_p, kl = attract(P.indptr, P.indices, P.data, y, gradient, float(exaggeration), bool(with_error))
+    return (kl + sum_p * np.log(sum_q + _EPSILON) if with_error else 0.0), gradient
 
 
-def repulsion(y: np.ndarray, *, min_boxes: int = 50, box_size: float = 1.0, workers: int = 1) -> tuple[np.ndarray, float]:
-    """Minus the normalised repulsive gradient, ``-sum_j q_ij^2 (y_i - y_j) / Z`` (N, 2), and Z."""
+def repulsion(
+    y: np.ndarray, *, min_boxes: int = 50, box_size: float = 1.0, workers: int = 1, kernels: dict | None = None
+) -> tuple[np.ndarray, float]:
+    """Minus the normalised repulsive gradient, ``-sum_j q_ij^2 (y_i - y_j) / Z`` (N, 2), and Z.
+
+    Boxes are ``box_size`` wide once the map spans more than ``min_boxes`` of them, so the
+    kernel, which depends only on the grid, repeats from one iteration to the next and its
+    spectrum is taken from ``kernels`` (a dict) when given.
+    """
+    from projector.reduce._tsne_kernels import gather, spread
+
     n = len(y)
-    y = y - (y.min(axis=0) + y.max(axis=0)) / 2  # centred: the gradient is the same, cancellation less
-    low, high = float(y.min()), float(y.max())
-    boxes = _fast_boxes(max(min_boxes, int((high - low) / box_size)))
-    width = max(high - low, 1e-12) / boxes
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    lowest, highest = y.min(axis=0), y.max(axis=0)
+    center = (lowest + highest) / 2  # the kernels work on centred positions: less cancellation
+    extent = max(float((highest - lowest).max()), 1e-12)
+    low = -extent / 2
+    boxes = _fast_boxes(max(min_boxes, math.ceil(extent / box_size)))
+    width = box_size if min_boxes * box_size < extent <= boxes * box_size else extent / boxes
     size = boxes * _NODES  # grid nodes per dimension, spaced width / _NODES apart
-    flat, weights = _interpolation(y, low, width, boxes)
-    terms = np.stack([np.ones(n), y[:, 0], y[:, 1], (y * y).sum(axis=1)])  # charges (4, N)
-    grid = np.empty((4, size, size), dtype=np.float32)
-    for term, charge in enumerate(terms):
-        spread = np.bincount(flat.ravel(), weights=(weights * charge[:, None]).ravel(), minlength=size * size)
-        grid[term] = spread.reshape(size, size)
+    index = np.empty((n, _NODES * _NODES), dtype=np.int64)
+    weight = np.empty((n, _NODES * _NODES), dtype=np.float64)
+    grid = np.zeros((4, size * size), dtype=np.float32)
+    spread(y, center, low, width, boxes, index, weight, grid)
     workers = max(1, int(workers)) if workers and workers > 0 else os.cpu_count() or 1
-    potential = _convolve(grid, _kernel(size, width / _NODES), workers).reshape(4, -1)
-    phi = (potential[:, flat] * weights).sum(axis=2)  # (4, N) at the points
-    squared = terms[3]
-    sum_qi = (1.0 + squared) * phi[0] - 2.0 * (y[:, 0] * phi[1] + y[:, 1] * phi[2]) + phi[3]
-    sum_q = float(sum_qi.sum()) - n  # every point's q_ii = 1 is in the sums; take it out
-    gradient = np.empty_like(y, dtype=np.float64)
-    gradient[:, 0] = y[:, 0] * phi[0] - phi[1]
-    gradient[:, 1] = y[:, 1] * phi[0] - phi[2]
+    potential = _convolve(grid.reshape(4, size, size), _kernel_spectrum(size, width, workers, kernels), workers)
+    gradient = np.empty_like(y)
+    sum_q = gather(potential.reshape(4, -1), index, weight, y, center, gradient) - n  # every q_ii = 1 is in the sum
     gradient /= -(sum_q + _EPSILON)
     return gradient, sum_q
 
 
-def _convolve(grid: np.ndarray, kernel: np.ndarray, workers: int) -> np.ndarray:
-    """Linear convolution of (terms, size, size) charges with a circular (2 size)^2 kernel, by FFT.
+def _kernel_spectrum(size: int, width: float, workers: int, kernels: dict | None) -> np.ndarray:
+    """The kernel's 2-d spectrum for this grid, from ``kernels`` when the grid is unchanged."""
+    import scipy.fft
 
-    Zero padding is never transformed: the forward pass runs along rows on the ``size``
-    filled rows only, and the inverse keeps only the ``size`` rows wanted. float32 is ample
-    (errors near 1e-6 of the largest potential, well under the interpolation's).
+    key = (size, width)
+    if kernels is not None and key in kernels:
+        return kernels[key]
+    spectrum = scipy.fft.rfft2(_kernel(size, width / _NODES), workers=workers)
+    if kernels is not None:
+        kernels.clear()  # one grid at a time: the map only grows
+        kernels[key] = spectrum
+    return spectrum
+
+
+def _convolve(grid: np.ndarray, spectrum: np.ndarray, workers: int) -> np.ndarray:
+    """Linear convolution of (terms, size, size) charges with the kernel (its (2 size)^2 spectrum), by FFT.
+
+    Small grids go term by term through 2-d transforms; larger ones transform rows then
+    columns of all terms together, never transforming the zero padding: the forward pass runs
+    along rows on the ``size`` filled rows only, and the inverse keeps only the ``size`` rows
+    wanted (faster there, measured here). float32 is ample (errors near 1e-6 of the largest
+    potential, well under the interpolation's). Returns a C-contiguous (terms, size, size).
     """
     import scipy.fft
 
-    size = grid.shape[-1]
+    terms, size = grid.shape[0], grid.shape[-1]
     padded = 2 * size
-    spectrum = scipy.fft.rfft(grid, n=padded, axis=2, workers=workers)
-    spectrum = scipy.fft.fft(spectrum, n=padded, axis=1, workers=workers, overwrite_x=True)
-    spectrum *= scipy.fft.rfft2(kernel, workers=workers)
-    spectrum = scipy.fft.ifft(spectrum, axis=1, workers=workers, overwrite_x=True)[:, :size]
-    return scipy.fft.irfft(spectrum, n=padded, axis=2, workers=workers)[:, :, :size]
+    if size < _BATCHED_MIN_SIZE:
+        out = np.empty_like(grid)
+        for term in range(terms):
+            transformed = scipy.fft.rfft2(grid[term], s=(padded, padded), workers=workers)
+            transformed *= spectrum
+            out[term] = scipy.fft.irfft2(transformed, s=(padded, padded), workers=workers, overwrite_x=True)[:size, :size]
+        return out
+    transformed = scipy.fft.rfft(grid, n=padded, axis=2, workers=workers)
+    transformed = scipy.fft.fft(transformed, n=padded, axis=1, workers=workers, overwrite_x=True)
+    transformed *= spectrum
+    transformed = scipy.fft.ifft(transformed, axis=1, workers=workers, overwrite_x=True)[:, :size]
+    return np.ascontiguousarray(scipy.fft.irfft(transformed, n=padded, axis=2, workers=workers)[:, :, :size])
 
 
 def _fast_boxes(boxes: int) -> int:
@@ -95,24 +129,6 @@ def _fast_boxes(boxes: int) -> int:
     while next_fast_len(2 * _NODES * boxes, real=True) != 2 * _NODES * boxes:
         boxes += 1
     return boxes
-
-
-def _interpolation(y: np.ndarray, low: float, width: float, boxes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each point's 9 grid nodes (flat indices, N x 9) and Lagrange weights (N x 9)."""
-    scaled = (y - low) / width
-    box = np.minimum(scaled.astype(np.int64), boxes - 1)
-    local = scaled - box  # position inside the box, in [0, 1]
-    nodes = (np.arange(_NODES) + 0.5) / _NODES
-    basis = np.ones(y.shape + (_NODES,))
-    for j in range(_NODES):
-        for m in range(_NODES):
-            if m != j:
-                basis[:, :, j] *= (local - nodes[m]) / (nodes[j] - nodes[m])
-    index = box[:, :, None] * _NODES + np.arange(_NODES)  # (N, 2, nodes) per-dimension node index
-    size = boxes * _NODES
-    flat = (index[:, 1, :, None] * size + index[:, 0, None, :]).reshape(len(y), -1)
-    weights = (basis[:, 1, :, None] * basis[:, 0, None, :]).reshape(len(y), -1)
-    return flat, weights
 
 
 def _kernel(size: int, spacing: float) -> np.ndarray:
