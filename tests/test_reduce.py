@@ -151,6 +151,21 @@ def test_tsne_fft_reuses_the_kernel_spectrum_only_for_the_same_grid():
     assert z_grown == pytest.approx(z_fresh, rel=1e-6)
 
 
+def test_tsne_kernels_compile_without_a_cache_where_numba_can_write_none(monkeypatch):
+    import numba.core.caching
+
+    from projector.reduce._tsne_kernels import _compiled
+
+    monkeypatch.setattr(numba.core.caching.CacheImpl, "_locator_classes", [])  # as with nothing writable
+
+    def double(x):
+        return 2 * x
+
+    with pytest.raises(RuntimeError, match="no locator"):
+        numba.njit(cache=True)(double)
+    assert _compiled()(double)(21) == 42
+
+
 # -- UMAP and t-SNE ---------------------------------------------------------------------------
 
 

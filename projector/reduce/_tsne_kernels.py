@@ -19,7 +19,23 @@ __all__ = ["spread", "gather", "attract", "step"]
 _NODES = 3  # Lagrange nodes per box and dimension (FIt-SNE's default)
 
 
-@numba.njit(cache=True, fastmath=True)
+def _compiled(**options):
+    """``numba.njit(fastmath=True, cache=True, **options)``, uncached where numba can write no cache.
+
+    numba refuses ``cache=True`` at import when neither the package's folder nor the user's
+    cache folder is writable; the kernels then compile in each process instead of failing.
+    """
+
+    def wrap(function):
+        try:
+            return numba.njit(cache=True, fastmath=True, **options)(function)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            return numba.njit(fastmath=True, **options)(function)
+
+    return wrap
+
+
+@_compiled()
 def spread(y, center, low, width, boxes, index, weight, grid):
     """Spread each point's charges ``[1, y0, y1, |y|^2]`` (``y - center``) onto its 3 x 3 grid nodes.
 
@@ -59,7 +75,7 @@ def spread(y, center, low, width, boxes, index, weight, grid):
                 grid[3, flat] += w * squared
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@_compiled(parallel=True)
 def gather(potential, index, weight, y, center, gradient):
     """Interpolate the potentials back to the points (``y - center``): unnormalised repulsion into ``gradient``.
 
@@ -86,7 +102,7 @@ def gather(potential, index, weight, y, center, gradient):
     return total
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@_compiled(parallel=True)
 def attract(indptr, indices, data, y, gradient, scale, with_error):
     """Add the attraction ``scale * sum_j p_ij q_ij (y_i - y_j)`` into ``gradient`` (CSR ``P``).
 
@@ -119,7 +135,7 @@ def attract(indptr, indices, data, y, gradient, scale, with_error):
     return sum_p, kl
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@_compiled(parallel=True)
 def step(y, gradient, update, gains, momentum, learning_rate, min_gain, max_step):
     """One step of openTSNE's descent, in place: delta-bar-delta gains, momentum, step clipping.
 
