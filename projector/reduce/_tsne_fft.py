@@ -2,10 +2,11 @@
 
 openTSNE computes the repulsive half of the gradient on one thread, through numpy's FFT, and
 that half is most of every iteration. This is the same algorithm (Linderman et al. 2019):
-charges ``[1, y1, y2, |y|^2]`` spread onto a uniform grid by Lagrange interpolation (3 nodes per
+charges ``[1, y1, y2]`` spread onto a uniform grid by Lagrange interpolation (3 nodes per
 box), convolved with the squared Cauchy kernel by FFT, gathered back. Differences: scipy's
 FFT on all cores, grid sizes that FFT fast, and the spreading, gathering and attraction as
-single passes compiled with numba (:mod:`projector.reduce._tsne_kernels`).
+single passes compiled with numba (:mod:`projector.reduce._tsne_kernels`), and three charges
+instead of four (Z comes from the same three, by symmetry).
 
 :mod:`projector.reduce._tsne_descent` runs the optimisation with it.
 """
@@ -70,12 +71,12 @@ def repulsion(
     size = boxes * _NODES  # grid nodes per dimension, spaced width / _NODES apart
     index = np.empty((n, _NODES * _NODES), dtype=np.int64)
     weight = np.empty((n, _NODES * _NODES), dtype=np.float64)
-    grid = np.zeros((4, size * size), dtype=np.float32)
+    grid = np.zeros((3, size * size), dtype=np.float32)
     spread(y, center, low, width, boxes, index, weight, grid)
     workers = max(1, int(workers)) if workers and workers > 0 else os.cpu_count() or 1
-    potential = _convolve(grid.reshape(4, size, size), _kernel_spectrum(size, width, workers, kernels), workers)
+    potential = _convolve(grid.reshape(3, size, size), _kernel_spectrum(size, width, workers, kernels), workers)
     gradient = np.empty_like(y)
-    sum_q = gather(potential.reshape(4, -1), index, weight, y, center, gradient) - n  # every q_ii = 1 is in the sum
+    sum_q = gather(potential.reshape(3, -1), index, weight, y, center, gradient) - n  # every q_ii = 1 is in the sum
     gradient /= -(sum_q + _EPSILON)
     return gradient, sum_q
 

@@ -37,10 +37,10 @@ def _compiled(**options):
 
 @_compiled()
 def spread(y, center, low, width, boxes, index, weight, grid):
-    """Spread each point's charges ``[1, y0, y1, |y|^2]`` (``y - center``) onto its 3 x 3 grid nodes.
+    """Spread each point's charges ``[1, y0, y1]`` (``y - center``) onto its 3 x 3 grid nodes.
 
     Fills ``index`` / ``weight`` (N, 9) with the nodes' flat positions and Lagrange weights and
-    adds into ``grid`` (4, size * size). Serial: the scatter would race between threads, and it
+    adds into ``grid`` (3, size * size). Serial: the scatter would race between threads, and it
     is a small share of an iteration.
     """
     size = boxes * _NODES
@@ -62,7 +62,6 @@ def spread(y, center, low, width, boxes, index, weight, grid):
                 basis[d, j] = value
         y0 = y[i, 0] - center[0]
         y1 = y[i, 1] - center[1]
-        squared = y0 * y0 + y1 * y1
         for a in range(_NODES):
             for b in range(_NODES):
                 flat = (cell[1] + a) * size + cell[0] + b
@@ -72,31 +71,30 @@ def spread(y, center, low, width, boxes, index, weight, grid):
                 grid[0, flat] += w
                 grid[1, flat] += w * y0
                 grid[2, flat] += w * y1
-                grid[3, flat] += w * squared
 
 
 @_compiled(parallel=True)
 def gather(potential, index, weight, y, center, gradient):
     """Interpolate the potentials back to the points (``y - center``): unnormalised repulsion into ``gradient``.
 
-    Returns ``sum_i sum_j q_ij`` including every ``q_ii = 1`` (the caller takes N off).
+    Returns Z = ``sum_ij q_ij`` including every ``q_ii = 1`` (the caller takes N off). As
+    ``q = q^2 (1 + |y_i - y_j|^2)`` and the kernel is symmetric, the sum over all pairs needs
+    no fourth charge ``|y|^2``: ``Z = sum_i (1 + 2 |y_i|^2) phi0_i - 2 y_i . phi_i``.
     """
     total = 0.0
     for i in numba.prange(y.shape[0]):
         phi0 = 0.0
         phi1 = 0.0
         phi2 = 0.0
-        phi3 = 0.0
         for k in range(index.shape[1]):
             node = index[i, k]
             w = weight[i, k]
             phi0 += w * potential[0, node]
             phi1 += w * potential[1, node]
             phi2 += w * potential[2, node]
-            phi3 += w * potential[3, node]
         y0 = y[i, 0] - center[0]
         y1 = y[i, 1] - center[1]
-        total += (1.0 + y0 * y0 + y1 * y1) * phi0 - 2.0 * (y0 * phi1 + y1 * phi2) + phi3
+        total += (1.0 + 2.0 * (y0 * y0 + y1 * y1)) * phi0 - 2.0 * (y0 * phi1 + y1 * phi2)
         gradient[i, 0] = y0 * phi0 - phi1
         gradient[i, 1] = y1 * phi0 - phi2
     return total
