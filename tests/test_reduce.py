@@ -132,6 +132,19 @@ def test_tsne_fft_gradient_matches_exact_repulsion_and_opentsne():
     assert np.linalg.norm(ours - theirs) / np.linalg.norm(theirs) < 0.03
 
 
+def test_tsne_exact_repulsion_sums_every_pair():
+    from projector.reduce._tsne_fft import exact_repulsion
+
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal((700, 2)) * 6
+    diff = y[:, None, :] - y[None, :, :]
+    q = 1.0 / (1.0 + (diff**2).sum(-1))
+    np.fill_diagonal(q, 0.0)
+    ours, z = exact_repulsion(y)
+    assert z == pytest.approx(q.sum(), rel=1e-10)
+    np.testing.assert_allclose(ours, -((q**2)[:, :, None] * diff).sum(1) / q.sum(), rtol=1e-8, atol=1e-14)
+
+
 def test_tsne_fft_reuses_the_kernel_spectrum_only_for_the_same_grid():
     from projector.reduce._tsne_fft import repulsion
 
@@ -203,11 +216,21 @@ def test_tsne_keeps_digit_neighbourhoods(digits):
     assert projection.quality.label_accuracy_map > 0.9
 
 
-def test_tsne_fft_descent_keeps_digit_neighbourhoods_reproducibly_and_can_cancel(digits, monkeypatch):
-    """The FFT gradient and descent (used from 2,500 points) on small data, so the tests reach it cheaply."""
-    from projector.reduce import tsne
+def test_tsne_3d_runs_opentsne_barnes_hut_and_can_cancel(wide_blobs):
+    seen = []
+    projection = wide_blobs.project("tsne", dims=3, n_iter=200, cache=False, progress=lambda e: seen.append(e.stage))
+    assert projection.coords.shape == (600, 3) and projection.columns == ["tsne_x", "tsne_y", "tsne_z"]
+    assert projection.quality.label_accuracy_map > 0.95
+    assert "tsne layout" in seen
+    with pytest.raises(Cancelled):
+        wide_blobs.project("tsne", dims=3, cache=False, quality=False, progress=lambda e: e.stage == "tsne layout")
 
-    monkeypatch.setattr(tsne, "_FFT_MIN_POINTS", 0)
+
+def test_tsne_fft_descent_keeps_digit_neighbourhoods_reproducibly_and_can_cancel(digits, monkeypatch):
+    """The FFT gradient (used above 5,000 points) on small data, so the tests reach it cheaply."""
+    from projector.reduce import _tsne_descent
+
+    monkeypatch.setattr(_tsne_descent, "_EXACT_MAX_POINTS", 0)
     seen = []
     projection = digits.project("tsne", n_iter=300, cache=False, progress=lambda e: seen.append((e.stage, e.done, e.total)))
     assert projection.quality.trustworthiness > 0.97

@@ -1,9 +1,11 @@
-"""t-SNE's optimisation for 2-d maps: openTSNE's gradient descent, with the FFT gradient.
+"""t-SNE's optimisation for 2-d maps: openTSNE's gradient descent, with our compiled gradients.
 
 The schedule and update rule are openTSNE's (Belkina et al. 2019): an early exaggeration
 phase, then the plain phase; learning rate N / exaggeration when "auto"; momentum;
 delta-bar-delta gains carried from one phase to the next; each step clipped to 5. What
-differs is the cost per iteration: openTSNE's loop makes a dozen numpy passes over the map,
+differs is the cost per iteration. The repulsion is summed over every pair up to 5,000
+points (exact, and faster there than any grid), FFT-interpolated above
+(:mod:`projector.reduce._tsne_fft`). openTSNE's loop makes a dozen numpy passes over the map,
 this makes one compiled pass (:func:`projector.reduce._tsne_kernels.step`), and the points are
 renumbered so that neighbours lie close in memory (reverse Cuthill-McKee on P), which makes
 the attraction loop read the map in order instead of at random (1.5x faster at 100k points).
@@ -23,6 +25,7 @@ _MOMENTUM = 0.8
 _MIN_GAIN = 0.01
 _MAX_STEP = 5.0
 _REPORT_EVERY = 50  # iterations between progress reports (and chances to cancel)
+_EXACT_MAX_POINTS = 5_000  # up to here summing every pair is faster than the FFT grid (measured)
 
 
 def optimize(
@@ -50,13 +53,14 @@ def optimize(
     update = np.zeros_like(y)
     gains = np.ones_like(y)
     kernels: dict = {}
+    exact = n <= _EXACT_MAX_POINTS
     workers = os.cpu_count() or 1
     total = early_exaggeration_iter + n_iter
     done = 0
     for iterations, exaggeration in ((early_exaggeration_iter, early_exaggeration), (n_iter, 1.0)):
         rate = n / exaggeration if learning_rate == "auto" else float(learning_rate)
         for _ in range(iterations):
-            _, gradient = kl_gradient(y, P, exaggeration=exaggeration, workers=workers, kernels=kernels)
+            _, gradient = kl_gradient(y, P, exaggeration=exaggeration, exact=exact, workers=workers, kernels=kernels)
             step(y, gradient, update, gains, _MOMENTUM, rate, _MIN_GAIN, _MAX_STEP)
             done += 1
             if done % _REPORT_EVERY == 0:

@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-__all__ = ["kl_gradient", "repulsion"]
+__all__ = ["kl_gradient", "repulsion", "exact_repulsion"]
 
 _NODES = 3  # interpolation nodes per box and dimension, openTSNE's default
 _MAX_BOXES = 1000  # per dimension, openTSNE's cap (bounds the grid's memory)
@@ -32,6 +32,7 @@ def kl_gradient(
     *,
     exaggeration: float = 1.0,
     with_error: bool = False,
+    exact: bool = False,
     workers: int = 1,
     kernels: dict | None = None,
 ) -> tuple[float, np.ndarray]:
@@ -39,14 +40,26 @@ def kl_gradient(
 
     Up to openTSNE's constant factor, as openTSNE's own gradients. ``exaggeration`` multiplies
     the attraction; the KL divergence (0.0 unless ``with_error``) is that of the exaggerated P.
+    ``exact`` sums the repulsion over all pairs instead (faster up to a few thousand points).
     ``kernels``: a dict kept for one run, holding the kernel's spectrum while the grid is unchanged.
     """
     from projector.reduce._tsne_kernels import attract
 
     y = np.ascontiguousarray(y, dtype=np.float64)
-    gradient, sum_q = repulsion(y, workers=workers, kernels=kernels)
+    gradient, sum_q = exact_repulsion(y) if exact else repulsion(y, workers=workers, kernels=kernels)
     sum_p, kl = attract(P.indptr, P.indices, P.data, y, gradient, float(exaggeration), bool(with_error))
     return (kl + sum_p * np.log(sum_q + _EPSILON) if with_error else 0.0), gradient
+
+
+def exact_repulsion(y: np.ndarray) -> tuple[np.ndarray, float]:
+    """As :func:`repulsion`, summed over every pair of points."""
+    from projector.reduce._tsne_kernels import exact_repulsion as summed
+
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    gradient = np.empty_like(y)
+    sum_q = summed(y, gradient) - len(y)  # every q_ii = 1 is in the sum
+    gradient /= -(sum_q + _EPSILON)
+    return gradient, sum_q
 
 
 def repulsion(

@@ -2,9 +2,9 @@
 
 openTSNE would search neighbours itself (Annoy); handing it the FAISS graph skips that and
 keeps one graph for everything; openTSNE does not want each point listed as its own
-neighbour, which the graph already guarantees. 2-d maps from 2,500 points are optimised by
-our compiled FFT gradient and descent (openTSNE's schedule and update rule); the rest by
-openTSNE's Barnes-Hut optimiser.
+neighbour, which the graph already guarantees. 2-d maps are optimised by our compiled
+gradients and descent (openTSNE's schedule and update rule); 3-d maps by openTSNE's
+Barnes-Hut optimiser.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ def tsne_affinities(indices: np.ndarray, distances: np.ndarray, *, perplexity: f
     return PerplexityBasedNN(perplexity=perplexity, knn_index=knn, n_jobs=os.cpu_count() or 1, random_state=seed)
 
 
-_FFT_MIN_POINTS = 2_500  # below it openTSNE's Barnes-Hut is faster (measured: 1,797 vs 3,000 points)
-
 
 def tsne_layout(
     indices: np.ndarray,
@@ -45,10 +43,8 @@ def tsne_layout(
 ) -> np.ndarray:
     """Optimise a t-SNE layout from a self-excluded kNN graph and an initial layout (N, dims).
 
-    2-d maps from 2,500 points run our FFT gradient and descent
-    (:mod:`projector.reduce._tsne_descent`); smaller or 3-d maps run openTSNE's Barnes-Hut,
-    which is faster there (the FFT grid's cost grows with the map's extent, not N, and FFT
-    interpolation is 2-d only).
+    2-d maps run our compiled gradients and descent (:mod:`projector.reduce._tsne_descent`);
+    3-d maps run openTSNE's Barnes-Hut (FFT interpolation is 2-d only).
     """
     report = report or Reporter()
     affinities = tsne_affinities(indices, distances, perplexity=perplexity, seed=seed)
@@ -60,7 +56,7 @@ def tsne_layout(
         "learning_rate": learning_rate, "n_iter": n_iter, "early_exaggeration": early_exaggeration,
         "early_exaggeration_iter": early_exaggeration_iter,
     }
-    if start.shape[1] == 2 and len(start) >= _FFT_MIN_POINTS:
+    if start.shape[1] == 2:
         from projector.reduce._tsne_descent import optimize
 
         coords = optimize(affinities.P, start, report=report, **schedule)
