@@ -61,7 +61,7 @@ def optimize(
         rate = n / exaggeration if learning_rate == "auto" else float(learning_rate)
         for _ in range(iterations):
             _, gradient = kl_gradient(y, P, exaggeration=exaggeration, exact=exact, workers=workers, kernels=kernels)
-            step(y, gradient, update, gains, _MOMENTUM, rate, _MIN_GAIN, _MAX_STEP)
+            y -= step(y, gradient, update, gains, _MOMENTUM, rate, _MIN_GAIN, _MAX_STEP)  # centred, as openTSNE keeps it
             done += 1
             if done % _REPORT_EVERY == 0:
                 report("tsne layout", done, total)  # raises Cancelled to stop

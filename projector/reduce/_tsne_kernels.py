@@ -169,11 +169,13 @@ def step(y, gradient, update, gains, momentum, learning_rate, min_gain, max_step
     """One step of openTSNE's descent, in place: delta-bar-delta gains, momentum, step clipping.
 
     Gains grow by 0.2 where the gradient's sign differs from the last update's and decay
-    (x 0.8 + ``min_gain``) where it agrees; each point's step is clipped to ``max_step``; the map
-    is re-centred on the origin afterwards.
+    (x 0.8 + ``min_gain``) where it agrees; each point's step is clipped to ``max_step``.
+    Returns the new map's mean of a 2-d map, for the caller to re-centre it (one parallel loop
+    here compiles in half the time of two).
     """
     n, dims = y.shape
-    total = np.zeros(dims)
+    sum0 = 0.0
+    sum1 = 0.0
     for i in numba.prange(n):
         norm = 0.0
         for d in range(dims):
@@ -191,11 +193,6 @@ def step(y, gradient, update, gains, momentum, learning_rate, min_gain, max_step
         for d in range(dims):
             update[i, d] *= shrink
             y[i, d] += update[i, d]
-    for i in range(n):
-        for d in range(dims):
-            total[d] += y[i, d]
-    for d in range(dims):
-        total[d] /= n
-    for i in numba.prange(n):
-        for d in range(dims):
-            y[i, d] -= total[d]
+        sum0 += y[i, 0]
+        sum1 += y[i, 1]
+    return sum0 / n, sum1 / n
