@@ -57,6 +57,7 @@ def optimize(
     workers = os.cpu_count() or 1
     total = early_exaggeration_iter + n_iter
     done = 0
+    report("tsne layout", done, total)
     for iterations, exaggeration in ((early_exaggeration_iter, early_exaggeration), (n_iter, 1.0)):
         rate = n / exaggeration if learning_rate == "auto" else float(learning_rate)
         for _ in range(iterations):
