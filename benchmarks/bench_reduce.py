@@ -8,6 +8,7 @@ ratio of theirs.
 
     python benchmarks/bench_reduce.py                          # digits + 10k blobs (a few minutes)
     python benchmarks/bench_reduce.py --data blobs-100000x128 --data sentences
+    python benchmarks/bench_reduce.py --data mnist              # 10k real digits from ../shared/fixtures
     python benchmarks/bench_reduce.py --data blobs-1000000x768 --method pca --pca-dims 2 --pca-dims 50 \\
         --data-dir /tmp/projector-bench                        # PCA at 1M x 768, data written once
     python benchmarks/bench_reduce.py --list                   # every dataset and runner
@@ -90,11 +91,34 @@ def make_data(name: str, folder: Path) -> tuple[Path, np.ndarray | None]:
         return path, labels
     elif name == "sentences":
         data, labels = _sentences()
+    elif name == "mnist":
+        data, labels = _mnist()
     else:
         raise SystemExit(f"unknown dataset {name!r}; see --list")
     np.save(path, data)
     np.save(labels_path, np.asarray(labels))
     return path, labels
+
+
+MNIST_FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "tf-projector-standalone" / "oss_data"
+
+
+def _mnist() -> tuple[np.ndarray, np.ndarray]:
+    """10,000 MNIST digits (784 raw pixels in [0, 1]) cut from the TF projector's sprite and labels.
+
+    The files are the TensorFlow Embedding Projector's standalone demo data, kept beside the
+    project (``../shared/fixtures``), not in it; set ``PROJECTOR_MNIST_DIR`` to read them elsewhere.
+    """
+    from PIL import Image
+
+    folder = Path(os.environ.get("PROJECTOR_MNIST_DIR", MNIST_FIXTURE))
+    sprite, labels_file = folder / "mnist_10k_sprite.png", folder / "mnist_10k_784d_labels.tsv"
+    if not sprite.exists() or not labels_file.exists():
+        raise SystemExit(f"mnist: needs {sprite.name} and {labels_file.name} in {folder} (set PROJECTOR_MNIST_DIR)")
+    image = np.asarray(Image.open(sprite).convert("L"), dtype=np.float32) / 255.0
+    data = image.reshape(100, 28, 100, 28).transpose(0, 2, 1, 3).reshape(10_000, 784)  # row-major tiles
+    labels = np.array([int(line) for line in labels_file.read_text().split()])
+    return np.ascontiguousarray(data), labels
 
 
 def _sentences() -> tuple[np.ndarray, np.ndarray]:
@@ -155,7 +179,7 @@ def score(data: np.ndarray, coords: np.ndarray, labels) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", action="append", help="digits, blobs-NxD (e.g. blobs-100000x768), sentences")
+    parser.add_argument("--data", action="append", help="digits, mnist, blobs-NxD (e.g. blobs-100000x768), sentences")
     parser.add_argument("--runner", action="append", help="which runners (default: all that apply)")
     parser.add_argument("--method", action="append", choices=("umap", "tsne", "pca"), help="only runners of these methods")
     parser.add_argument("--pca-dims", action="append", type=int, help="PCA components, one run each (default: 2)")
@@ -166,7 +190,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_reduce.json")
     args = parser.parse_args()
     if args.list:
-        print("data: digits, blobs-10000x128, blobs-10000x768, blobs-100000x128, blobs-100000x768, blobs-1000000x768, sentences")
+        print("data: digits, mnist, blobs-10000x128, blobs-10000x768, blobs-100000x128, blobs-100000x768, blobs-1000000x768, sentences")
         print("runners:", ", ".join(RUNNERS))
         return
     datasets = args.data or ["digits", "blobs-10000x768"]
