@@ -293,8 +293,81 @@ def test_disconnected_graph_recovers_without_nan():
     ds = Dataset.from_arrays(far)
     projection = ds.project("umap", n_neighbors=5, metric="l2", cache=False, quality=False)
     assert np.isfinite(projection.coords).all()
-    assert projection.provenance["init"].startswith("pca (graph has 4 components)")
-    assert any("not connected" in note for note in projection.notes)
+    assert projection.provenance["init"] == "spectral, 4 parts of the graph placed apart"
+    parts = [projection.coords[30 * i : 30 * (i + 1)] for i in range(4)]
+    for i, part in enumerate(parts):  # each part is a blob of its own, apart from every other
+        own = np.linalg.norm(part - part.mean(axis=0), axis=1).max()
+        for other in parts[i + 1 :]:
+            assert np.linalg.norm(part.mean(axis=0) - other.mean(axis=0)) > own
+
+
+def _extent_ratio(coords: np.ndarray) -> float:
+    """The farthest point's distance from the median, over the 99th percentile of them."""
+    distance = np.linalg.norm(coords - np.median(coords, axis=0), axis=1)
+    return float(distance.max() / np.percentile(distance, 99))
+
+
+@pytest.fixture(scope="module")
+def bulk_with_strays():
+    """3,000 points in one connected cloud, plus 2 groups of 20 identical rows taken from the
+    cloud and 2 tight clusters of 16 points at right angles to it (disconnected parts of the
+    cosine kNN graph): about 2% of the rows, each group well under 1%."""
+    rng = np.random.default_rng(0)
+    bulk = np.zeros((3000, 34))
+    bulk[:, :32] = rng.standard_normal((3000, 32))
+    bulk[:, :3] *= 4
+    copies = [np.repeat(bulk[rng.integers(3000)][None], 20, axis=0) for _ in range(2)]
+    clusters = [np.eye(34)[axis] * 3 + rng.standard_normal((16, 34)) * 0.01 for axis in (32, 33)]
+    return Dataset.from_arrays(np.vstack([bulk, *copies, *clusters]).astype(np.float32))
+
+
+@pytest.mark.parametrize("backend", ["torch", "umap-learn"])
+def test_umap_keeps_duplicate_groups_and_small_parts_beside_the_map(bulk_with_strays, backend):
+    projection = bulk_with_strays.project("umap", backend=backend, cache=False, quality=False)
+    coords = projection.coords
+    assert _extent_ratio(coords) < 2.0
+    for start in (3000, 3020):  # copies of one vector share one spot
+        assert (coords[start : start + 20] == coords[start]).all()
+    assert projection.provenance["distinct_rows"] == 3000 + 32  # the 40 copies repeat two rows of the cloud
+    assert any("40 rows repeat another row's vector exactly; they share one spot" in note for note in projection.notes)
+    assert any("disconnected parts of the neighbour graph lay far off the map" in note for note in projection.notes)
+
+
+def test_gather_components_moves_only_small_far_parts():
+    from projector.reduce._components import gather_components
+
+    rng = np.random.default_rng(0)
+    bulk = rng.standard_normal((1990, 2))
+    stray = rng.standard_normal((10, 2)) * 0.1 + [100.0, 0.0]
+    coords = np.vstack([bulk, stray]).astype(np.float32)
+    labels = np.r_[np.zeros(1990, int), np.ones(10, int)]
+    moved, count = gather_components(coords, labels, 2)
+    assert count == 1
+    assert (moved[:1990] == coords[:1990]).all()  # the bulk stays exactly where it was
+    shift = moved[1990:] - coords[1990:]
+    assert np.allclose(shift, shift[0]) and shift[0, 0] < -90  # moved whole, back along its line
+    assert moved[1990:, 0].min() > bulk[:, 0].max()  # just outside the bulk, not on top of it
+    assert _extent_ratio(moved) < 2.0
+    # parts within reach, and maps made of many small parts, are left as they are
+    near = np.vstack([bulk, stray - [95.0, 0.0]]).astype(np.float32)
+    assert gather_components(near, labels, 2)[1] == 0
+    many = np.repeat(np.arange(200), 10)
+    assert gather_components(coords, many, 200)[1] == 0
+
+
+def test_unique_rows_groups_exact_copies_only():
+    from projector.duplicates import unique_rows
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((500, 16)).astype(np.float32)
+    data[[10, 20, 499]] = data[3]
+    data[11] = data[4] + np.float32(1e-6)  # nearly equal is not equal
+    unique = unique_rows(data)
+    assert unique.duplicates == 3 and unique.first.size == 497
+    assert (data[unique.first][unique.inverse] == data).all()
+    assert unique.first[unique.inverse[20]] == 3 and unique.inverse[11] != unique.inverse[4]
+    assert list(unique.repeated) == [3]
+    assert unique_rows(data[:1]).duplicates == 0
 
 
 def test_constant_vectors_are_an_error():

@@ -105,10 +105,16 @@ def project(
 
     seconds: dict[str, float] = {}
     provenance: dict[str, Any] = {"device": runtime, "notes": notes, "seconds": seconds, "versions": _versions(method, runtime)}
-    duplicates = _duplicates(matrix)
-    if duplicates:
-        notes.append(f"{duplicates} rows repeat another row's vector exactly; they land on (nearly) the same spot")
-    provenance["duplicates"] = duplicates
+    from projector.duplicates import unique_rows
+
+    unique = unique_rows(matrix)
+    provenance["duplicates"] = unique.duplicates
+    # UMAP lays out each distinct vector once: copies would otherwise form a graph of their own
+    # and drift off the map. Too few distinct rows to lay out, and it keeps every row.
+    distinct = unique if method == "umap" and unique.duplicates and len(unique.first) >= MIN_PROJECTABLE_ROWS else None
+    if unique.duplicates:
+        where = "share one spot" if distinct is not None or method == "pca" else "land on (nearly) the same spot"
+        notes.append(f"{unique.duplicates} rows repeat another row's vector exactly; they {where}")
 
     if method == "pca":
         result = _pca(matrix, params.dims, runtime, report, seconds)
@@ -118,12 +124,17 @@ def project(
         graph_indices = None
     else:
         space, metric = _search_space(matrix, params, runtime, report, seconds, provenance, notes)
-        graph = _graph(dataset, name, space, metric, _graph_k(params, n), runtime, report, seconds, provenance, store)
+        if distinct is not None:
+            space = np.ascontiguousarray(space[distinct.first])
+            provenance["distinct_rows"] = int(len(distinct.first))
+        graph = _graph(dataset, name, space, metric, _graph_k(params, len(space)), runtime, report, seconds, provenance, store, distinct=distinct is not None)
         if method == "umap":
             coords = _umap(space, graph, params, runtime, report, seconds, provenance, notes)
         else:
             coords = _tsne(space, graph, params, runtime, report, seconds, provenance, notes)
-        graph_indices = graph.indices if provenance.get("pca_dims") is None else None
+        if distinct is not None:
+            coords = distinct.expand(coords)
+        graph_indices = graph.indices if provenance.get("pca_dims") is None and distinct is None else None
 
     scores = None
     if quality:
@@ -169,12 +180,6 @@ def _check_not_constant(matrix: np.ndarray, name: str) -> None:
     raise ProjectorError(f"{name!r}: every vector is the same; there is nothing to project")
 
 
-def _duplicates(matrix: np.ndarray) -> int:
-    from projector.info import duplicate_rows
-
-    return duplicate_rows(matrix)[0]
-
-
 def _search_space(matrix, params, runtime, report, seconds, provenance, notes):
     """The vectors the kNN graph is built on: PCA components when D is large, and the metric there.
 
@@ -218,10 +223,11 @@ def _graph_k(params: MethodParams, n: int) -> int:
     return max(1, min(n - 1, int(3 * params.perplexity)))
 
 
-def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance, store=None):
+def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance, store=None, distinct=False):
     """The kNN graph for this column and search space, built once and reused (k sliced down).
 
     Held on the dataset for this session and, with a cache, on disk for later runs and the app.
+    ``distinct``: ``space`` holds one row per distinct vector, not every row.
     """
     from dataclasses import replace
 
@@ -230,13 +236,13 @@ def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenan
     t = time.perf_counter()
     derived = getattr(dataset, "_derived", None)
     pca_dims = provenance.get("pca_dims")
-    slot = ("knn", column, metric, pca_dims)
+    slot = ("knn", column, metric, pca_dims, distinct)
     held = derived.get(slot) if derived is not None else None
     if held is None or held.k < k:
-        held = _cached_graph(store, dataset, column, metric, pca_dims, k)
+        held = _cached_graph(store, dataset, column, metric, pca_dims, k, distinct)
         if held is None:
             held = knn_graph(space, k, metric, device=runtime, progress=_forward(report))
-            _cache_graph(store, dataset, column, pca_dims, held)
+            _cache_graph(store, dataset, column, pca_dims, held, distinct)
         if derived is not None:
             derived[slot] = held
     graph = held if held.k == k else replace(held, indices=held.indices[:, :k], distances=held.distances[:, :k], k=k)
@@ -245,19 +251,20 @@ def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenan
     return graph
 
 
-def _graph_key(dataset, column, metric, pca_dims, k):
+def _graph_key(dataset, column, metric, pca_dims, k, distinct=False):
     from projector.cache import cache_key, content_hash
 
     versions = {k_: v for k_, v in _versions("pca", "cpu").items() if k_ in ("faiss-cpu", "numpy", "projector")}
-    return cache_key("knn", _data_hash(dataset, column, content_hash), {"metric": metric, "pca_dims": pca_dims, "k": k}, versions)
+    params = {"metric": metric, "pca_dims": pca_dims, "k": k, **({"rows": "distinct"} if distinct else {})}
+    return cache_key("knn", _data_hash(dataset, column, content_hash), params, versions)
 
 
-def _cached_graph(store, dataset, column, metric, pca_dims, k):
+def _cached_graph(store, dataset, column, metric, pca_dims, k, distinct=False):
     if store is None:
         return None
     from projector.neighbors import KnnGraph
 
-    hit = store.get(_graph_key(dataset, column, metric, pca_dims, k))
+    hit = store.get(_graph_key(dataset, column, metric, pca_dims, k, distinct))
     if hit is None:
         return None
     meta = hit.meta
@@ -267,10 +274,10 @@ def _cached_graph(store, dataset, column, metric, pca_dims, k):
     )
 
 
-def _cache_graph(store, dataset, column, pca_dims, graph) -> None:
+def _cache_graph(store, dataset, column, pca_dims, graph, distinct=False) -> None:
     if store is None:
         return
-    key = _graph_key(dataset, column, graph.metric, pca_dims, graph.k)
+    key = _graph_key(dataset, column, graph.metric, pca_dims, graph.k, distinct)
     meta = {"exact": graph.exact, "recall": graph.recall, "seconds": graph.seconds, "backend": graph.backend, "column": column}
     store.put(key, {"indices": graph.indices, "distances": graph.distances}, meta)
 
@@ -280,7 +287,7 @@ def _forward(report: Reporter):
 
 
 def _umap(space, graph, params, runtime, report, seconds, provenance, notes):
-    from projector.reduce._fuzzy import find_ab, fuzzy_graph, init_from_graph
+    from projector.reduce._fuzzy import fuzzy_graph, sampled_edges
 
     n = len(space)
     n_epochs = params.n_epochs or (500 if n <= 10_000 else 200)
@@ -292,33 +299,51 @@ def _umap(space, graph, params, runtime, report, seconds, provenance, notes):
     provenance["backend"] = backend
     provenance["n_epochs"] = n_epochs
     t = time.perf_counter()
+    fuzzy = fuzzy_graph(graph.indices, np.maximum(graph.distances, 0.0), params.n_neighbors)
+    sampled = sampled_edges(fuzzy, n_epochs)
+    seconds["graph"] = time.perf_counter() - t
+    t = time.perf_counter()
     if backend == "umap-learn":
         from projector.reduce.umap_learn import umap_learn_layout
 
         coords = umap_learn_layout(space, graph, params, n_epochs)
-        seconds["layout"] = time.perf_counter() - t
-        return coords
-    fuzzy = fuzzy_graph(graph.indices, np.maximum(graph.distances, 0.0), params.n_neighbors)
+    else:
+        coords = _umap_torch(space, sampled, params, n_epochs, runtime, report, provenance)
+    coords = _gather(coords, sampled, notes)
+    seconds["layout"] = time.perf_counter() - t
+    return coords
+
+
+def _umap_torch(space, fuzzy, params, n_epochs, runtime, report, provenance):
+    from projector.reduce._fuzzy import find_ab, init_from_graph
+    from projector.reduce.umap_torch import optimize_layout
+
     a, b = find_ab(params.spread, params.min_dist)
     fallback = _pca_init(space, params.dims)
     if params.init == "spectral":
-        init, how = init_from_graph(fuzzy, params.dims, params.seed, fallback)
-        if how != "spectral":
-            notes.append(f"initialised from {how}: the kNN graph is not connected, so spectral init does not apply")
+        init, how = init_from_graph(fuzzy, params.dims, params.seed, space, fallback)
     elif params.init == "pca":
         init, how = _scaled(fallback), "pca"
     else:
-        init, how = np.random.default_rng(params.seed).uniform(-10, 10, size=(n, params.dims)).astype(np.float32), "random"
+        init, how = np.random.default_rng(params.seed).uniform(-10, 10, size=(len(space), params.dims)).astype(np.float32), "random"
     provenance["init"] = how
-    seconds["graph"] = time.perf_counter() - t
-    t = time.perf_counter()
-    from projector.reduce.umap_torch import optimize_layout
-
-    coords = optimize_layout(
+    return optimize_layout(
         fuzzy, init, a=a, b=b, n_epochs=n_epochs, learning_rate=params.learning_rate,
         negative_sample_rate=params.negative_sample_rate, seed=params.seed, device=runtime, report=report,
     )
-    seconds["layout"] = time.perf_counter() - t
+
+
+def _gather(coords, sampled, notes):
+    """Parts of the graph that the layout threw far off are moved back beside the map."""
+    from projector.reduce._components import component_labels, gather_components
+
+    count, labels = component_labels(sampled)
+    coords, moved = gather_components(coords, labels, count)
+    if moved:
+        notes.append(
+            f"{moved} of the {count} disconnected parts of the neighbour graph lay far off the map and were "
+            "moved next to it (distances between disconnected parts carry no meaning)"
+        )
     return coords
 
 

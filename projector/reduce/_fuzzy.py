@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["fuzzy_graph", "find_ab", "init_from_graph"]
+__all__ = ["fuzzy_graph", "sampled_edges", "find_ab", "init_from_graph"]
 
 _SMOOTH_K_TOLERANCE = 1e-5
 _MIN_K_DIST_SCALE = 1e-3
@@ -33,6 +33,18 @@ def fuzzy_graph(indices: np.ndarray, distances: np.ndarray, n_neighbors: int) ->
     union = (graph + transpose - product).tocoo()
     union.eliminate_zeros()
     return union
+
+
+def sampled_edges(graph: sp.coo_matrix, n_epochs: int) -> sp.coo_matrix:
+    """The edges a layout of ``n_epochs`` samples at least once (umap-learn drops the rest).
+
+    An edge of weight w is sampled every max(w) / w epochs, so one weaker than max / n_epochs
+    never pulls: the layout's real graph, whose parts can drift apart, is this one.
+    """
+    keep = graph.data >= graph.data.max() / float(n_epochs)
+    if keep.all():
+        return graph
+    return sp.coo_matrix((graph.data[keep], (graph.row[keep], graph.col[keep])), shape=graph.shape)
 
 
 def _smooth_knn_dist(dist: np.ndarray, target: float, n_iter: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -73,21 +85,26 @@ def find_ab(spread: float, min_dist: float) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def init_from_graph(graph: sp.coo_matrix, dims: int, seed: int, fallback: np.ndarray) -> tuple[np.ndarray, str]:
-    """Spectral layout of a connected graph (as umap-learn), else ``fallback``; says which it used.
+def init_from_graph(graph: sp.coo_matrix, dims: int, seed: int, data: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, str]:
+    """Spectral layout of the graph (as umap-learn), else ``fallback``; says which it used.
 
-    Returns coordinates scaled to [-10, 10] like umap-learn's initialisation.
+    A graph in several parts gets each part's own spectral layout, the parts placed apart by
+    their centroids in ``data`` (see :mod:`projector.reduce._components`). Returns
+    coordinates scaled to [-10, 10] like umap-learn's initialisation.
     """
-    from scipy.sparse.csgraph import connected_components
+    from projector.reduce._components import component_init, component_labels
 
     n = graph.shape[0]
-    components, _ = connected_components(graph, directed=False)
-    how = "spectral"
+    count, labels = component_labels(graph)
     coords = None
-    if components == 1 and n > dims + 2:
+    how = "spectral"
+    if count > 1:
+        coords = component_init(graph, labels, count, data, dims, seed, _spectral)
+        how = f"spectral, {count} parts of the graph placed apart"
+    elif n > dims + 2:
         coords = _spectral(graph, dims, seed)
     if coords is None:
-        how = "pca (graph has {} components)".format(components) if components > 1 else "pca (spectral did not converge)"
+        how = "pca (spectral did not converge)"
         coords = fallback[:, :dims].astype(np.float64)
     scale = np.abs(coords).max()
     coords = coords * (10.0 / scale) if scale > 0 else coords
@@ -108,7 +125,9 @@ def _spectral(graph: sp.coo_matrix, dims: int, seed: int) -> np.ndarray | None:
     k = dims + 1
     rng = np.random.default_rng(seed)
     try:
-        if n < 2_000_000:
+        if n <= 1_000:  # small parts: a dense solve is exact and never fails to converge
+            values, vectors = np.linalg.eigh(laplacian.toarray())
+        elif n < 2_000_000:
             values, vectors = eigsh(
                 laplacian, k, which="SM", ncv=max(2 * k + 1, int(np.sqrt(n))), tol=1e-4,
                 v0=np.ones(n), maxiter=n * 5,

@@ -37,11 +37,13 @@ def optimize_layout(
     report = report or Reporter()
     dev = torch.device(device)
     generator = torch.Generator(device=dev).manual_seed(int(seed))
+    from projector.reduce._fuzzy import sampled_edges
+
+    graph = sampled_edges(graph, n_epochs)  # umap-learn drops edges too weak to sample
     weights = graph.data.astype(np.float64)
-    keep = weights >= weights.max() / float(n_epochs)  # umap-learn drops edges too weak to sample
-    head = torch.as_tensor(graph.row[keep].astype(np.int64), device=dev)
-    tail = torch.as_tensor(graph.col[keep].astype(np.int64), device=dev)
-    epochs_per_sample = torch.as_tensor(weights.max() / weights[keep], device=dev, dtype=torch.float32)
+    head = torch.as_tensor(graph.row.astype(np.int64), device=dev)
+    tail = torch.as_tensor(graph.col.astype(np.int64), device=dev)
+    epochs_per_sample = torch.as_tensor(weights.max() / weights, device=dev, dtype=torch.float32)
     next_sample = epochs_per_sample.clone()
     start = torch.as_tensor(np.ascontiguousarray(init, dtype=np.float32), device=dev)
     # one contiguous 1-d tensor per dimension: index_select and index_add_ on 1-d tensors are
