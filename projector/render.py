@@ -500,7 +500,9 @@ def _adaptive_spread(points: int, pixels: int) -> int:
 
 
 def _ranges(xy: np.ndarray, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Data ranges that show every point with a margin, one data unit the same length on both axes."""
+    """Data ranges that show every point with a margin, one data unit the same length on both axes.
+
+    Far points included, unlike the app's and the report's first view: a picture has no reset tool."""
     low = xy.min(axis=0).astype(np.float64)
     high = xy.max(axis=0).astype(np.float64)
     span = np.maximum(high - low, 1e-9 * np.maximum(np.abs(low), 1.0))

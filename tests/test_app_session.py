@@ -220,3 +220,24 @@ def test_chosen_hover_columns_travel_in_the_row_url(session):
     assert session.state.hover_columns == ["score", "text"]
     assert session.map.hover.callback.args["query"] == "?column=score&column=text"
     assert session.map.raster.hover_callback.args["query"] == "?column=score&column=text"
+
+
+@pytest.mark.parametrize("webgl", [True, False])
+def test_the_map_opens_on_the_bulk_and_resets_to_every_point(webgl):
+    rng = np.random.default_rng(3)
+    n = 400
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    x[-4:] += 100.0  # 1% of the rows flung far away
+    vectors = rng.standard_normal((n, 4)).astype(np.float32)
+    table = pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 4), "x": x, "y": y})
+    store = DataStore(projector.Dataset.from_table(table, vector="emb"), name="far", x="x", y="y")
+    session = Session(store, webgl_max_points=n if webgl else n - 1)
+    assert session.map.mode == ("webgl" if webgl else "raster")
+    xr, yr = session.map.figure.x_range, session.map.figure.y_range
+    assert xr.start <= x[:-4].min() and x[:-4].max() <= xr.end < 10  # the bulk, not squeezed
+    assert xr.reset_start < x.min() and x.max() < xr.reset_end  # reset shows the far rows too
+    assert (yr.start, yr.end) == (yr.reset_start, yr.reset_end)  # nothing far along y
+    assert yr.start < y.min() and y.max() < yr.end
+    if not webgl:  # the raster is rendered for the first view, not the full extent
+        image = session.map.raster.source.data
+        assert image["x"][0] == xr.start and image["x"][0] + image["dw"][0] == pytest.approx(xr.end)

@@ -105,6 +105,70 @@ def test_big_maps_keep_a_stratified_interactive_sample_over_a_raster():
     assert "1,797 points" in about.text and "500 of them" in about.text
 
 
+def far_group_dataset(n: int = 300) -> projector.Dataset:
+    """Given coordinates ``x``, ``y``: a blob, and 1% of the rows 100 units away along x."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal(n), rng.standard_normal(n)
+    x[-n // 100:] += 100.0
+    vectors = rng.standard_normal((n, 4)).astype(np.float32)
+    table = pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 4), "x": x, "y": y})
+    return projector.Dataset.from_table(table, vector="emb")
+
+
+def figure_ranges(page: str) -> list[dict]:
+    """Each figure's ``{"x": Range1d attributes, "y": ...}`` in a saved report."""
+    import json
+
+    doc = json.loads(re.search(r'<script type="application/json" id="projector-document">(.*?)</script>', page, re.S).group(1))
+    objects: dict[str, dict] = {}
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "attributes" in node:
+                objects[node["id"]] = node
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    return [
+        {axis: objects[fig["attributes"][f"{axis}_range"]["id"]]["attributes"] for axis in ("x", "y")}
+        for fig in objects.values() if fig["name"] == "Figure"
+    ]
+
+
+def test_report_maps_open_on_the_bulk_and_reset_to_every_point(tmp_path):
+    ds = far_group_dataset()
+    x, y = ds.table.column("x").to_numpy(), ds.table.column("y").to_numpy()
+    page = save_html(ds, tmp_path / "far.html", x="x", y="y").read_text(encoding="utf-8")
+    (ranges,) = figure_ranges(page)
+    xr, yr = ranges["x"], ranges["y"]
+    assert xr["start"] <= x[:-3].min() and x[:-3].max() <= xr["end"] < 10  # the bulk, not squeezed
+    assert xr["reset_start"] < x.min() and x.max() < xr["reset_end"]  # reset shows the far rows
+    assert (yr["start"], yr["end"]) == (yr["reset_start"], yr["reset_end"])  # nothing far along y
+    assert yr["start"] < y.min() and y.max() < yr["end"]
+    assert "3 far points lie outside the first view" in page
+    # a map with no far points opens on everything, as before
+    (plain,) = figure_ranges(save_html(hostile_dataset(), tmp_path / "plain.html", x="x", y="y").read_text(encoding="utf-8"))
+    assert all((r["start"], r["end"]) == (r["reset_start"], r["reset_end"]) for r in plain.values())
+
+
+def test_a_sampled_report_map_keeps_the_bulk_sharp_in_its_image():
+    from bokeh.models import GlyphRenderer, ImageURL, Plot
+
+    from projector.report.document import map_entry
+
+    store, entry = map_entry(far_group_dataset(), x="x", y="y")
+    layout = map_block(store, entry, MapOptions(max_points=100))
+    images = sorted((m.glyph for m in layout.references() if isinstance(m, GlyphRenderer) and isinstance(m.glyph, ImageURL)), key=lambda m: m.w)
+    fig = next(m for m in layout.references() if isinstance(m, Plot))
+    assert len(images) == 2  # the bulk over the first view, the far rows over every point
+    assert (images[0].x, images[0].x + images[0].w) == pytest.approx((fig.x_range.start, fig.x_range.end))
+    assert images[1].x + images[1].w == pytest.approx(entry.coords[:, 0].max())
+
+
 def test_stratified_sample_keeps_every_label_and_its_share():
     labels = np.repeat(np.arange(4), [700, 200, 90, 10])
     rows = stratified_sample(labels, 1000, 100, seed=1)

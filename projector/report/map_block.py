@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from projector.app.framing import Frame, frame
 from projector.app.html import escape, legend_html, truncate
 from projector.errors import ProjectorError
 
@@ -41,6 +42,7 @@ TABLE_ROWS = 1_000
 RASTER_SIZE = (1600, 1200)  # pixels of the image of all points under a sampled map
 GREY = "#c8c8c8"
 NEIGHBOR_COLOR = "#e4005b"
+RANGE_PAD = 0.05  # margin on each side of a map's ranges, as Bokeh's automatic ranges had
 
 
 def _asset(name: str) -> str:
@@ -162,14 +164,19 @@ def _points(store: "DataStore", coords: dict[str, np.ndarray], options: MapOptio
     return _Points(source, rows, [spec.column or "" for spec in specs], specs, mappers, legends, hover_args, table, label_codes)
 
 
-def _map_figure(points: _Points, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int):
-    """One scatter of ``points`` at columns ``x``/``y``, with hover card and neighbour links.
+def _map_figure(points: _Points, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int, view: Frame):
+    """One scatter of ``points`` at columns ``x``/``y``, with hover card and neighbour links,
+    opening on ``view``'s first ranges (the bulk); its reset tool shows every point.
     Returns ``(figure, renderer, links source, colour bars per option)``."""
-    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, PlainText
+    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, PlainText, Range1d
     from bokeh.plotting import figure
 
+    ranges = {
+        name: Range1d(start=start, end=end, reset_start=low, reset_end=high)
+        for name, (start, end), (low, high) in (("x_range", view.x, view.x_full), ("y_range", view.y, view.y_full))
+    }
     fig = figure(
-        width=width, height=options.height, output_backend="webgl",
+        width=width, height=options.height, output_backend="webgl", **ranges,
         tools="pan,wheel_zoom,box_select,lasso_select,tap,reset", active_drag="pan", active_scroll="wheel_zoom",
         toolbar_location="above",
     )
@@ -240,6 +247,18 @@ def _drawn_note(n: int, points: _Points, options: MapOptions) -> str:
     )
 
 
+def _view_note(*views: Frame) -> str:
+    """What the first view leaves out, if anything."""
+    outside = max(view.outside for view in views)
+    if not outside:
+        return ""
+    return f"{outside:,} far points lie outside the first view; the reset tool shows every point."
+
+
+def _frame(coords: np.ndarray) -> Frame:
+    return frame(coords[:, 0], coords[:, 1], pad=RANGE_PAD)
+
+
 def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None = None):
     """The Bokeh layout of one interactive, self-contained map of ``entry``."""
     from bokeh.layouts import column, row
@@ -248,12 +267,13 @@ def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None 
     options = options or MapOptions()
     n = store.num_rows
     points = _points(store, {"x": entry.coords[:, 0], "y": entry.coords[:, 1]}, options)
-    fig, renderer, links, bars = _map_figure(points, "x", "y", options.title or entry.key, entry.axis_names, options, options.width)
+    view = _frame(entry.coords)
+    fig, renderer, links, bars = _map_figure(points, "x", "y", options.title or entry.key, entry.axis_names, options, options.width, view)
     sampled = points.rows.size < n
     if sampled:
-        _raster_underlay(fig, entry.coords, points.specs[0])
+        _raster_underlay(fig, entry.coords, points.specs[0], view)
     switch, legend, count, table, neighbor_table = _linked_panels(store, points, [(fig, renderer, links, bars, "x", "y")], options, sampled)
-    about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{_drawn_note(n, points, options)} {_quality_line(entry)}</div>', width=options.width)
+    about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{_drawn_note(n, points, options)} {_quality_line(entry)} {_view_note(view)}</div>', width=options.width)
     hint = Div(text='<div style="font-size:12px;color:#666">Hover for the sample; click a point for its nearest neighbours in the original space; box or lasso to fill the table.</div>', width=options.width)
     return column(about, *([switch] if switch else []), row(fig, legend), hint, count, table, Div(text="<b>Nearest neighbours of the clicked point</b>"), neighbor_table)
 
@@ -274,12 +294,13 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
     coords = {"x": coords_a[:, 0], "y": coords_a[:, 1], "xb": coords_b[:, 0], "yb": coords_b[:, 1]}
     points = _points(store, coords, options, extra_specs=[change])
     half = max(300, options.width // 2)
-    fig_a, renderer_a, links_a, bars_a = _map_figure(points, "x", "y", f"{comparison.a}", ("x", "y"), options, half)
-    fig_b, renderer_b, links_b, bars_b = _map_figure(points, "xb", "yb", f"{comparison.b} (aligned to {comparison.a})", ("x", "y"), options, half)
+    view_a, view_b = _frame(coords_a), _frame(coords_b)
+    fig_a, renderer_a, links_a, bars_a = _map_figure(points, "x", "y", f"{comparison.a}", ("x", "y"), options, half, view_a)
+    fig_b, renderer_b, links_b, bars_b = _map_figure(points, "xb", "yb", f"{comparison.b} (aligned to {comparison.a})", ("x", "y"), options, half, view_b)
     sampled = points.rows.size < n
     if sampled:
-        _raster_underlay(fig_a, coords_a, points.specs[1] if len(points.specs) > 1 else points.specs[0])
-        _raster_underlay(fig_b, coords_b, points.specs[1] if len(points.specs) > 1 else points.specs[0])
+        _raster_underlay(fig_a, coords_a, points.specs[1] if len(points.specs) > 1 else points.specs[0], view_a)
+        _raster_underlay(fig_b, coords_b, points.specs[1] if len(points.specs) > 1 else points.specs[0], view_b)
     maps = [(fig_a, renderer_a, links_a, bars_a, "x", "y"), (fig_b, renderer_b, links_b, bars_b, "xb", "yb")]
     switch, legend, count, table, neighbor_table = _linked_panels(store, points, maps, options, sampled)
     summary = comparison.to_dict()
@@ -290,7 +311,7 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
     )
     about = Div(text=f'<div class="projector-compare" style="font-size:13px">Neighbourhoods of {n:,} rows in '
                 f"<b>{escape(comparison.a)}</b> and <b>{escape(comparison.b)}</b> (k={comparison.k}, {escape(comparison.metric)}): "
-                f"{escape(figures)}. {_drawn_note(n, points, options)}</div>", width=options.width)
+                f"{escape(figures)}. {_drawn_note(n, points, options)} {_view_note(view_a, view_b)}</div>", width=options.width)
     worst = comparison.most_changed(min(20, n))
     changed = {"row": worst.astype(np.int64), "overlap": comparison.jaccard[worst].astype(np.float64)}
     for meta in points.table_columns:
@@ -397,10 +418,12 @@ def _neighbors(store: "DataStore", rows: np.ndarray, options: MapOptions):
     return graph.indices.astype(np.int32).ravel(), graph.distances.astype(np.float32).ravel(), k
 
 
-def _raster_underlay(fig, coords: np.ndarray, spec) -> None:
+def _raster_underlay(fig, coords: np.ndarray, spec, view: Frame) -> None:
     """An image of every point, fixed to the data bounds, under the interactive sample.
 
-    It is binned like the app's raster mode (:class:`~projector.app.views.raster.MapRaster`:
+    When the first view leaves far points out, the points inside it get an image of their own
+    over that view, so the bulk keeps the full resolution, and the far ones one over the full
+    extent. It is binned like the app's raster mode (:class:`~projector.app.views.raster.MapRaster`:
     datashader's count / count_cat / mean shading in NumPy), which needs no numba compilation:
     datashader's kernels cost 15-27 s to compile in a fresh process here.
     """
@@ -412,8 +435,15 @@ def _raster_underlay(fig, coords: np.ndarray, spec) -> None:
     x, y = coords[:, 0], coords[:, 1]
     x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
     x1, y1 = (x1 if x1 > x0 else x0 + 1.0), (y1 if y1 > y0 else y0 + 1.0)
-    packed = MapRaster(x, y).render(Viewport(x0, x1, y0, y1, RASTER_SIZE[0], RASTER_SIZE[1]), spec, spread=1)
-    rgba = np.ascontiguousarray(packed[::-1]).view(np.uint8).reshape(packed.shape[0], packed.shape[1], 4)  # PNG rows run top down
-    png = encode_png(Image.fromarray(rgba, mode="RGBA"), compress_level=6)
-    uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    fig.image_url(url=[uri], x=x0, y=y1, w=x1 - x0, h=y1 - y0, anchor="top_left", global_alpha=0.6)
+    images = [((x0, x1, y0, y1), None)]
+    if view.trimmed:
+        (vx0, vx1), (vy0, vy1) = view.x, view.y
+        inside = (x >= vx0) & (x <= vx1) & (y >= vy0) & (y <= vy1)
+        images = [((x0, x1, y0, y1), ~inside), ((vx0, vx1, vy0, vy1), inside)]
+    raster = MapRaster(x, y)
+    for (left, right, bottom, top), visible in images:
+        packed = raster.render(Viewport(left, right, bottom, top, RASTER_SIZE[0], RASTER_SIZE[1]), spec, visible=visible, spread=1)
+        rgba = np.ascontiguousarray(packed[::-1]).view(np.uint8).reshape(packed.shape[0], packed.shape[1], 4)  # PNG rows run top down
+        png = encode_png(Image.fromarray(rgba, mode="RGBA"), compress_level=6)
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        fig.image_url(url=[uri], x=left, y=top, w=right - left, h=top - bottom, anchor="top_left", global_alpha=0.6)

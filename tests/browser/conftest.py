@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from browser.served import ServedApp, serve_app, write_broken_file, write_hostile_dataset
+from browser.served import ServedApp, serve_app, write_broken_file, write_far_group_dataset, write_hostile_dataset
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -52,6 +52,15 @@ def hostile_app(tmp_path_factory) -> Iterator[ServedApp]:
     path = write_hostile_dataset(folder)
     broken = write_broken_file(path.parent)
     app = serve_app([str(path), str(broken)], tmp_path_factory.mktemp("hostile-cache"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def far_app(tmp_path_factory) -> Iterator[ServedApp]:
+    """`projector serve --x x --y y` of a blob with 1% of its rows far away (no projection runs)."""
+    path = write_far_group_dataset(tmp_path_factory.mktemp("far"))
+    app = serve_app([str(path), "--x", "x", "--y", "y"], tmp_path_factory.mktemp("far-cache"))
     yield app
     app.stop()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ServedApp", "serve_app", "write_hostile_dataset", "write_broken_file", "HOSTILE", "SYMLINK_ROW", "READY_TIMEOUT"]
+__all__ = ["ServedApp", "serve_app", "write_hostile_dataset", "write_broken_file", "write_far_group_dataset", "HOSTILE", "SYMLINK_ROW", "FAR_ROWS", "READY_TIMEOUT"]
 
 READY_TIMEOUT = 300.0  # seconds until "serving at" (imports, PCA; a busy 2-core machine is slow)
 
@@ -32,6 +32,7 @@ NOTE_COLUMN = "<u>note</u>"  # a column name that is itself markup
 LABELS = ("alpha", "beta", "gamma", "delta", HOSTILE["bold"])
 HOSTILE_ROWS = (0, 1, 2, 3)  # rows whose text is hostile (all labelled <b>bold</b>)
 SYMLINK_ROW = 5  # its image path is a symlink inside the data root that points outside it
+FAR_ROWS = (297, 298, 299)  # rows of write_far_group_dataset flung 100 units away along x
 
 
 @dataclass
@@ -166,4 +167,21 @@ def write_broken_file(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "broken.parquet"
     path.write_bytes(b"this is not a parquet file\n" * 10)
+    return path
+
+
+def write_far_group_dataset(folder: Path, rows: int = 300) -> Path:
+    """A Parquet of ``rows`` rows with precomputed coordinates ``x``, ``y`` (serve it with
+    ``--x x --y y``): a blob, and the rows :data:`FAR_ROWS` (1%) 100 units away along x."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(11)
+    x, y = rng.standard_normal(rows), rng.standard_normal(rows)
+    x[list(FAR_ROWS)] += 100.0
+    vectors = rng.standard_normal((rows, 4)).astype(np.float32)
+    table = pa.table({"embedding": pa.array(list(vectors), type=pa.list_(pa.float32())), "x": x, "y": y})
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "far.parquet"
+    pq.write_table(table, path)
     return path

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.conftest import map_geometry
-from browser.served import HOSTILE, HOSTILE_ROWS, NOTE_COLUMN, SYMLINK_ROW
+from browser.served import FAR_ROWS, HOSTILE, HOSTILE_ROWS, NOTE_COLUMN, SYMLINK_ROW
 
 pytestmark = pytest.mark.browser
 
@@ -333,3 +333,27 @@ def test_a_copied_link_reopens_the_same_view(demo_app, open_page):
     listing.wait_for(state="visible", timeout=WAIT_MS)
     assert f"nearest to row {row} " in listing.text_content()
     assert deep_count(again, ".projector-legend") == 0  # coloured by the number column: a colour bar, no legend
+
+
+# -- framing ----------------------------------------------------------------------------------
+
+RANGES_JS = """() => {
+  const figure = [...Bokeh.documents[0].all_models].find((m) => m.type === "Figure");
+  return {x: [figure.x_range.start, figure.x_range.end], y: [figure.y_range.start, figure.y_range.end]};
+}"""
+
+
+def test_far_points_are_left_to_the_reset_tool(far_app, open_page):
+    page, _ = open_page(far_app.url)
+    geometry = map_geometry(page, None)
+    frame = geometry["frame"]
+    in_view = [frame["x"] <= px <= frame["x"] + frame["width"] and frame["y"] <= py <= frame["y"] + frame["height"] for px, py in geometry["points"]]
+    assert not any(in_view[row] for row in FAR_ROWS)  # the first view frames the bulk...
+    assert sum(in_view) == geometry["n"] - len(FAR_ROWS)  # ...all of it
+    assert page.evaluate(RANGES_JS)["x"][1] < 10
+
+    page.locator("[title='Reset']").first.click()
+    page.wait_for_function(f"() => ({RANGES_JS})().x[1] > 100", timeout=WAIT_MS)
+    geometry = map_geometry(page, None)
+    frame = geometry["frame"]
+    assert all(frame["x"] <= px <= frame["x"] + frame["width"] and frame["y"] <= py <= frame["y"] + frame["height"] for px, py in geometry["points"])

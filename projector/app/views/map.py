@@ -58,6 +58,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from projector.app.framing import frame
 from projector.app.geometry import nearest_row, rows_for_geometry
 from projector.app.views.raster import GREY, RasterLayer, inner_size, numeric_palette
 
@@ -74,7 +75,6 @@ HOVER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}")
 _RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
 WEBGL_MAX_POINTS = 20_000  # measured: see the module docs
 NEIGHBOR_COLOR = "#e4005b"
-_PAD = 0.04
 
 
 def map_axes(entry: "MapEntry", state: "ViewState") -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
@@ -188,13 +188,13 @@ class MapView:
         self._draw_neighbors()
 
     def fit(self) -> None:
-        """Zoom to show every point."""
+        """Zoom to the bulk of the points; the reset tool shows every point
+        (:func:`~projector.app.framing.frame`). Raster mode renders these ranges."""
         if self._x.size == 0:
             return
-        for values, axis in ((self._x, self.figure.x_range), (self._y, self.figure.y_range)):
-            low, high = float(values.min()), float(values.max())
-            pad = (high - low) * _PAD or 1.0
-            axis.update(start=low - pad, end=high + pad, reset_start=low - pad, reset_end=high + pad)
+        view = frame(self._x, self._y)
+        for (start, end), (low, high), axis in ((view.x, view.x_full, self.figure.x_range), (view.y, view.y_full, self.figure.y_range)):
+            axis.update(start=start, end=end, reset_start=low, reset_end=high)
 
     def _color_values(self) -> np.ndarray:
         return np.ascontiguousarray(self.colors.values, dtype=np.float32) if self.colors is not None else np.zeros(self._x.size, np.float32)
