@@ -1,7 +1,8 @@
-"""The app at scale: `projector serve` of N points with precomputed coordinates, in headless Chromium.
+"""The app at scale: `projector serve` of N points, in headless Chromium.
 
 For each size, a Parquet of N rows (x, y in 20 Gaussian clusters, a 20-category label, an 8-d
-embedding) is written once to a temporary folder, then:
+embedding: x/10, y/10 and noise) is written once to a temporary folder, then served with its
+precomputed coordinates:
 
 - ready: from starting ``projector serve FILE --x x --y y --port 0 --no-open`` until it prints
   its URL;
@@ -17,10 +18,20 @@ embedding) is written once to a temporary folder, then:
 Round trips are timed inside the page (``performance.now()`` at the DOM event and at the DOM
 change). Chromium is Debian's ``/usr/bin/chromium`` with software WebGL, as in CI.
 
+First map: the same recipe with a 128-d embedding (x/10, y/10 and 126 dimensions of noise) is
+served twice, one run after the other: with ``--x x --y y``, then without, so the app computes
+its first map (PCA) itself. Each run gets a fresh, empty ``PROJECTOR_CACHE_DIR``, so no map from
+an earlier run is reused (a server that reports one anyway gets a note). The row gives both runs'
+ready and start-to-painted times and the ratio of the two start-to-painted times (without /
+with); the target is at most ``FIRST_MAP_TARGET``. Peak RSS is read once the map is painted, so
+work the server still does in the background afterwards is not in it. A run that does not start
+or paint in time is a note and leaves the ratio empty.
+
     python benchmarks/bench_app.py                        # 10k, 100k and 1M points
     python benchmarks/bench_app.py --sizes 10000,100000   # quicker
+    python benchmarks/bench_app.py --sizes 100000,1000000 --only first-map
 
-Prints a table and writes ``benchmarks/results/bench_app.json``.
+Prints a table per kind of row and writes ``benchmarks/results/bench_app.json``.
 """
 
 from __future__ import annotations
@@ -48,6 +59,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
 VIEWPORT = {"width": 1400, "height": 1000}
 CATEGORIES = 20
 HOVERS = 5
+FIRST_MAP_DIM = 128
+FIRST_MAP_TARGET = 1.5  # without --x/--y, start to painted within this many times the run with them
+ROWS = ("coords", "first-map")
 ROUND_TRIP_TIMEOUT = 30.0  # seconds before a hover or box select counts as never answered
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_app.json"
 
@@ -102,37 +116,44 @@ SELECT_WATCH_JS = """() => {
 }"""
 
 
-def write_points(n: int, folder: Path, seed: int = 0) -> Path:
-    """N rows in 20 Gaussian clusters: x, y, label (20 categories), an 8-d embedding."""
+def write_points(n: int, folder: Path, dim: int = 8, seed: int = 0) -> Path:
+    """N rows in 20 Gaussian clusters: x, y, label (20 categories), a ``dim``-d embedding
+    (x/10, y/10, then noise)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    path = folder / f"points_{n}.parquet"
+    path = folder / f"points_{n}x{dim}.parquet"
     if path.exists():
         return path
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, CATEGORIES, n)
     centers = rng.uniform(-50, 50, (CATEGORIES, 2))
     xy = centers[labels] + rng.standard_normal((n, 2)) * rng.uniform(2, 6, CATEGORIES)[labels, None]
-    embedding = np.concatenate([xy / 10, rng.standard_normal((n, 6))], axis=1).astype(np.float32)
+    embedding = np.empty((n, dim), dtype=np.float32)  # filled in place: 1M x 128 makes no float64 copy of the whole
+    embedding[:, :2] = xy / 10
+    embedding[:, 2:] = rng.standard_normal((n, dim - 2))
     names = np.array([f"class_{i:02d}" for i in range(CATEGORIES)])
     table = pa.table(
         {
             "x": pa.array(xy[:, 0].astype(np.float32)),
             "y": pa.array(xy[:, 1].astype(np.float32)),
             "label": pa.array(names[labels]),
-            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(embedding.ravel()), 8).cast(pa.list_(pa.float32())),
+            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(embedding.ravel()), dim).cast(pa.list_(pa.float32())),
         }
     )
-    pq.write_table(table, path)
+    temp = path.with_name(path.name + ".partial")  # an interrupted write leaves no file that looks finished
+    pq.write_table(table, temp)
+    temp.replace(path)
     return path
 
 
 class Server:
-    """`projector serve` in a subprocess; ``ready_s`` is the time until it printed its URL."""
+    """`projector serve` in a subprocess; ``ready_s`` is the time until it printed its URL.
 
-    def __init__(self, path: Path, cache: Path, timeout: float = 900) -> None:
-        command = [sys.executable, "-m", "projector", "serve", str(path), "--x", "x", "--y", "y", "--port", "0", "--no-open"]
+    With ``coords`` it is told the x, y columns; without, it computes its first map."""
+
+    def __init__(self, path: Path, cache: Path, coords: bool = True, timeout: float = 900) -> None:
+        command = [sys.executable, "-m", "projector", "serve", str(path), *(["--x", "x", "--y", "y"] if coords else []), "--port", "0", "--no-open"]
         env = {**os.environ, "PROJECTOR_CACHE_DIR": str(cache), "PYTHONUNBUFFERED": "1"}
         self.lines: list[str] = []
         self.url = ""
@@ -150,7 +171,11 @@ class Server:
             ready.set()
 
         threading.Thread(target=drain, daemon=True).start()
-        ready.wait(timeout)
+        try:
+            ready.wait(timeout)
+        except BaseException:  # Ctrl-C while the server starts: it must not outlive the benchmark
+            self.stop()
+            raise
         self.started = start
         self.ready_s = time.perf_counter() - start
         if not self.url:
@@ -165,6 +190,7 @@ class Server:
         raise RuntimeError("no VmHWM")
 
     def stop(self) -> None:
+        """End the server (SIGTERM, then SIGKILL after 30 s) and wait until it has exited."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -200,6 +226,21 @@ def wait_painted(page, timeout: float) -> tuple[dict, float]:
                 return geometry, laid_out
         page.wait_for_timeout(50)
     raise TimeoutError(f"the map was not painted within {timeout:.0f} s")
+
+
+def open_painted(page, server: Server, timeout: float) -> tuple[dict, dict]:
+    """Open the served page and wait for painted points: the frame geometry, and the server's
+    ready time with the page's open-to-figure, open-to-painted and start-to-painted times."""
+    opened = time.perf_counter()
+    page.goto(server.url, timeout=timeout * 1000)
+    geometry, laid_out = wait_painted(page, timeout)
+    painted = time.perf_counter()
+    return geometry, {
+        "ready_s": round(server.ready_s, 3),
+        "open_to_figure_s": round(laid_out - opened, 3),
+        "open_to_painted_s": round(painted - opened, 3),
+        "start_to_painted_s": round(painted - server.started, 3),
+    }
 
 
 def hover_times(page, rows_xy: np.ndarray, timeout: float) -> tuple[list[float], list[str]]:
@@ -258,10 +299,7 @@ def measure(n: int, folder: Path, browser, timeout: float) -> dict:
         try:
             context = browser.new_context(viewport=VIEWPORT)
             page = context.new_page()
-            opened = time.perf_counter()
-            page.goto(server.url, timeout=timeout * 1000)
-            geometry, laid_out = wait_painted(page, timeout)
-            painted = time.perf_counter()
+            geometry, times = open_painted(page, server, timeout)
             drawn = page.locator(".projector-drawn").first.text_content().strip()
             hovers, notes = hover_times(page, hover_rows, ROUND_TRIP_TIMEOUT)
             select_s, count_text = box_select_time(page, geometry["frame"], ROUND_TRIP_TIMEOUT)
@@ -270,10 +308,7 @@ def measure(n: int, folder: Path, browser, timeout: float) -> dict:
             context.close()
             return {
                 "points": n,
-                "ready_s": round(server.ready_s, 3),
-                "open_to_figure_s": round(laid_out - opened, 3),
-                "open_to_painted_s": round(painted - opened, 3),
-                "start_to_painted_s": round(painted - server.started, 3),
+                **times,
                 "hover_ms_median": round(1000 * statistics.median(hovers), 1) if hovers else None,
                 "hover_ms_all": [round(1000 * t, 1) for t in hovers],
                 "box_select_ms": round(1000 * select_s, 1) if select_s is not None else None,
@@ -286,29 +321,89 @@ def measure(n: int, folder: Path, browser, timeout: float) -> dict:
             server.stop()
 
 
+def serve_to_painted(path: Path, coords: bool, browser, timeout: float) -> dict:
+    """One run of the first-map pair: serve ``path`` (with or without ``--x/--y``) on a fresh,
+    empty cache, time it to painted points, stop the server."""
+    with tempfile.TemporaryDirectory(prefix="bench-app-cache-") as cache:
+        server = Server(path, Path(cache), coords=coords)
+        try:
+            context = browser.new_context(viewport=VIEWPORT)
+            try:
+                page = context.new_page()
+                _, times = open_painted(page, server, timeout)
+                drawn = page.locator(".projector-drawn").first.text_content().strip()
+            finally:
+                context.close()
+            notes = [f"map from the cache: {line.strip()}" for line in server.lines if "maps from earlier runs" in line]
+            log = [line.strip() for line in server.lines if "serving at" not in line][-20:]  # e.g. "computing PCA ... for the first map"
+            return {**times, "peak_rss_bytes": server.peak_rss(), "drawn": drawn, "server_log": log, "notes": notes}
+        finally:
+            server.stop()
+
+
+def measure_first_map(n: int, folder: Path, browser, timeout: float) -> dict:
+    """The same N x 128 file served with ``--x/--y`` and then without: start to painted, and
+    the ratio of the two."""
+    path = write_points(n, folder, dim=FIRST_MAP_DIM)
+    row: dict = {"points": n, "dim": FIRST_MAP_DIM}
+    for key, coords in (("with_coords", True), ("without_coords", False)):
+        try:
+            row[key] = serve_to_painted(path, coords, browser, timeout)
+        except (RuntimeError, TimeoutError, PlaywrightTimeout) as exc:  # the other run still counts
+            lines = str(exc).strip().splitlines() or [type(exc).__name__]
+            why = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1].strip()}"
+            row[key] = {"ready_s": None, "start_to_painted_s": None, "notes": [f"{'with' if coords else 'without'} --x/--y: {why}"]}
+    with_s, without_s = row["with_coords"]["start_to_painted_s"], row["without_coords"]["start_to_painted_s"]
+    row["ratio"] = round(without_s / with_s, 2) if with_s and without_s is not None else None
+    row["target_ratio"] = FIRST_MAP_TARGET
+    row["notes"] = row["with_coords"].pop("notes") + row["without_coords"].pop("notes")
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated numbers of points (default: 10000,100000,1000000)")
     parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "projector-bench-app"), help="where the Parquet files are written and kept")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each step (default 300)")
     parser.add_argument("--output", default=str(RESULTS), help=f"JSON results (default {RESULTS})")
+    parser.add_argument(
+        "--only", choices=ROWS, help="coords: served with --x/--y, with hover and box select; first-map: the 128-d file with and without --x/--y (default: both)"
+    )
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    kinds = [args.only] if args.only else list(ROWS)
     if not os.access(CHROMIUM, os.X_OK):
         parser.error(f"{CHROMIUM} is missing: install Debian's chromium package")
     folder = Path(args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
 
-    rows = []
+    rows, first_maps = [], []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for n in sizes:
-                print(f"{n:,} points ...", file=sys.stderr, flush=True)
-                rows.append(measure(n, folder, browser, args.timeout))
+                if "coords" in kinds:
+                    print(f"{n:,} points ...", file=sys.stderr, flush=True)
+                    rows.append(measure(n, folder, browser, args.timeout))
+                if "first-map" in kinds:
+                    print(f"{n:,} x {FIRST_MAP_DIM} points, first map with and without --x/--y ...", file=sys.stderr, flush=True)
+                    first_maps.append(measure_first_map(n, folder, browser, args.timeout))
         finally:
             browser.close()
 
+    if rows:
+        print_rows(rows)
+    if first_maps:
+        print_first_maps(first_maps)
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": CHROMIUM, "load_average": os.getloadavg()}
+    output.write_text(json.dumps({"machine": machine, "results": rows, "first_map": first_maps}, indent=2) + "\n")
+    print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+def print_rows(rows: list[dict]) -> None:
     header = f"{'points':>10} {'ready s':>8} {'open→figure s':>14} {'open→painted s':>15} {'start→painted s':>16} {'hover ms':>9} {'box ms':>7} {'peak RSS MB':>12}  drawn"
     print(header)
     for r in rows:
@@ -320,12 +415,24 @@ def main(argv: list[str] | None = None) -> int:
         )
         for note in r["notes"]:
             print(f"{'':>10} note: {note}")
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "chromium": CHROMIUM, "load_average": os.getloadavg()}
-    output.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
-    print(f"wrote {output}", file=sys.stderr)
-    return 0
+
+
+def print_first_maps(rows: list[dict]) -> None:
+    def seconds(value: float | None, width: int) -> str:
+        return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
+
+    print(f"first map, {FIRST_MAP_DIM}-d: start→painted without --x/--y over with them (target ≤ {FIRST_MAP_TARGET}x)")
+    print(f"{'points':>10} {'x/y ready s':>12} {'x/y start→painted s':>20} {'no x/y ready s':>15} {'no x/y start→painted s':>23} {'ratio':>6} {'no x/y peak RSS MB':>19}")
+    for r in rows:
+        with_coords, without = r["with_coords"], r["without_coords"]
+        ratio = f"{r['ratio']:>6.2f}" if r["ratio"] is not None else f"{'-':>6}"
+        rss = f"{without['peak_rss_bytes'] / 2**20:>19.0f}" if "peak_rss_bytes" in without else f"{'-':>19}"
+        print(
+            f"{r['points']:>10,} {seconds(with_coords['ready_s'], 12)} {seconds(with_coords['start_to_painted_s'], 20)} "
+            f"{seconds(without['ready_s'], 15)} {seconds(without['start_to_painted_s'], 23)} {ratio} {rss}"
+        )
+        for note in r["notes"]:
+            print(f"{'':>10} note: {note}")
 
 
 if __name__ == "__main__":
