@@ -52,6 +52,7 @@ class Quality:
     k: int
     sample_size: int
     metric: str
+    axes: tuple[int, ...] = ()  # the map's coordinates it describes (0-based); () for all of them
 
     def to_dict(self) -> dict[str, Any]:
         """The summary numbers as JSON-safe values, for provenance; the per-point array is left out."""
@@ -63,12 +64,18 @@ class Quality:
             "k": int(self.k),
             "sample_size": int(self.sample_size),
             "metric": self.metric,
+            "axes": [int(axis) for axis in self.axes],
         }
 
     @classmethod
     def from_dict(cls, summary: dict[str, Any], per_point_preservation: np.ndarray) -> "Quality":
         """Rebuild from :meth:`to_dict` and the per-point array (a cache entry holds them apart)."""
+        summary = {**summary, "axes": tuple(summary.get("axes", ()))}
         return cls(per_point_preservation=np.asarray(per_point_preservation, dtype=np.float32), **summary)
+
+    def describe_axes(self, names: "list[str] | tuple[str, ...]") -> str:
+        """Which coordinates it describes, in words: ``"of PC1 / PC2"`` (empty for all of them)."""
+        return f"of {' / '.join(names[i] for i in self.axes)}" if self.axes else ""
 
 
 def projection_quality(

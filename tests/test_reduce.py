@@ -454,3 +454,34 @@ def test_pca_on_a_machine_without_gpu_does_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["cpu", "False"]
+
+
+# -- quality of the map as drawn ----------------------------------------------------------------
+
+
+def test_quality_describes_the_axes_drawn_not_every_component(digits):
+    from projector.reduce.scoring import map_quality
+
+    wide = digits.project("pca", dims=10, cache=False)
+    flat = digits.project("pca", dims=2, cache=False)
+    assert wide.quality.axes == (0, 1)  # a map of a 10-component PCA draws PC1 / PC2
+    assert wide.quality.trustworthiness == pytest.approx(flat.quality.trustworthiness, abs=1e-6)
+    every = map_quality(digits, wide, axes=range(10), cache=False)
+    assert every.trustworthiness > wide.quality.trustworthiness + 0.05
+    other = map_quality(digits, wide, axes=(2, 4), cache=False)
+    assert other.axes == (2, 4) and other.trustworthiness != wide.quality.trustworthiness
+    assert flat.quality.axes == ()  # every coordinate of a 2-D map
+    with pytest.raises(ValueError, match=r"axes=\[0, 10\] must name coordinates of the map, 0 to 9"):
+        map_quality(digits, wide, axes=(0, 10), cache=False)
+
+
+def test_a_cached_map_scores_the_labels_it_is_shown_with(private_cache, digits):
+    labels = digits.table.column("label").to_pylist()
+    shuffled = list(np.random.default_rng(0).permutation(labels))
+    other = Dataset.from_arrays(digits.vectors(), {"label": shuffled})
+    first = digits.project("pca")
+    second = other.project("pca")  # the same coordinates, from the cache
+    assert second.provenance.get("cached") is True
+    assert first.quality.label_accuracy_map > 0.5
+    assert second.quality.label_accuracy_map < 0.3  # scored with its own (shuffled) labels
+    assert second.quality.label_accuracy_map == other.project("pca", cache=False).quality.label_accuracy_map

@@ -28,7 +28,6 @@ __all__ = ["project", "METHODS", "PCA_THRESHOLD_DIMS"]
 
 METHODS = ("pca", "umap", "tsne")
 PCA_THRESHOLD_DIMS = 100
-QUALITY_K = 10
 
 
 def project(
@@ -96,10 +95,10 @@ def project(
         from projector.cache import cache_key, content_hash
 
         data_hash = _data_hash(dataset, name, content_hash)
-        key = cache_key(f"projection-{method}", data_hash, {**params.to_dict(), "device": runtime, "quality": quality}, _versions(method, runtime))
+        key = cache_key(f"projection-{method}", data_hash, {**params.to_dict(), "device": runtime}, _versions(method, runtime))
         hit = store.get(key)
         if hit is not None:
-            return _from_cache(hit, method, name, params)
+            return _scored(dataset, _from_cache(hit, method, name, params), quality, store, report)
     if cache_only:
         return None
 
@@ -121,7 +120,6 @@ def project(
         coords = result.coords
         provenance["explained_variance_ratio"] = result.explained_variance_ratio.tolist()
         provenance["backend"] = "torch" if runtime == "cuda" else "numpy"
-        graph_indices = None
     else:
         space, metric = _search_space(matrix, params, runtime, report, seconds, provenance, notes)
         if distinct is not None:
@@ -134,24 +132,26 @@ def project(
             coords = _tsne(space, graph, params, runtime, report, seconds, provenance, notes)
         if distinct is not None:
             coords = distinct.expand(coords)
-        graph_indices = graph.indices if provenance.get("pca_dims") is None and distinct is None else None
 
-    scores = None
-    if quality:
-        t = time.perf_counter()
-        metric = getattr(params, "metric", "cosine")
-        if graph_indices is None or graph_indices.shape[1] < QUALITY_K:
-            # quality is judged against neighbours in the ORIGINAL space: the graph the app's
-            # neighbour panel reads too, built once per (column, metric)
-            original = _graph(dataset, name, matrix, metric, min(QUALITY_K, n - 1), runtime, report, {}, {"pca_dims": None}, store)
-            graph_indices = original.indices
-        scores = _quality(dataset, matrix, coords, graph_indices, metric, report)
-        seconds["quality"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
-    projection = Projection(coords.astype(np.float32), method, name, params.to_dict(), scores, provenance)
+    projection = Projection(coords.astype(np.float32), method, name, params.to_dict(), None, provenance)
     if store is not None and key is not None:
         _to_cache(store, key, projection)
-    return projection
+    return _scored(dataset, projection, quality, store, report)
+
+
+def _scored(dataset, projection, quality, store, report):
+    """The projection with the quality of its drawn axes (see :mod:`projector.reduce.scoring`)."""
+    if not quality:
+        return projection
+    from dataclasses import replace
+
+    from projector.reduce.scoring import map_quality
+
+    t = time.perf_counter()
+    scores = map_quality(dataset, projection, cache=store if store is not None else False, progress=report)
+    seconds = {**projection.provenance.get("seconds", {}), "quality": time.perf_counter() - t}
+    return replace(projection, quality=scores, provenance={**projection.provenance, "seconds": seconds})
 
 
 def _clamp(params: MethodParams, n: int, notes: list[str]) -> MethodParams:
@@ -385,16 +385,6 @@ def _tsne(space, graph, params, runtime, report, seconds, provenance, notes):
     return coords
 
 
-def _quality(dataset, matrix, coords, graph_indices, metric, report):
-    from projector.quality import projection_quality
-
-    labels = None
-    if dataset.roles.labels:
-        labels = dataset.table.column(dataset.roles.labels[0]).to_pylist()
-    k = min(QUALITY_K, graph_indices.shape[1])
-    return projection_quality(matrix, coords, original_knn=graph_indices[:, :k], metric=metric, labels=labels, k=k, report=report)
-
-
 def _cache(cache):
     if cache is False or cache is None:
         return None
@@ -433,21 +423,13 @@ def _versions(method: str, runtime: str) -> dict[str, str]:
 
 
 def _to_cache(store, key, projection) -> None:
-    arrays = {"coords": projection.coords}
-    if projection.quality is not None:
-        arrays["per_point_preservation"] = projection.quality.per_point_preservation
-    meta = projection.metadata()
-    store.put(key, arrays, meta)
+    store.put(key, {"coords": projection.coords}, projection.metadata())
 
 
 def _from_cache(hit, method, column, params) -> "Projection":
     from projector.projection import Projection
-    from projector.quality import Quality
 
     meta = dict(hit.meta)
-    quality = None
-    if meta.get("quality") is not None:
-        quality = Quality.from_dict(meta["quality"], hit.arrays["per_point_preservation"])
     provenance = {k: v for k, v in meta.items() if k not in ("method", "column", "columns", "params", "quality")}
     provenance["cached"] = True
-    return Projection(hit.arrays["coords"], method, column, params.to_dict(), quality, provenance)
+    return Projection(hit.arrays["coords"], method, column, params.to_dict(), None, provenance)
