@@ -124,6 +124,11 @@ def _add_serve_command(commands: Any) -> None:
     serve.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
     serve.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
     serve.add_argument("--sample", type=int, metavar="N", help="show a random sample of N rows (the page says so)")
+    serve.add_argument(
+        "--method", choices=("auto", "none", "pca", "umap", "tsne"), default="auto",
+        help="map computed in the background after the first (PCA) map paints; pages switch to it when ready "
+        "(default auto: UMAP up to 100,000 rows, else none)",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
@@ -220,7 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
     if options and not args.paths:
         raise ProjectorError("loading options need a PATH; the built-in demo takes none")
     report = lambda line: print(line, flush=True)  # noqa: E731
-    sources = open_sources(args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, report=report)
+    sources = open_sources(args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method, report=report)
     with warnings.catch_warnings():
         warnings.simplefilter("default", ProjectorWarning)
         warnings.showwarning = lambda message, *_a, **_k: print(f"projector: warning: {message}", file=sys.stderr, flush=True)
@@ -291,7 +296,8 @@ def _summary(projection, output: str, total: float) -> str:
     lines.append(f"{projection.method} on {meta.get('device', 'cpu')}{cached}: {timing or 'no stages'}; total {total:.1f} s")
     if projection.quality is not None:
         q = projection.quality
-        text = f"quality: trustworthiness {q.trustworthiness:.3f}, {q.k}-NN preserved {q.knn_preservation:.1%}"
+        of = f" {q.describe_axes([f'PC{i + 1}' for i in range(projection.coords.shape[1])])}" if q.axes else ""
+        text = f"quality{of}: trustworthiness {q.trustworthiness:.3f}, {q.k}-NN preserved {q.knn_preservation:.1%}"
         if q.label_accuracy_map is not None:
             text += f", {q.k}-NN label accuracy {q.label_accuracy_original:.1%} original / {q.label_accuracy_map:.1%} map"
         lines.append(text)

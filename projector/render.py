@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from projector.app.colors import ColorSpec
     from projector.dataset import Dataset
     from projector.projection import Projection
+    from projector.quality import Quality
 
 __all__ = [
     "Figure",
@@ -350,6 +351,7 @@ def export_image(
     Both the suffix and an existing file are checked before any projection is computed.
     """
     from projector.errors import ProjectorError, RowCountError
+    from projector.reduce.scoring import quality_as_drawn
 
     writer = image_writer(path)
     if Path(path).exists() and not overwrite:
@@ -371,7 +373,7 @@ def export_image(
     if title is None:
         title = _default_title(projection, colors)
     figure = compose(
-        projection.coords, colors=colors, title=title, footer=footer_text(projection), width=width,
+        projection.coords, colors=colors, title=title, footer=footer_text(projection, quality_as_drawn(dataset, projection)), width=width,
         height=height, point_size=point_size, background=background, legend=legend,
     )
     return writer(path, figure, overwrite=overwrite)
@@ -399,13 +401,13 @@ def dataset_colors(dataset: "Dataset", color_by: str | None, max_categories: int
     return color_spec(column, dataset.table.column(column), len(dataset), max_categories)
 
 
-def footer_text(projection: "Projection") -> str:
-    """The footer line of a map: points, method and column, quality when it was measured."""
+def footer_text(projection: "Projection", quality: "Quality | None" = None) -> str:
+    """The footer line of a map: points, method and column, and ``quality``, which must be the
+    quality of the two axes drawn (see :func:`projector.reduce.scoring.quality_as_drawn`)."""
     coords = projection.coords
     parts = [f"{len(coords):,} points", _what(projection)]
     if coords.ndim == 2 and coords.shape[1] > 2:
         parts.append(f"first 2 of {coords.shape[1]} dimensions shown")
-    quality = projection.quality
     if quality is not None:
         if quality.trustworthiness is not None and math.isfinite(quality.trustworthiness):
             parts.append(f"trustworthiness {quality.trustworthiness:.3f}")

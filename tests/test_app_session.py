@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -109,7 +111,9 @@ def test_colour_by_changes_the_legend_and_escapes_names(session, store):
     session.state.color_by = "score"
     assert session.legend.panel.object == ""  # numbers get a colour bar instead
     assert session.map.colorbar.visible
-    session.state.color_by = "k-NN preserved: PCA of emb"
+    session.state.color_by = "k-NN preserved: PCA of emb"  # scored in the background, drawn when it arrives
+    assert store.quality_job(store.map("PCA of emb"), (0, 1)).wait(120)
+    session.map_controls._refresh_maps()
     assert session.map.colors.kind == "numeric"
 
 
@@ -176,6 +180,11 @@ def test_computing_a_map_from_the_form_shows_it_when_done(store):
     assert session.state.map_key.startswith("t-SNE of emb")
     assert not controls.progress.visible and not controls.compute.disabled
     assert session.map._x.size == store.num_rows
+    # the map paints at once; its quality follows from the background
+    job = store.quality_job(store.map(session.state.map_key), (0, 1))
+    assert "trustworthiness" in controls.about.object or "quality: computing in the background" in controls.about.object
+    assert job.wait(120), job.describe()
+    controls._refresh_maps()
     assert "trustworthiness" in controls.about.object
 
 
@@ -241,3 +250,72 @@ def test_the_map_opens_on_the_bulk_and_resets_to_every_point(webgl):
     if not webgl:  # the raster is rendered for the first view, not the full extent
         image = session.map.raster.source.data
         assert image["x"][0] == xr.start and image["x"][0] + image["dw"][0] == pytest.approx(xr.end)
+
+
+# -- first paint, background work, maps of other columns -----------------------------------------
+
+
+def _two_columns(n: int = 120) -> projector.Dataset:
+    """Two embedding columns of the same rows whose neighbourhoods differ."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((n, 12)).astype(np.float32)
+    b = rng.standard_normal((n, 12)).astype(np.float32)
+    return projector.Dataset.from_arrays({"a": a, "b": b}, {"label": [f"c{i % 3}" for i in range(n)]})
+
+
+def test_the_first_map_paints_before_quality_and_umap_follows_in_the_background(tmp_path):
+    from projector.app import open_sources
+
+    path = tmp_path / "points.parquet"
+    _two_columns().to_parquet(path)
+    lines: list[str] = []
+    [store] = open_sources([str(path)], {}, report=lines.append)
+    first = store.map(store.first_map)
+    assert store.first_map == "PCA of a" and first.projection.quality is None  # nothing scored before serving
+    assert any("computing umap in the background" in line for line in lines)
+    stays, follows = Session(store), Session(store)
+    stays.state.pca_y = 3  # a user who chose what to look at keeps it
+    assert store.auto_job.wait(120), store.auto_job.describe()
+    for session in (stays, follows):
+        session.map_controls._refresh_maps()
+    assert follows.state.map_key == "UMAP of a" and "UMAP of a is ready: showing it now" in follows.state.message
+    assert stays.state.map_key == "PCA of a" and "pick it in the Map list" in stays.state.message
+    # the quality shown is that of the axes drawn: PC1 / PC3 on the page that chose them
+    job = store.quality_job(first, (0, 2))
+    assert job.wait(120), job.describe()
+    stays.map_controls._refresh_maps()
+    assert "(of PC1 / PC3)" in stays.map_controls.about.object
+    store.close()
+
+
+@pytest.mark.parametrize(("method", "expected"), [("none", None), ("pca", None), ("tsne", "tsne"), ("auto", "umap")])
+def test_serve_method_chooses_the_background_map(tmp_path, method, expected):
+    from projector.app import open_sources
+
+    path = tmp_path / "points.parquet"
+    _two_columns(40).to_parquet(path)
+    [store] = open_sources([str(path)], {}, method=method, report=lambda line: None)
+    job = store.auto_job
+    assert (job is None) == (expected is None)
+    if job is not None:
+        assert job.wait(120) and job.result.method == expected
+    store.close()
+
+
+def test_neighbours_are_searched_in_the_column_of_the_map_shown():
+    dataset = _two_columns()
+    store = DataStore(dataset, name="two")
+    store.project("pca", column="a")
+    store.project("pca", column="b")
+    session = Session(store)
+    session.state.map_key = "PCA of b"
+    session.state.focused = 7
+    expected, _ = dataset.neighbors(7, k=session.state.neighbor_k, column="b")
+    listed = [int(row) for row in re.findall(r'data-row="(\d+)"', session.neighbors.list.object)]
+    assert listed == [int(i) for i in expected[0]]
+    assert "distance in b" in session.neighbors.list.object
+    session.state.map_key = "PCA of a"
+    listed_a = [int(row) for row in re.findall(r'data-row="(\d+)"', session.neighbors.list.object)]
+    assert listed_a == [int(i) for i in dataset.neighbors(7, k=session.state.neighbor_k, column="a")[0][0]]
+    assert listed_a != listed
+    store.close()

@@ -54,6 +54,7 @@ class ViewState(param.Parameterized):
     search_regex = param.Boolean(default=False, doc="treat the query as a regular expression")
     filters = param.Dict(default={}, doc="column -> allowed categories, or (low, high) for numbers")
     message = param.String(default="", doc="the last error or note for the user")
+    quality_version = param.Integer(default=0, doc="bumped when a quality score of the shown map arrives")
     num_rows = param.Integer(default=None, allow_None=True, doc="rows in the dataset: rows from a link outside 0..num_rows-1 are dropped")
 
     def select(self, rows: Any) -> None:

@@ -28,6 +28,7 @@ from projector.errors import ProjectorError, SchemaError, UnsafeInputError
 if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.projection import Projection
+    from projector.quality import Quality
 
 __all__ = ["DataStore", "MapEntry", "ComparisonResult", "comparison_column", "EXPORT_FORMATS", "TOOLTIP_TEXT_CHARS"]
 
@@ -56,21 +57,43 @@ class MapEntry:
     def dims(self) -> int:
         return self.coords.shape[1]
 
-    def describe(self) -> list[str]:
-        """Lines for the page: quality, explained variance, notes."""
+    @property
+    def column(self) -> str | None:
+        """The embedding column the map was computed from (None for given coordinates)."""
+        return self.projection.column if self.projection is not None else None
+
+    def describe(self, quality: "Quality | None" = None, pending: str = "") -> list[str]:
+        """Lines for the page: the quality of the axes drawn (or how far its computation is),
+        explained variance, notes."""
         lines: list[str] = []
         projection = self.projection
         if projection is None:
             return ["coordinates given with the data, shown as they are"]
-        quality = projection.quality
         if quality is not None:
-            lines.append(f"trustworthiness {quality.trustworthiness:.3f} · k-NN preserved {quality.knn_preservation:.1%}")
+            of = f" ({quality.describe_axes(self.axis_labels())})" if quality.axes else ""
+            lines.append(f"trustworthiness {quality.trustworthiness:.3f} · k-NN preserved {quality.knn_preservation:.1%}{of}")
+        elif pending:
+            lines.append(pending)
         ratios = projection.provenance.get("explained_variance_ratio")
         if ratios:
             shown = ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios[:10]))
             lines.append(f"explained variance: {shown}")
         lines.extend(projection.notes)
         return lines
+
+
+    def axis_labels(self) -> list[str]:
+        """A name per coordinate: PC1, PC2 ... for PCA, else the column names."""
+        if self.method == "pca":
+            return [f"PC{i + 1}" for i in range(self.dims)]
+        return list(self.axis_names) if len(self.axis_names) == self.dims else [f"axis {i + 1}" for i in range(self.dims)]
+
+    def drawn_axes(self, pca_x: int = 1, pca_y: int = 2) -> tuple[int, int]:
+        """The two coordinates a 2-D view draws: the chosen components of a wide PCA (1-based
+        ``pca_x``, ``pca_y``), else the first two."""
+        if self.method == "pca" and self.dims > 2:
+            return (min(pca_x, self.dims) - 1, min(pca_y, self.dims) - 1)
+        return (0, 1)
 
 
 def comparison_column(a: str, b: str, k: int) -> str:
@@ -112,6 +135,11 @@ class DataStore:
         self._derived = _Derived()
         self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute")
+        # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
+        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality")
+        self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
+        self.auto_job: Job | None = None  # the map computed unasked after the first paint
+        self.first_map = ""  # the map every page opens on
         if (x is None) != (y is None):
             raise SchemaError("--x and --y go together: name both coordinate columns or neither")
         if x is not None and y is not None:
@@ -153,19 +181,51 @@ class DataStore:
         return self.add_map(MapEntry(key, np.ascontiguousarray(projection.coords, dtype=np.float32), source, projection, tuple(projection.columns)))
 
     def project(self, method: str, column: str | None = None, params: Mapping[str, Any] | None = None, progress: Callable | None = None) -> MapEntry | None:
-        """Compute (or read from the cache) a projection and register it; blocks."""
+        """Compute (or read from the cache) a projection and register it; blocks. Its quality
+        is scored apart, for the axes a page draws (:meth:`quality_job`)."""
         options = dict(params or {})
         if method == "pca":
             options.setdefault("dims", min(PCA_APP_COMPONENTS, self.dimension(column)))
-        projection = self.dataset.project(method, column=column, progress=progress, **options)
+        projection = self.dataset.project(method, column=column, progress=progress, quality=False, **options)
         if projection is None:
             return None
         return self.add_projection(projection, "computed")
 
     def start_projection(self, method: str, column: str | None = None, params: Mapping[str, Any] | None = None) -> Job:
         """Compute a projection on the store's worker thread; poll the returned job."""
-        title = f"{method.upper() if method == 'pca' else {'umap': 'UMAP', 'tsne': 't-SNE'}.get(method, method)} of {column or self.dataset.roles.vectors[0]}"
+        title = f"{method_name(method)} of {column or self.dataset.roles.vectors[0]}"
         return Job(title, lambda progress: self.project(method, column, params, progress)).submit(self._executor)
+
+    def start_auto_map(self, method: str) -> Job | None:
+        """Compute ``method``'s map in the background after the first paint; pages switch to it
+        when it is ready unless their user picked another map meanwhile."""
+        if self.dimension() <= 3:
+            return None
+        self.auto_job = self.start_projection(method)
+        return self.auto_job
+
+    def quality_job(self, entry: MapEntry, axes: Sequence[int]) -> Job | None:
+        """The quality of ``entry``'s ``axes`` as drawn, scored once in the background and shared
+        by every page (None for coordinates that came with the data)."""
+        if entry.projection is None or entry.method == "identity":
+            return None
+        slot = (entry.key, tuple(int(a) for a in axes))
+        with self._lock:
+            job = self._quality_jobs.get(slot)
+            if job is not None:
+                return job
+            job = self._quality_jobs[slot] = Job(f"quality of {entry.key}", lambda progress: self._score(entry, slot[1], progress))
+        return job.submit(self._scoring)
+
+    def quality(self, entry: MapEntry, axes: Sequence[int]) -> "Quality | None":
+        """The finished quality of ``entry``'s ``axes``, or None while it is computed (or failed)."""
+        job = self.quality_job(entry, axes)
+        return job.result if job is not None and job.state == "done" else None
+
+    def _score(self, entry: MapEntry, axes: tuple[int, ...], progress: Callable) -> "Quality":
+        from projector.reduce.scoring import map_quality
+
+        return map_quality(self.dataset, entry.projection, axes, progress=progress)
 
     def compare(self, a: str, b: str, k: int = 10, method: str = "pca", progress: Callable | None = None) -> "ComparisonResult":
         """Compare two embedding columns of the same rows (blocks): per-row k-NN overlap, and a
@@ -203,7 +263,7 @@ class DataStore:
                 options = {"dims": min(PCA_APP_COMPONENTS, self.dimension(column))} if method == "pca" else {}
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # clamped parameters are reported when computed
-                    projection = self.dataset.project(method, column=column, cache_only=True, **options)
+                    projection = self.dataset.project(method, column=column, cache_only=True, quality=False, **options)
                 if projection is not None:
                     found.append(self.add_projection(projection, "cache"))
         return found
@@ -217,7 +277,11 @@ class DataStore:
             self.colors(roles.labels[0])
 
     def close(self) -> None:
+        for job in [self.auto_job, *self._quality_jobs.values()]:
+            if job is not None:
+                job.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._scoring.shutdown(wait=False, cancel_futures=True)
 
     def _user_coords(self, x: str, y: str) -> np.ndarray:
         columns = []
@@ -266,12 +330,13 @@ class DataStore:
         roles = self.dataset.roles
         return [*roles.texts, *roles.labels, *([] if roles.generated_id else [roles.id])]
 
-    def colors(self, column: str | None, max_categories: int = 20, entry: MapEntry | None = None) -> ColorSpec:
-        """The colouring by ``column``; ``"k-NN preserved: <map>"`` colours by per-point quality."""
+    def colors(self, column: str | None, max_categories: int = 20, entry: MapEntry | None = None, axes: Sequence[int] = (0, 1)) -> ColorSpec:
+        """The colouring by ``column``; ``"k-NN preserved: <map>"`` colours by the per-point
+        quality of the ``axes`` drawn (one colour until it is scored)."""
         if column and column in self._comparisons:
             return color_spec(column, self._comparisons[column].comparison.jaccard, self.num_rows, max_categories)
         if column and column.startswith(QUALITY_PREFIX) and entry is not None:
-            quality = entry.projection.quality if entry.projection is not None else None
+            quality = self.quality(entry, axes)
             values = quality.per_point_preservation if quality is not None else None
             return color_spec(column, values, self.num_rows, max_categories)
         key = (column, max_categories)
@@ -504,13 +569,17 @@ class DataStore:
         return [value for _, value in pairs[:limit]]
 
 
+def method_name(method: str) -> str:
+    """How the page names a method: PCA, UMAP, t-SNE."""
+    return {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "as is"}.get(method, method)
+
+
 def map_key(projection: "Projection") -> str:
     """A readable, unique name for a projection: method, column and non-default parameters."""
     from projector.reduce.params import PARAMS
 
-    names = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "as is"}
     method = projection.method
-    key = f"{names.get(method, method)} of {projection.column}"
+    key = f"{method_name(method)} of {projection.column}"
     params_type = PARAMS.get(method)
     if params_type is not None:
         defaults = params_type().to_dict()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from projector.projection import Projection
     from projector.quality import Quality
 
-__all__ = ["map_quality", "drawn_axes", "QUALITY_K"]
+__all__ = ["map_quality", "drawn_axes", "quality_as_drawn", "QUALITY_K"]
 
 QUALITY_K = 10
 
@@ -104,3 +104,15 @@ def _labels_hash(dataset: "Dataset", column: str | None) -> str | None:
     with pa.ipc.new_stream(sink, table.schema) as writer:  # writes a sliced column's own values only
         writer.write_table(table)
     return hashlib.sha256(sink.getvalue()).hexdigest()[:32]
+
+
+def quality_as_drawn(dataset: "Dataset", projection: "Projection", axes: Sequence[int] = (0, 1)) -> "Quality | None":
+    """The quality of the ``axes`` a picture draws: the projection's own when it describes
+    them, scored now when it describes others (a 3-D map drawn flat), None when the
+    projection was made without quality."""
+    quality = projection.quality
+    if quality is None:
+        return None
+    axes = tuple(int(a) for a in axes)
+    described = quality.axes or tuple(range(projection.coords.shape[1]))
+    return quality if described == axes else map_quality(dataset, projection, axes)

@@ -273,7 +273,7 @@ def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None 
     if sampled:
         _raster_underlay(fig, entry.coords, points.specs[0], view)
     switch, legend, count, table, neighbor_table = _linked_panels(store, points, [(fig, renderer, links, bars, "x", "y")], options, sampled)
-    about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{_drawn_note(n, points, options)} {_quality_line(entry)} {_view_note(view)}</div>', width=options.width)
+    about = Div(text=f'<div class="projector-drawn" style="font-size:12px;color:#444">{_drawn_note(n, points, options)} {_quality_line(store, entry)} {_view_note(view)}</div>', width=options.width)
     hint = Div(text='<div style="font-size:12px;color:#666">Hover for the sample; click a point for its nearest neighbours in the original space; box or lasso to fill the table.</div>', width=options.width)
     return column(about, *([switch] if switch else []), row(fig, legend), hint, count, table, Div(text="<b>Nearest neighbours of the clicked point</b>"), neighbor_table)
 
@@ -329,11 +329,15 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
     )
 
 
-def _quality_line(entry: "MapEntry") -> str:
-    projection = entry.projection
-    if projection is None or projection.quality is None:
+def _quality_line(store: "DataStore", entry: "MapEntry") -> str:
+    """The quality of the two axes the report draws (a 3-D map is drawn flat)."""
+    from projector.reduce.scoring import quality_as_drawn
+
+    if entry.projection is None:
         return ""
-    quality = projection.quality
+    quality = quality_as_drawn(store.dataset, entry.projection, (0, 1))
+    if quality is None:
+        return ""
     return escape(f"Trustworthiness {quality.trustworthiness:.3f}, {quality.k}-NN preserved {quality.knn_preservation:.1%}.")
 
 

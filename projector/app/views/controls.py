@@ -85,11 +85,15 @@ class MapControls:
         self.cancel.on_click(self._cancel)
         self._poller = Poller(self.poll, _POLL_MS)
         self._known_maps = store.map_keys
+        self._quality: "Job | None" = None  # the score of the axes shown, while it is computed
+        self._auto_seen = store.auto_job is None or store.auto_job.finished
+        self.background = pn.pane.Str("", sizing_mode="stretch_width", styles={"font-size": "12px", "color": "#555"})
         Poller(self._refresh_maps, _REFRESH_MS).start()  # maps computed in other sessions appear here
+        state.param.watch(self._describe, ["pca_x", "pca_y"])
         self._show_params()
         self._describe()
         self.panel = pn.Column(
-            self.maps, self.axes, self.about,
+            self.maps, self.axes, self.about, self.background,
             pn.layout.Divider(),
             pn.pane.Markdown("**New map**", margin=(0, 5)),
             self.method, self.column, self.params, self.compute, self.progress, self.cancel, self.status,
@@ -101,6 +105,33 @@ class MapControls:
         if keys != self._known_maps:
             self._known_maps = keys
             self.maps.options = keys
+        if self._quality is not None:
+            self._describe()
+        self._follow_auto_map()
+
+    def _follow_auto_map(self) -> None:
+        """Show the map computed after the first paint: progress while it runs, then switch to
+        it, unless this page's user picked another map meanwhile."""
+        job = self.store.auto_job
+        if job is None or self._auto_seen:
+            self.background.object = ""
+            return
+        if not job.finished:
+            self.background.object = f"{job.describe()} (computing in the background; the page stays usable)"
+            return
+        self._auto_seen = True
+        entry = job.result
+        if job.state != "done" or entry is None:
+            self.background.object = job.describe()
+            return
+        self.background.object = ""
+        self.maps.options = self.store.map_keys
+        untouched = (self.state.pca_x, self.state.pca_y) == (1, 2)
+        if self.state.map_key == self.store.first_map and untouched:
+            self.state.map_key = entry.key
+            self.state.message = f"{entry.key} is ready: showing it now ({self.store.first_map} stays in the Map list)"
+        else:
+            self.state.message = f"{entry.key} is ready: pick it in the Map list"
 
     def _show_map_key(self, *_) -> None:
         self.maps.options = self.store.map_keys
@@ -108,7 +139,7 @@ class MapControls:
             self.maps.value = self.state.map_key
         self._describe()
 
-    def _describe(self) -> None:
+    def _describe(self, *_) -> None:
         key = self.state.map_key
         if not key or key not in self.store.map_keys:
             self.about.object = ""
@@ -119,7 +150,18 @@ class MapControls:
         if self.axes.visible:
             for widget in self.axes:
                 widget.end = entry.dims
-        self.about.object = bullet_list(entry.describe())
+        job = self.store.quality_job(entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y))
+        quality = job.result if job is not None and job.state == "done" else None
+        pending = ""
+        if job is not None and not job.finished:
+            pending = f"quality: computing in the background ({job.stage or 'waiting'}{f' {job.fraction:.0%}' if job.fraction is not None else ''})"
+        elif job is not None and job.state != "done":
+            pending = f"quality: {job.describe()}"
+        arrived = self._quality is not None and self._quality is job and job.finished
+        self._quality = job if job is not None and not job.finished else None
+        self.about.object = bullet_list(entry.describe(quality, pending))
+        if arrived:
+            self.state.quality_version += 1  # the quality colour-by can now be drawn
 
     def _show_params(self, *_) -> None:
         self.params.objects = parameter_widgets(METHODS[self.method.value])
@@ -208,8 +250,8 @@ class StyleControls:
         key = self.state.map_key
         if key and key in self.store.map_keys:
             entry = self.store.map(key)
-            if entry.projection is not None and entry.projection.quality is not None:
-                options.append(f"{QUALITY_PREFIX}{key}")
+            if entry.projection is not None and entry.method != "identity":
+                options.append(f"{QUALITY_PREFIX}{key}")  # one colour until the score arrives
         self.color.options = _labelled(options)
         if self.state.color_by in options:
             self.color.value = self.state.color_by

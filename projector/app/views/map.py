@@ -79,13 +79,12 @@ NEIGHBOR_COLOR = "#e4005b"
 
 def map_axes(entry: "MapEntry", state: "ViewState") -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
     """The x and y of every row on the current map, and the axis names."""
-    coords = entry.coords
-    if entry.method == "pca" and coords.shape[1] > 2:
-        i = min(state.pca_x, coords.shape[1]) - 1
-        j = min(state.pca_y, coords.shape[1]) - 1
-        return coords[:, i], coords[:, j], (f"PC{i + 1}", f"PC{j + 1}")
-    names = entry.axis_names or ("x", "y")
-    return coords[:, 0], coords[:, 1], (names[0], names[1])
+    i, j = entry.drawn_axes(state.pca_x, state.pca_y)
+    if entry.method == "pca":
+        names = (f"PC{i + 1}", f"PC{j + 1}")
+    else:
+        names = (entry.axis_names or ("x", "y"))[:2]
+    return entry.coords[:, i], entry.coords[:, j], (names[0], names[1])
 
 
 class MapView:
@@ -145,7 +144,7 @@ class MapView:
         self.panel = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=420)
 
         state.param.watch(self._draw_map, ["map_key", "pca_x", "pca_y"])
-        state.param.watch(self._draw_colors, ["color_by", "max_categories"])
+        state.param.watch(self._draw_colors, ["color_by", "max_categories", "quality_version"])
         state.param.watch(self._draw_sizes, ["size_by", "point_size"])
         state.param.watch(self._draw_opacity, ["opacity"])
         state.param.watch(self._draw_selection, ["selection"])
@@ -156,6 +155,11 @@ class MapView:
         self._draw_map()
 
     # -- drawing (state -> Bokeh models) ---------------------------------------------------
+
+    def column(self) -> str | None:
+        """The embedding column of the map shown (None: given coordinates, the first column)."""
+        entry = self._entry()
+        return entry.column if entry is not None else None
 
     def _entry(self) -> "MapEntry | None":
         key = self.state.map_key
@@ -168,7 +172,7 @@ class MapView:
         x, y, (xname, yname) = map_axes(entry, self.state)
         self._x = np.ascontiguousarray(x, dtype=np.float32)
         self._y = np.ascontiguousarray(y, dtype=np.float32)
-        self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry)
+        self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y))
         self.mode = "raster" if self._x.size > self.webgl_max_points else "webgl"
         self._apply_mapper()
         self.figure.xaxis.axis_label = PlainText(xname)
@@ -220,7 +224,9 @@ class MapView:
             callback.args = {**callback.args, "query": query}
 
     def _draw_colors(self, *_) -> None:
-        self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, self._entry())
+        entry = self._entry()
+        axes = entry.drawn_axes(self.state.pca_x, self.state.pca_y) if entry is not None else (0, 1)
+        self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry, axes)
         self._apply_mapper()
         if self.mode == "raster":
             self.raster.restyle(colors=self.colors)
@@ -291,7 +297,7 @@ class MapView:
             self.links.data = {"x0": [], "y0": [], "x1": [], "y1": []}
             self.rings.data = {"x": [], "y": [], "size": []}
             return
-        rows, _ = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric)
+        rows, _ = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric, self.column())
         x, y = self._x, self._y
         self.links.data = {
             "x0": np.full(rows.size, x[row], np.float32), "y0": np.full(rows.size, y[row], np.float32),

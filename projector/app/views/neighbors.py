@@ -22,10 +22,11 @@ if TYPE_CHECKING:
 __all__ = ["NeighborsView", "neighbors_html"]
 
 
-def neighbors_html(store: "DataStore", row: int, rows: np.ndarray, distances: np.ndarray, kept: int | None, metric: str) -> str:
+def neighbors_html(store: "DataStore", row: int, rows: np.ndarray, distances: np.ndarray, kept: int | None, metric: str, column: str | None = None) -> str:
     """The focused row's neighbour list: rank, distance, thumbnail, label and text, escaped."""
     record = store.record(row)
-    head = f"{rows.size} nearest to row {row} (id {escape(record['id'])}) by {escape(metric)} distance in {escape(store.dataset.roles.vectors[0])}"
+    column = column or store.dataset.roles.vectors[0]
+    head = f"{rows.size} nearest to row {row} (id {escape(record['id'])}) by {escape(metric)} distance in {escape(column)}"
     summary = ""
     if kept is not None:
         share = kept / rows.size if rows.size else 0.0
@@ -68,10 +69,11 @@ class NeighborsView:
         row = self.state.focused
         if row is None or not 0 <= row < self.store.num_rows:
             return
-        rows, distances = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric)
+        column = self.map_view.column()  # neighbours in the space the shown map was made from
+        rows, distances = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric, column)
         kept = None
         x, y = self.map_view._x, self.map_view._y
         if x.size == self.store.num_rows:
             on_map = self.store.map_neighbors(np.stack([x, y], axis=1), row, rows.size)
             kept = int(np.isin(rows, on_map).sum())
-        self.list.object = neighbors_html(self.store, row, rows, distances, kept, self.state.neighbor_metric)
+        self.list.object = neighbors_html(self.store, row, rows, distances, kept, self.state.neighbor_metric, column)
