@@ -38,8 +38,17 @@ def browser():
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory) -> Iterator[ServedApp]:
-    """`projector serve` of the built-in demo (digits, 1,797 rows, starts on a PCA map)."""
-    app = serve_app([], tmp_path_factory.mktemp("demo-cache"))
+    """`projector serve --method none` of the built-in demo (digits, 1,797 rows): it stays on
+    its PCA map, as no UMAP follows in the background."""
+    app = serve_app(["--method", "none"], tmp_path_factory.mktemp("demo-cache"))
+    yield app
+    app.stop()
+
+
+@pytest.fixture(scope="module")
+def auto_app(tmp_path_factory) -> Iterator[ServedApp]:
+    """`projector serve` of the built-in demo as `make demo` runs it: PCA first, then UMAP."""
+    app = serve_app([], tmp_path_factory.mktemp("auto-cache"))
     yield app
     app.stop()
 
@@ -51,7 +60,7 @@ def hostile_app(tmp_path_factory) -> Iterator[ServedApp]:
     folder = tmp_path_factory.mktemp("hostile")
     path = write_hostile_dataset(folder)
     broken = write_broken_file(path.parent)
-    app = serve_app([str(path), str(broken)], tmp_path_factory.mktemp("hostile-cache"))
+    app = serve_app([str(path), str(broken), "--method", "none"], tmp_path_factory.mktemp("hostile-cache"))
     yield app
     app.stop()
 

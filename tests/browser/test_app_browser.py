@@ -357,3 +357,18 @@ def test_far_points_are_left_to_the_reset_tool(far_app, open_page):
     geometry = map_geometry(page, None)
     frame = geometry["frame"]
     assert all(frame["x"] <= px <= frame["x"] + frame["width"] and frame["y"] <= py <= frame["y"] + frame["height"] for px, py in geometry["points"])
+
+
+def test_the_first_map_paints_at_once_then_umap_takes_over_with_a_notice(auto_app, open_page):
+    """`make demo`: PCA paints first with its quality pending or shown, UMAP computes in the
+    background with a status line, then the page switches to it and says so."""
+    page, _ = open_page(auto_app.url)
+    wait_painted(page, min_hues=5)
+    maps = page.get_by_label("Map", exact=True)
+    notice = page.locator(".projector-message")
+    expect(notice).to_contain_text("UMAP of pixels is ready: showing it now", timeout=300_000)
+    assert maps.evaluate("(el) => el.options[el.selectedIndex].text") == "UMAP of pixels"
+    assert any(option.startswith("PCA") for option in maps.evaluate("(el) => [...el.options].map((o) => o.text)"))
+    wait_painted(page, min_hues=5)
+    # the side bar's quality line is the shown map's, once scored in the background
+    expect(page.get_by_text(re.compile(r"^trustworthiness 0\.\d{3} · k-NN preserved"))).to_be_visible(timeout=120_000)
