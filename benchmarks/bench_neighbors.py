@@ -1,6 +1,7 @@
 """All-points kNN graph: FAISS exact, exact-within-clusters (knn_graph's approximate path) and
 HNSW, as projector.neighbors builds them, against pynndescent (what umap-learn uses), on a
-synthetic Gaussian mixture, cosine metric.
+synthetic Gaussian mixture, cosine metric. On a CUDA machine, ``cuda-exact`` is knn_graph on
+the GPU (exact at any size); with it in ``--methods`` it is the reference instead of FAISS exact.
 
 Each measurement runs in a fresh Python process; imports happen before the clock starts, and
 pynndescent first runs once on 500 points so that numba's compilation is reported apart
@@ -10,6 +11,7 @@ writes JSON.
 
     python benchmarks/bench_neighbors.py                                  # 10k and 100k x 128 / 768
     python benchmarks/bench_neighbors.py --sizes 10000x128,10000x768      # quicker
+    python benchmarks/bench_neighbors.py --sizes 1000000x128 --methods cuda-exact,faiss-clustered   # a GPU
 
 The data: 50 clusters whose centres are drawn from N(0, 4 I) and points scattered around them by
 N(0, I), in D dimensions (isotropic clusters: the hard case for approximate search).
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-METHODS = ("faiss-exact", "faiss-clustered", "faiss-hnsw", "pynndescent")
+METHODS = ("faiss-exact", "faiss-clustered", "faiss-hnsw", "pynndescent", "cuda-exact")
 
 _CHILD = r"""
 import json, sys, time
@@ -39,7 +41,16 @@ method, data_path, out_path, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.
 x = np.load(data_path)
 n = len(x)
 extra = {}
-if method.startswith("faiss"):
+if method == "cuda-exact":
+    import torch
+    from projector.neighbors import knn_graph
+    torch.zeros(1, device="cuda")  # CUDA's start-up, outside the clock like the imports
+    start = time.perf_counter()
+    graph = knn_graph(x, k, "cosine", device="cuda")
+    seconds = time.perf_counter() - start
+    indices = graph.indices
+    extra = {"backend": graph.backend, "torch": torch.__version__}
+elif method.startswith("faiss"):
     import faiss
     from projector.neighbors import _knn_graph
     start = time.perf_counter()
@@ -128,8 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         parser.error(f"--methods: unknown {', '.join(unknown)}; choose from {', '.join(METHODS)}")
-    if "faiss-exact" not in methods:
-        methods.insert(0, "faiss-exact")  # recall is measured against it
+    reference = "cuda-exact" if "cuda-exact" in methods else "faiss-exact"
+    methods = [reference] + [m for m in methods if m != reference]  # recall is measured against it
     sizes = []
     for item in args.sizes.split(","):
         try:
@@ -148,9 +159,10 @@ def main(argv: list[str] | None = None) -> None:
             truth = None
             for method in methods:
                 result, indices = measure(method, data, folder, args.k)
-                if method == "faiss-exact":
+                if method == reference:
                     truth = indices
-                result.update(n=n, d=d, k=args.k, method=method, recall=recall(indices, truth))
+                device = "cuda" if method == "cuda-exact" else "cpu"
+                result.update(n=n, d=d, k=args.k, method=method, device=device, recall=recall(indices, truth))
                 rows.append(result)
                 notes = ", ".join(
                     f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={value}"
@@ -161,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
-            "metric": "cosine", "data": "isotropic Gaussian mixture, 50 clusters", "date": time.strftime("%Y-%m-%d")}
+            "metric": "cosine", "data": "isotropic Gaussian mixture, 50 clusters", "reference": reference,
+            "date": time.strftime("%Y-%m-%d")}
     out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
     print(f"wrote {out}")
 

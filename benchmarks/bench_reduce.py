@@ -11,11 +11,15 @@ ratio of theirs.
     python benchmarks/bench_reduce.py --data mnist              # 10k real digits from ../shared/fixtures
     python benchmarks/bench_reduce.py --data blobs-1000000x768 --method pca --pca-dims 2 --pca-dims 50 \\
         --data-dir /tmp/projector-bench                        # PCA at 1M x 768, data written once
+    python benchmarks/bench_reduce.py --data blobs-1000000x128 --runner "projector umap" --device cuda --device cpu
     python benchmarks/bench_reduce.py --list                   # every dataset and runner
 
-PCA runners take ``--pca-dims`` (one run per value). Above ``--score-max`` rows the maps are
+PCA runners take ``--pca-dims`` (one run per value); projector's runners take ``--device`` (one
+run per value; the other libraries run on the CPU). Above ``--score-max`` rows the maps are
 not scored (the reference kNN graph would cost more than the runs); peak memory is then the
-figure to read, also as a multiple of the data's bytes.
+figure to read, also as a multiple of the data's bytes. The reference graph is built once per
+dataset, on a GPU when there is one. The JSON is rewritten after every run, so a benchmark
+stopped part-way keeps the runs it finished.
 """
 
 from __future__ import annotations
@@ -33,14 +37,14 @@ import numpy as np
 
 RUNNERS = {
     # name: (method, code run in the child with X (float32 array) in scope, assigning Y);
-    # PCA code reads {dims}
-    "projector umap": ("umap", "Y = projector.Dataset.from_arrays(X).project('umap', cache=False, quality=False).coords"),
+    # PCA code reads {dims}, projector's code {device}
+    "projector umap": ("umap", "Y = projector.Dataset.from_arrays(X).project('umap', device='{device}', cache=False, quality=False).coords"),
     "umap-learn": ("umap", "import umap\nY = umap.UMAP(metric='cosine').fit_transform(X)"),
-    "projector tsne": ("tsne", "Y = projector.Dataset.from_arrays(X).project('tsne', cache=False, quality=False).coords"),
+    "projector tsne": ("tsne", "Y = projector.Dataset.from_arrays(X).project('tsne', device='{device}', cache=False, quality=False).coords"),
     "openTSNE": ("tsne", "import openTSNE\nY = np.asarray(openTSNE.TSNE(metric='cosine', n_jobs=os.cpu_count()).fit(X))"),
     "openTSNE defaults": ("tsne", "import openTSNE\nY = np.asarray(openTSNE.TSNE().fit(X))"),
     "sklearn TSNE": ("tsne", "from sklearn.manifold import TSNE\nY = TSNE(metric='cosine', init='pca').fit_transform(X)"),
-    "projector pca": ("pca", "Y = projector.Dataset.from_arrays(X).project('pca', dims={dims}, cache=False, quality=False).coords"),
+    "projector pca": ("pca", "Y = projector.Dataset.from_arrays(X).project('pca', dims={dims}, device='{device}', cache=False, quality=False).coords"),
     "sklearn PCA": ("pca", "from sklearn.decomposition import PCA\nY = PCA(n_components={dims}, svd_solver='randomized', random_state=0).fit_transform(X)"),
 }
 SKLEARN_TSNE_MAX = 10_000
@@ -157,8 +161,8 @@ def _warm(path: Path) -> None:
             pass
 
 
-def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2) -> dict:
-    code = _CHILD.format(code=RUNNERS[runner][1].replace("{dims}", str(dims)))
+def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2, device: str = "cpu") -> dict:
+    code = _CHILD.format(code=RUNNERS[runner][1].replace("{dims}", str(dims)).replace("{device}", device))
     try:
         done = subprocess.run([sys.executable, "-c", code, str(data_path), str(out)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -168,12 +172,17 @@ def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2) 
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def score(data: np.ndarray, coords: np.ndarray, labels) -> dict:
+def reference_knn(data: np.ndarray) -> np.ndarray:
+    """The 10 nearest neighbours of every row in the original space (on a GPU when there is one)."""
     from projector.neighbors import knn_graph
+
+    return knn_graph(np.ascontiguousarray(data), 10, "cosine").indices
+
+
+def score(data: np.ndarray, coords: np.ndarray, labels, reference: np.ndarray) -> dict:
     from projector.quality import projection_quality
 
-    graph = knn_graph(np.ascontiguousarray(data), 10, "cosine")
-    quality = projection_quality(data, coords, original_knn=graph.indices, metric="cosine", labels=labels, k=10)
+    quality = projection_quality(data, coords, original_knn=reference, metric="cosine", labels=labels, k=10)
     return quality.to_dict()
 
 
@@ -183,6 +192,8 @@ def main() -> None:
     parser.add_argument("--runner", action="append", help="which runners (default: all that apply)")
     parser.add_argument("--method", action="append", choices=("umap", "tsne", "pca"), help="only runners of these methods")
     parser.add_argument("--pca-dims", action="append", type=int, help="PCA components, one run each (default: 2)")
+    parser.add_argument("--device", action="append", choices=("auto", "cpu", "cuda"),
+                        help="devices for projector's runners, one run each (default: auto)")
     parser.add_argument("--data-dir", type=Path, help="write the data here and reuse it (default: a temporary folder)")
     parser.add_argument("--score-max", type=int, default=SCORE_MAX, help="score maps only up to this many rows")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
@@ -195,6 +206,9 @@ def main() -> None:
         return
     datasets = args.data or ["digits", "blobs-10000x768"]
     runners = [r for r in (args.runner or list(RUNNERS)) if not args.method or RUNNERS[r][0] in args.method]
+    from projector.device import resolve_device
+
+    devices = list(dict.fromkeys(resolve_device(d) for d in args.device or ["auto"]))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data_dir or Path(tmp)
@@ -203,43 +217,54 @@ def main() -> None:
             path, labels = make_data(name, folder)
             _warm(path)
             data = np.load(path, mmap_mode="r")
+            reference = None
             for runner in runners:
                 if runner == "sklearn TSNE" and len(data) > SKLEARN_TSNE_MAX:
                     continue
                 method = RUNNERS[runner][0]
                 for dims in (args.pca_dims or [2]) if method == "pca" else [2]:
-                    out = Path(tmp) / "coords.npy"
-                    started = time.perf_counter()
-                    result = run(runner, path, out, args.timeout, dims)
-                    row = {"data": name, "n": len(data), "d": data.shape[1], "runner": runner, "method": method, "dims": dims,
-                           "data_bytes": data.nbytes, **result}
-                    if "error" not in result and len(data) <= args.score_max:
-                        row.update(score(np.asarray(data), np.load(out)[:, :2], labels))
-                    print(f"  {name:<18} {runner:<17} {dims:>2}d {result.get('seconds', float('nan')):8.1f} s  "
-                          f"(wall {time.perf_counter() - started:.0f} s) {result.get('error', '')}", flush=True)
-                    rows.append(row)
+                    for device in devices if runner.startswith("projector") else ["cpu"]:
+                        out = Path(tmp) / "coords.npy"
+                        started = time.perf_counter()
+                        result = run(runner, path, out, args.timeout, dims, device)
+                        row = {"data": name, "n": len(data), "d": data.shape[1], "runner": runner, "method": method, "dims": dims,
+                               "device": device, "data_bytes": data.nbytes, **result}
+                        rows.append(row)
+                        _write(args.json, rows)
+                        if "error" not in result and len(data) <= args.score_max:
+                            if reference is None:
+                                reference = reference_knn(data)
+                            row.update(score(np.asarray(data), np.load(out)[:, :2], labels, reference))
+                            _write(args.json, rows)
+                        print(f"  {name:<18} {runner:<17} {device:<5}{dims:>2}d {result.get('seconds', float('nan')):8.1f} s  "
+                              f"(wall {time.perf_counter() - started:.0f} s) {result.get('error', '')}", flush=True)
     _table(rows)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"cpu_count": os.cpu_count(), "rows": rows}, indent=2))
+    _write(args.json, rows)
     print(f"\nwrote {args.json}")
 
 
+def _write(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"cpu_count": os.cpu_count(), "rows": rows}, indent=2))
+
+
 def _table(rows: list[dict]) -> None:
-    header = (f"{'data':<18}{'method':<7}{'runner':<18}{'seconds':>9}{'ours vs':>9}{'peak GB':>9}{'x data':>8}"
+    header = (f"{'data':<18}{'method':<7}{'runner':<18}{'device':<7}{'seconds':>9}{'ours vs':>9}{'peak GB':>9}{'x data':>8}"
               f"{'trust':>8}{'10NN kept':>10}{'label acc':>10}")
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
         method = row["method"] if row["method"] != "pca" else f"pca{row['dims']}"
         if "error" in row:
-            print(f"{row['data']:<18}{method:<7}{row['runner']:<18}  {row['error']}")
+            print(f"{row['data']:<18}{method:<7}{row['runner']:<18}{row['device']:<7}  {row['error']}")
             continue
-        ours = next((r for r in rows if r["data"] == row["data"] and r["runner"] == f"projector {row['method']}"
-                     and r["dims"] == row["dims"] and "error" not in r), None)
+        ours = [r for r in rows if r["data"] == row["data"] and r["runner"] == f"projector {row['method']}"
+                and r["dims"] == row["dims"] and "error" not in r]
+        ours = next((r for r in ours if r["device"] == row["device"]), ours[0] if ours else None)
         ratio = f"{row['seconds'] / ours['seconds']:.1f}x" if ours and ours is not row else ""
         label = row.get("label_accuracy_map")
         scored = "trustworthiness" in row
         print(
-            f"{row['data']:<18}{method:<7}{row['runner']:<18}{row['seconds']:>9.1f}{ratio:>9}"
+            f"{row['data']:<18}{method:<7}{row['runner']:<18}{row['device']:<7}{row['seconds']:>9.1f}{ratio:>9}"
             f"{row['peak_bytes'] / 1e9:>9.2f}{row['peak_bytes'] / row['data_bytes']:>8.2f}"
             f"{(format(row['trustworthiness'], '.3f') if scored else '-'):>8}{(format(row['knn_preservation'], '.2f') if scored else '-'):>10}"
             f"{(f'{label:.2f}' if label is not None else '-'):>10}"
