@@ -272,14 +272,18 @@ def test_the_first_map_paints_before_quality_and_umap_follows_in_the_background(
     [store] = open_sources([str(path)], {}, report=lines.append)
     first = store.map(store.first_map)
     assert store.first_map == "PCA of a" and first.projection.quality is None  # nothing scored before serving
-    assert any("computing umap in the background" in line for line in lines)
+    assert any("umap follows in the background once a page has painted" in line for line in lines)
+    assert store.auto_job is None  # nothing runs before a page has painted (outside a server: at once)
     stays, follows = Session(store), Session(store)
+    assert store.auto_job is not None
     stays.state.pca_y = 3  # a user who chose what to look at keeps it
     assert store.auto_job.wait(120), store.auto_job.describe()
     for session in (stays, follows):
         session.map_controls._refresh_maps()
     assert follows.state.map_key == "UMAP of a" and "UMAP of a is ready: showing it now" in follows.state.message
     assert stays.state.map_key == "PCA of a" and "pick it in the Map list" in stays.state.message
+    later = Session(store)  # a page opened after the background map is ready starts on it
+    assert later.state.map_key == "UMAP of a" and later.state.message == ""
     # the quality shown is that of the axes drawn: PC1 / PC3 on the page that chose them
     job = store.quality_job(first, (0, 2))
     assert job.wait(120), job.describe()
@@ -295,6 +299,8 @@ def test_serve_method_chooses_the_background_map(tmp_path, method, expected):
     path = tmp_path / "points.parquet"
     _two_columns(40).to_parquet(path)
     [store] = open_sources([str(path)], {}, method=method, report=lambda line: None)
+    assert store.auto_method == expected
+    Session(store)  # its page has painted
     job = store.auto_job
     assert (job is None) == (expected is None)
     if job is not None:

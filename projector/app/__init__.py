@@ -70,10 +70,9 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
                 store.project("pca")
             store.first_map = store.map_keys[0] if store.map_keys else ""
             store.warm()
-            background = _background_method(method, store, x is not None)
-            if background is not None:
-                report(f"{name}: computing {background.upper() if background == 'pca' else background} in the background; pages switch to it when ready")
-                store.start_auto_map(background)
+            store.auto_method = _background_method(method, store, x is not None)
+            if store.auto_method is not None:
+                report(f"{name}: {store.auto_method} follows in the background once a page has painted; pages switch to it when ready")
             sources.append(store)
         except ProjectorError as exc:
             report(f"projector: error: {exc}")

@@ -35,7 +35,11 @@ def initial_state(store: "DataStore") -> ViewState:
     """Defaults for a new session: the first map, coloured by the first label column."""
     roles = store.dataset.roles
     keys = store.map_keys
-    state = ViewState(map_key=keys[0] if keys else "", num_rows=store.num_rows)
+    first = keys[0] if keys else ""
+    auto = store.auto_job
+    if auto is not None and auto.state == "done" and auto.result is not None:
+        first = auto.result.key  # the background map is ready: later pages open on it
+    state = ViewState(map_key=first, num_rows=store.num_rows)
     if roles.labels:
         state.color_by = roles.labels[0]
     return state
@@ -61,6 +65,9 @@ class Session:
         self.state.param.watch(self._show_message, ["message"])
         self.header = pn.pane.HTML(self._header(), sizing_mode="stretch_width", styles={"font-size": "14px"})
         self.state.param.watch(lambda *_: setattr(self.header, "object", self._header()), ["filters", "isolate", "map_key"])
+        # the first paint waits for nothing the user did not ask for: scores and the background
+        # map start once the page has loaded (at once outside a server)
+        pn.state.onload(self.map_controls.after_paint)
         sidebar = pn.Column(
             self.map_controls.panel,
             pn.layout.Divider(),

@@ -139,6 +139,7 @@ class DataStore:
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality")
         self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
         self.auto_job: Job | None = None  # the map computed unasked after the first paint
+        self.auto_method: str | None = None  # ... and its method, until a page has painted
         self.first_map = ""  # the map every page opens on
         if (x is None) != (y is None):
             raise SchemaError("--x and --y go together: name both coordinate columns or neither")
@@ -196,23 +197,25 @@ class DataStore:
         title = f"{method_name(method)} of {column or self.dataset.roles.vectors[0]}"
         return Job(title, lambda progress: self.project(method, column, params, progress)).submit(self._executor)
 
-    def start_auto_map(self, method: str) -> Job | None:
-        """Compute ``method``'s map in the background after the first paint; pages switch to it
-        when it is ready unless their user picked another map meanwhile."""
-        if self.dimension() <= 3:
-            return None
-        self.auto_job = self.start_projection(method)
-        return self.auto_job
+    def start_auto_map(self) -> Job | None:
+        """Compute :attr:`auto_method`'s map in the background (once; pages call this when they
+        have painted). Pages switch to it when it is ready unless their user chose another view."""
+        with self._lock:
+            method, self.auto_method = self.auto_method, None
+            if method is None or self.auto_job is not None:
+                return self.auto_job
+            self.auto_job = Job(f"{method_name(method)} of {self.dataset.roles.vectors[0]}", lambda progress: self.project(method, None, None, progress))
+        return self.auto_job.submit(self._executor)
 
-    def quality_job(self, entry: MapEntry, axes: Sequence[int]) -> Job | None:
+    def quality_job(self, entry: MapEntry, axes: Sequence[int], *, start: bool = True) -> Job | None:
         """The quality of ``entry``'s ``axes`` as drawn, scored once in the background and shared
-        by every page (None for coordinates that came with the data)."""
+        by every page (None for coordinates that came with the data, and when not ``start``-ed)."""
         if entry.projection is None or entry.method == "identity":
             return None
         slot = (entry.key, tuple(int(a) for a in axes))
         with self._lock:
             job = self._quality_jobs.get(slot)
-            if job is not None:
+            if job is not None or not start:
                 return job
             job = self._quality_jobs[slot] = Job(f"quality of {entry.key}", lambda progress: self._score(entry, slot[1], progress))
         return job.submit(self._scoring)

@@ -86,7 +86,8 @@ class MapControls:
         self._poller = Poller(self.poll, _POLL_MS)
         self._known_maps = store.map_keys
         self._quality: "Job | None" = None  # the score of the axes shown, while it is computed
-        self._auto_seen = store.auto_job is None or store.auto_job.finished
+        self._scoring = False  # nothing is scored before the page has painted
+        self._auto_handled = store.auto_job if store.auto_job is not None and store.auto_job.finished else None
         self.background = pn.pane.Str("", sizing_mode="stretch_width", styles={"font-size": "12px", "color": "#555"})
         Poller(self._refresh_maps, _REFRESH_MS).start()  # maps computed in other sessions appear here
         state.param.watch(self._describe, ["pca_x", "pca_y"])
@@ -109,17 +110,24 @@ class MapControls:
             self._describe()
         self._follow_auto_map()
 
+    def after_paint(self) -> None:
+        """The page has painted: start what waits for it (this map's quality, the background map)."""
+        self._scoring = True
+        self.store.start_auto_map()
+        self._describe()
+        self._follow_auto_map()
+
     def _follow_auto_map(self) -> None:
         """Show the map computed after the first paint: progress while it runs, then switch to
         it, unless this page's user picked another map meanwhile."""
         job = self.store.auto_job
-        if job is None or self._auto_seen:
+        if job is None or job is self._auto_handled:
             self.background.object = ""
             return
         if not job.finished:
             self.background.object = f"{job.describe()} (computing in the background; the page stays usable)"
             return
-        self._auto_seen = True
+        self._auto_handled = job
         entry = job.result
         if job.state != "done" or entry is None:
             self.background.object = job.describe()
@@ -150,10 +158,12 @@ class MapControls:
         if self.axes.visible:
             for widget in self.axes:
                 widget.end = entry.dims
-        job = self.store.quality_job(entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y))
+        job = self.store.quality_job(entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y), start=self._scoring)
         quality = job.result if job is not None and job.state == "done" else None
         pending = ""
-        if job is not None and not job.finished:
+        if job is None and not self._scoring and entry.projection is not None and entry.method != "identity":
+            pending = "quality: scored in the background once the map has painted"
+        elif job is not None and not job.finished:
             pending = f"quality: computing in the background ({job.stage or 'waiting'}{f' {job.fraction:.0%}' if job.fraction is not None else ''})"
         elif job is not None and job.state != "done":
             pending = f"quality: {job.describe()}"
