@@ -4,28 +4,33 @@ A fresh process is how users meet these tools: umap-learn compiles its numba cod
 its own kNN graph every time. Every configuration runs in its own subprocess, which saves
 the coordinates; this script then scores every map the same way (trustworthiness on a
 2,000-point sample, 10-NN preservation on all points) and prints a table, with our time as a
-ratio of theirs.
+ratio of the method's reference (umap-learn, openTSNE, sklearn PCA) in the same run.
 
     python benchmarks/bench_reduce.py                          # digits, 10k blobs, real-text (several minutes)
     python benchmarks/bench_reduce.py --data blobs-100000x128 --data sentences
     python benchmarks/bench_reduce.py --data mnist              # 10k real digits from ../shared/fixtures
     python benchmarks/bench_reduce.py --data real-text          # 6.7k real sentence embeddings, ../shared/fixtures
+    python benchmarks/bench_reduce.py --data real-text --method umap --variant default \\
+        --variant pca_dims=None,n_epochs=300 --seeds 2          # projector's parameters tried against umap-learn
     python benchmarks/bench_reduce.py --data blobs-1000000x768 --method pca --pca-dims 2 --pca-dims 50 \\
         --data-dir /tmp/projector-bench                        # PCA at 1M x 768, data written once
     python benchmarks/bench_reduce.py --data blobs-1000000x128 --runner "projector umap" --device cuda --device cpu
     python benchmarks/bench_reduce.py --list                   # every dataset and runner
 
 PCA runners take ``--pca-dims`` (one run per value); projector's runners take ``--device`` (one
-run per value; the other libraries run on the CPU). Above ``--score-max`` rows the maps are
-not scored (the reference kNN graph would cost more than the runs); peak memory is then the
-figure to read, also as a multiple of the data's bytes. The reference graph is built once per
-dataset, on a GPU when there is one. The JSON is rewritten after every run, so a benchmark
-stopped part-way keeps the runs it finished.
+run per value; the other libraries run on the CPU), ``--variant`` (parameters, one run per
+value) and ``--seeds`` (runs per configuration: projector gets seed=0, 1, ...; the others,
+unseeded as users call them, are simply run again; with more than one a summary of the means
+follows the table). Above ``--score-max`` rows the maps are not scored (the reference kNN graph
+would cost more than the runs); peak memory is then the figure to read, also as a multiple of
+the data's bytes. The reference graph is built once per dataset, on a GPU when there is one.
+The JSON is rewritten after every run, so a benchmark stopped part-way keeps the runs it finished.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -38,16 +43,18 @@ import numpy as np
 
 RUNNERS = {
     # name: (method, code run in the child with X (float32 array) in scope, assigning Y);
-    # PCA code reads {dims}, projector's code {device}
-    "projector umap": ("umap", "Y = projector.Dataset.from_arrays(X).project('umap', device='{device}', cache=False, quality=False).coords"),
+    # PCA code reads {dims}; projector's code reads {device} and {params} (", seed=0" and any --variant)
+    "projector umap": ("umap", "Y = projector.Dataset.from_arrays(X).project('umap', device='{device}', cache=False, quality=False{params}).coords"),
     "umap-learn": ("umap", "import umap\nY = umap.UMAP(metric='cosine').fit_transform(X)"),
-    "projector tsne": ("tsne", "Y = projector.Dataset.from_arrays(X).project('tsne', device='{device}', cache=False, quality=False).coords"),
+    "projector tsne": ("tsne", "Y = projector.Dataset.from_arrays(X).project('tsne', device='{device}', cache=False, quality=False{params}).coords"),
     "openTSNE": ("tsne", "import openTSNE\nY = np.asarray(openTSNE.TSNE(metric='cosine', n_jobs=os.cpu_count()).fit(X))"),
     "openTSNE defaults": ("tsne", "import openTSNE\nY = np.asarray(openTSNE.TSNE().fit(X))"),
     "sklearn TSNE": ("tsne", "from sklearn.manifold import TSNE\nY = TSNE(metric='cosine', init='pca').fit_transform(X)"),
-    "projector pca": ("pca", "Y = projector.Dataset.from_arrays(X).project('pca', dims={dims}, device='{device}', cache=False, quality=False).coords"),
+    "projector pca": ("pca", "Y = projector.Dataset.from_arrays(X).project('pca', dims={dims}, device='{device}', cache=False, quality=False{params}).coords"),
     "sklearn PCA": ("pca", "from sklearn.decomposition import PCA\nY = PCA(n_components={dims}, svd_solver='randomized', random_state=0).fit_transform(X)"),
 }
+# what each method's times and trustworthiness are compared with ('x ref', 'd trust')
+REFERENCE = {"umap": "umap-learn", "tsne": "openTSNE", "pca": "sklearn PCA"}
 DEFAULT_DATA = ["digits", "blobs-10000x768", "real-text"]
 SKLEARN_TSNE_MAX = 10_000
 SCORE_MAX = 200_000
@@ -56,17 +63,17 @@ _CHILD = r"""
 import os, sys, time, json
 import numpy as np
 X = np.load(sys.argv[1], mmap_mode="r")
-start = time.perf_counter()
+start, cpu_start = time.perf_counter(), time.process_time()
 import projector
 {code}
-seconds = time.perf_counter() - start
+seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
 np.save(sys.argv[2], np.asarray(Y, dtype=np.float32))
 peak = 0
 with open("/proc/self/status") as f:
     for line in f:
         if line.startswith("VmHWM:"):
             peak = int(line.split()[1]) * 1024
-print(json.dumps({{"seconds": seconds, "peak_bytes": peak}}))
+print(json.dumps({{"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_bytes": peak}}))
 """
 
 
@@ -197,8 +204,9 @@ def _warm(path: Path) -> None:
             pass
 
 
-def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2, device: str = "cpu") -> dict:
-    code = _CHILD.format(code=RUNNERS[runner][1].replace("{dims}", str(dims)).replace("{device}", device))
+def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2, device: str = "cpu", params: str = "") -> dict:
+    code = RUNNERS[runner][1].replace("{dims}", str(dims)).replace("{device}", device).replace("{params}", params)
+    code = _CHILD.format(code=code)
     try:
         done = subprocess.run([sys.executable, "-c", code, str(data_path), str(out)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -206,6 +214,30 @@ def run(runner: str, data_path: Path, out: Path, timeout: float, dims: int = 2, 
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit {done.returncode}"}
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def parse_variant(text: str, method: str) -> dict:
+    """``"pca_dims=None,n_epochs=300"`` as checked parameters of ``method`` ('default' or '': none)."""
+    import ast
+
+    from projector.reduce.params import PARAMS, ParameterError
+
+    if text.strip() in ("", "default"):
+        return {}
+    options = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--variant {text!r}: {item!r} is not NAME=VALUE (e.g. --variant pca_dims=None,n_epochs=300)")
+        try:
+            options[name.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            options[name.strip()] = value.strip()
+    try:
+        PARAMS[method].from_options(options)
+    except ParameterError as exc:
+        raise SystemExit(f"--variant {text!r}: {exc}") from exc
+    return options
 
 
 def reference_knn(data: np.ndarray) -> np.ndarray:
@@ -230,9 +262,15 @@ def main() -> None:
     parser.add_argument("--pca-dims", action="append", type=int, help="PCA components, one run each (default: 2)")
     parser.add_argument("--device", action="append", choices=("auto", "cpu", "cuda"),
                         help="devices for projector's runners, one run each (default: auto)")
+    parser.add_argument("--variant", action="append",
+                        help="parameters for projector's runners, one run each: 'pca_dims=None,n_epochs=300' ('default': none; "
+                             "default: just 'default')")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="runs per configuration: projector gets seed=0, 1, ...; the others are rerun unseeded")
     parser.add_argument("--data-dir", type=Path, help="write the data here and reuse it (default: a temporary folder)")
     parser.add_argument("--score-max", type=int, default=SCORE_MAX, help="score maps only up to this many rows")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per run")
+    parser.add_argument("--markdown", action="store_true", help="also print the summary as a Markdown table")
     parser.add_argument("--list", action="store_true")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "bench_reduce.json")
     args = parser.parse_args()
@@ -246,9 +284,11 @@ def main() -> None:
         print(f"real-text: skipped, {_real_text_path()} is absent (set PROJECTOR_REAL_TEXT)")
         datasets = [name for name in datasets if name != "real-text"]
     runners = [r for r in (args.runner or list(RUNNERS)) if not args.method or RUNNERS[r][0] in args.method]
+    variants = args.variant or ["default"]
     from projector.device import resolve_device
 
     devices = list(dict.fromkeys(resolve_device(d) for d in args.device or ["auto"]))
+    checked = {(r, v): parse_variant(v, RUNNERS[r][0]) for r in runners if r.startswith("projector") for v in variants}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.data_dir or Path(tmp)
@@ -258,16 +298,23 @@ def main() -> None:
             _warm(path)
             data = np.load(path, mmap_mode="r")
             reference = None
-            for runner in runners:
-                if runner == "sklearn TSNE" and len(data) > SKLEARN_TSNE_MAX:
-                    continue
-                method = RUNNERS[runner][0]
-                for dims in (args.pca_dims or [2]) if method == "pca" else [2]:
-                    for device in devices if runner.startswith("projector") else ["cpu"]:
+            for seed in range(args.seeds):  # seeds outermost: a slow spell on a shared machine hits every configuration
+                for runner in runners:
+                    if runner == "sklearn TSNE" and len(data) > SKLEARN_TSNE_MAX:
+                        continue
+                    method = RUNNERS[runner][0]
+                    ours = runner.startswith("projector")
+                    for variant, dims, device in itertools.product(
+                        variants if ours else ["default"], (args.pca_dims or [2]) if method == "pca" else [2], devices if ours else ["cpu"]
+                    ):
+                        options = {**checked[(runner, variant)], "seed": seed} if ours else {}
+                        params = "".join(f", {key}={value!r}" for key, value in options.items())
+                        label = runner if variant == "default" else f"{runner} {variant}"
                         out = Path(tmp) / "coords.npy"
                         started = time.perf_counter()
-                        result = run(runner, path, out, args.timeout, dims, device)
-                        row = {"data": name, "n": len(data), "d": data.shape[1], "runner": runner, "method": method, "dims": dims,
+                        result = run(runner, path, out, args.timeout, dims, device, params)
+                        row = {"data": name, "n": len(data), "d": data.shape[1], "runner": runner, "config": label,
+                               "variant": checked.get((runner, variant), {}), "seed": seed, "method": method, "dims": dims,
                                "device": device, "data_bytes": data.nbytes, **result}
                         rows.append(row)
                         _write(args.json, rows)
@@ -276,9 +323,13 @@ def main() -> None:
                                 reference = reference_knn(data)
                             row.update(score(np.asarray(data), np.load(out)[:, :2], labels, reference))
                             _write(args.json, rows)
-                        print(f"  {name:<18} {runner:<17} {device:<5}{dims:>2}d {result.get('seconds', float('nan')):8.1f} s  "
-                              f"(wall {time.perf_counter() - started:.0f} s) {result.get('error', '')}", flush=True)
+                        print(f"  {name:<12} {label:<40} {device:<5}s{seed} {dims:>2}d {result.get('seconds', float('nan')):8.1f} s  "
+                              f"(wall {time.perf_counter() - started:.0f} s) "
+                              f"{format(row['trustworthiness'], '.4f') if 'trustworthiness' in row else ''} "
+                              f"{result.get('error', '')}", flush=True)
     _table(rows)
+    if args.seeds > 1 or args.markdown:
+        _summary(rows, args.markdown)
     _write(args.json, rows)
     print(f"\nwrote {args.json}")
 
@@ -288,28 +339,75 @@ def _write(path: Path, rows: list[dict]) -> None:
     path.write_text(json.dumps({"cpu_count": os.cpu_count(), "rows": rows}, indent=2))
 
 
+def _reference(rows: list[dict], row: dict) -> tuple[float, float] | None:
+    """Mean seconds and trustworthiness of the reference runner's good runs on ``row``'s data."""
+    same = [r for r in rows if r["data"] == row["data"] and r["runner"] == REFERENCE[row["method"]]
+            and r["dims"] == row["dims"] and "error" not in r]
+    if not same:
+        return None
+    trust = [r["trustworthiness"] for r in same if "trustworthiness" in r]
+    return float(np.mean([r["seconds"] for r in same])), float(np.mean(trust)) if trust else float("nan")
+
+
 def _table(rows: list[dict]) -> None:
-    header = (f"{'data':<18}{'method':<7}{'runner':<18}{'device':<7}{'seconds':>9}{'ours vs':>9}{'peak GB':>9}{'x data':>8}"
-              f"{'trust':>8}{'10NN kept':>10}{'label acc':>10}")
+    header = (f"{'data':<12}{'method':<7}{'config':<42}{'device':<7}{'seed':>5}{'seconds':>9}{'x ref':>8}{'peak GB':>9}{'x data':>8}"
+              f"{'trust':>8}{'d trust':>9}{'10NN kept':>10}{'label acc':>10}")
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
         method = row["method"] if row["method"] != "pca" else f"pca{row['dims']}"
         if "error" in row:
-            print(f"{row['data']:<18}{method:<7}{row['runner']:<18}{row['device']:<7}  {row['error']}")
+            print(f"{row['data']:<12}{method:<7}{row['config']:<42}{row['device']:<7}{row['seed']:>5}  {row['error']}")
             continue
-        ours = [r for r in rows if r["data"] == row["data"] and r["runner"] == f"projector {row['method']}"
-                and r["dims"] == row["dims"] and "error" not in r]
-        ours = next((r for r in ours if r["device"] == row["device"]), ours[0] if ours else None)
-        ratio = f"{row['seconds'] / ours['seconds']:.1f}x" if ours and ours is not row else ""
+        ref = _reference(rows, row)
+        ratio = f"{ref[0] / row['seconds']:.1f}x" if ref else ""
         label = row.get("label_accuracy_map")
         scored = "trustworthiness" in row
+        delta = f"{row['trustworthiness'] - ref[1]:+.4f}" if scored and ref else "-"
         print(
-            f"{row['data']:<18}{method:<7}{row['runner']:<18}{row['device']:<7}{row['seconds']:>9.1f}{ratio:>9}"
+            f"{row['data']:<12}{method:<7}{row['config']:<42}{row['device']:<7}{row['seed']:>5}{row['seconds']:>9.1f}{ratio:>8}"
             f"{row['peak_bytes'] / 1e9:>9.2f}{row['peak_bytes'] / row['data_bytes']:>8.2f}"
-            f"{(format(row['trustworthiness'], '.3f') if scored else '-'):>8}{(format(row['knn_preservation'], '.2f') if scored else '-'):>10}"
-            f"{(f'{label:.2f}' if label is not None else '-'):>10}"
+            f"{(format(row['trustworthiness'], '.4f') if scored else '-'):>8}{delta:>9}"
+            f"{(format(row['knn_preservation'], '.3f') if scored else '-'):>10}"
+            f"{(f'{label:.3f}' if label is not None else '-'):>10}"
         )
-    print("\n'ours vs': their time divided by ours (above 1 means projector is faster)")
+    print("\n'x ref': the mean time of the method's reference runner (" + ", ".join(REFERENCE.values()) + ") in this run "
+          "divided by this row's (above 1: faster than it); 'd trust': trustworthiness minus the reference's mean")
+
+
+def _summary(rows: list[dict], markdown: bool) -> None:
+    """One line per data set and configuration: means over seeds, trustworthiness's range."""
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        if "error" not in row:
+            groups.setdefault((row["data"], row["method"], row["dims"], row["config"], row["device"]), []).append(row)
+    lines = []
+    devices = {row["device"] for row in rows}
+    for (data, method, dims, config, device), group in groups.items():
+        ref = _reference(rows, group[0])
+        seconds = float(np.mean([r["seconds"] for r in group]))
+        scored = [r for r in group if "trustworthiness" in r]
+        trust = [r["trustworthiness"] for r in scored]
+        label = [r["label_accuracy_map"] for r in scored if r.get("label_accuracy_map") is not None]
+        lines.append({
+            "data": data, "config": (config if method != "pca" else f"{config} {dims}d") + (f" ({device})" if len(devices) > 1 else ""),
+            "runs": str(len(group)),
+            "seconds": f"{seconds:.1f}", "x ref": f"{ref[0] / seconds:.1f}x" if ref else "",
+            "cpu s": f"{np.mean([r.get('cpu_seconds', float('nan')) for r in group]):.1f}",
+            "trust": f"{np.mean(trust):.4f}" if trust else "-",
+            "trust range": f"{min(trust):.4f}-{max(trust):.4f}" if len(trust) > 1 else "",
+            "d trust": f"{np.mean(trust) - ref[1]:+.4f}" if trust and ref else "-",
+            "10NN kept": f"{np.mean([r['knn_preservation'] for r in scored]):.3f}" if scored else "-",
+            "label acc": f"{np.mean(label):.3f}" if label else "-",
+        })
+    columns = list(lines[0]) if lines else []
+    widths = {c: max(len(c), *(len(line[c]) for line in lines)) for c in columns}
+    print("\nmeans over seeds\n" + "  ".join(c.ljust(widths[c]) for c in columns))
+    for line in lines:
+        print("  ".join(line[c].ljust(widths[c]) for c in columns))
+    if markdown:
+        print("\n| " + " | ".join(columns) + " |\n|" + "|".join("---" for _ in columns) + "|")
+        for line in lines:
+            print("| " + " | ".join(line[c].replace("|", "/") for c in columns) + " |")
 
 
 if __name__ == "__main__":
