@@ -202,8 +202,8 @@ def test_umap_is_reproducible_with_a_seed(digits):
 def test_umap_3d_and_pca_pre_reduction(wide_blobs):
     projection = wide_blobs.project("umap", dims=3, cache=False)
     assert projection.coords.shape == (600, 3) and projection.columns == ["umap_x", "umap_y", "umap_z"]
-    assert projection.provenance["pca_dims"] == 50
-    assert any("first 50 PCA components" in note for note in projection.notes)
+    assert projection.provenance["pca_dims"] == 100
+    assert any("first 100 PCA components" in note for note in projection.notes)
     assert projection.quality.label_accuracy_map > 0.95
     off = wide_blobs.project("umap", pca_dims=None, n_epochs=50, cache=False, quality=False)
     assert off.provenance["pca_dims"] is None

@@ -69,7 +69,7 @@ class NeighborMapParams(MethodParams):
 
     dims: int = param(2, "dimensions of the map", choices=(2, 3))
     metric: str = param("cosine", "distance in the original space", choices=("cosine", "l2", "ip"))
-    pca_dims: int | None = param(50, "PCA components to search neighbours in when D > 100 (None: never)", low=2, high=1000, nullable=True)
+    pca_dims: int | None = param(100, "PCA components to search neighbours in when D > 100 (None: never)", low=2, high=1000, nullable=True)
     seed: int = param(0, "random seed: the same seed gives the same map on the same device", low=0)
 
 
