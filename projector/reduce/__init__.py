@@ -49,7 +49,8 @@ def project(
         column: the embedding column (default: the first).
         device: ``"auto"`` (CUDA when torch sees a GPU), ``"cpu"`` or ``"cuda"``.
         cache: a :class:`~projector.cache.Cache`, True for the default one, False for none.
-        quality: score the map (trustworthiness, k-NN preservation, label accuracy).
+        quality: score the map as drawn (trustworthiness, k-NN preservation, label accuracy; see
+            :func:`projector.reduce.scoring.map_quality`): all its axes, or PC1 / PC2 of a wider PCA.
         progress: callbacks receiving :class:`~projector.progress.Progress`; True cancels.
         cache_only: return the projection only if the cache holds it (None otherwise); nothing
             is computed. The app lists maps from earlier runs this way.

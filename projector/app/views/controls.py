@@ -160,16 +160,10 @@ class MapControls:
                 widget.end = entry.dims
         job = self.store.quality_job(entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y), start=self._scoring)
         quality = job.result if job is not None and job.state == "done" else None
-        pending = ""
-        if job is None and not self._scoring and entry.projection is not None and entry.method != "identity":
-            pending = "quality: scored in the background once the map has painted"
-        elif job is not None and not job.finished:
-            pending = f"quality: computing in the background ({job.stage or 'waiting'}{f' {job.fraction:.0%}' if job.fraction is not None else ''})"
-        elif job is not None and job.state != "done":
-            pending = f"quality: {job.describe()}"
+        scored = entry.projection is not None and entry.method != "identity"
         arrived = self._quality is not None and self._quality is job and job.finished
         self._quality = job if job is not None and not job.finished else None
-        self.about.object = bullet_list(entry.describe(quality, pending))
+        self.about.object = bullet_list(entry.describe(quality, _pending(job) if scored else ""))
         if arrived:
             self.state.quality_version += 1  # the quality colour-by can now be drawn
 
@@ -265,6 +259,16 @@ class StyleControls:
         self.color.options = _labelled(options)
         if self.state.color_by in options:
             self.color.value = self.state.color_by
+
+
+def _pending(job: "Job | None") -> str:
+    """Where the quality of the shown axes stands, while it is not there."""
+    if job is None:
+        return "quality: scored in the background once the map has painted"
+    if not job.finished:
+        share = f" {job.fraction:.0%}" if job.fraction is not None else ""
+        return f"quality: computing in the background ({job.stage or 'waiting'}{share})"
+    return "" if job.state == "done" else f"quality: {job.describe()}"
 
 
 def _labelled(names: list[str]) -> dict[str, str]:
