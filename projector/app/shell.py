@@ -111,6 +111,8 @@ class Session:
         drawn = n if self.map.visible is None else int(self.map.visible.sum())
         kind = "a raster image" if self.map.mode == "raster" else "WebGL points"
         how = f"{drawn:,} of {n:,} points drawn as {kind}" if drawn != n else f"{n:,} points, all drawn as {kind}"
+        if self.map.outside:
+            how += f"; {self.map.outside:,} far points lie outside the first view (reset shows every point)"
         switch = ""
         if self.others:  # datasets served together (e.g. each set and step of a run directory)
             links = " ".join(f'<a class="projector-dataset-link" href="/{quote(name)}">{escape(name)}</a>' for name in self.others)

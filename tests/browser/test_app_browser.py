@@ -351,6 +351,7 @@ def test_far_points_are_left_to_the_reset_tool(far_app, open_page):
     assert not any(in_view[row] for row in FAR_ROWS)  # the first view frames the bulk...
     assert sum(in_view) == geometry["n"] - len(FAR_ROWS)  # ...all of it
     assert page.evaluate(RANGES_JS)["x"][1] < 10
+    expect(page.locator(".projector-drawn")).to_contain_text(f"{len(FAR_ROWS)} far points lie outside the first view (reset shows every point)")
 
     page.locator("[title='Reset']").first.click()
     page.wait_for_function(f"() => ({RANGES_JS})().x[1] > 100", timeout=WAIT_MS)

@@ -104,6 +104,7 @@ class MapView:
         self._x = np.zeros(0, dtype=np.float32)
         self._y = np.zeros(0, dtype=np.float32)
         self.visible: np.ndarray | None = None  # rows drawn (filters, isolate); None: all
+        self.outside = 0  # far points the first view leaves out (the reset tool shows them)
 
         fig = figure(
             sizing_mode="stretch_both",
@@ -197,6 +198,7 @@ class MapView:
         if self._x.size == 0:
             return
         view = frame(self._x, self._y)
+        self.outside = view.outside
         for (start, end), (low, high), axis in ((view.x, view.x_full, self.figure.x_range), (view.y, view.y_full, self.figure.y_range)):
             axis.update(start=start, end=end, reset_start=low, reset_end=high)
 
