@@ -225,7 +225,8 @@ class Cache:
 
     @classmethod
     def from_options(cls, no_cache: bool = False, cache_dir: str | os.PathLike[str] | None = None) -> "Cache":
-        """The cache a command uses: ``--no-cache`` turns it off, ``--cache-dir`` moves it."""
+        """The cache a command uses: ``--no-cache`` turns it off; ``cache_dir`` (or
+        ``$PROJECTOR_CACHE_DIR``) moves it."""
         return cls(cache_dir, enabled=not no_cache)
 
     @property

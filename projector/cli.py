@@ -190,6 +190,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _project(args: argparse.Namespace) -> int:
     import time
+    from pathlib import Path
 
     import pyarrow.parquet as pq
 
@@ -197,6 +198,8 @@ def _project(args: argparse.Namespace) -> int:
     from projector.progress import tqdm_callback
 
     started = time.perf_counter()
+    if Path(args.output).suffix.lower() != ".parquet":
+        raise ProjectorError(f"-o {args.output}: project writes Parquet; name the output with a .parquet suffix")
     dataset = _load(args.path, load_options(args))
     options = _method_options(args)
     column = options.pop("column", None)
@@ -224,12 +227,15 @@ def _serve(args: argparse.Namespace) -> int:
     options = load_options(args)
     if options and not args.paths:
         raise ProjectorError("loading options need a PATH; the built-in demo takes none")
-    report = lambda line: print(line, flush=True)  # noqa: E731
+    from projector.app.server import Failed
+
+    def report(line: str) -> None:
+        print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
+
     sources = open_sources(args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method, report=report)
-    with warnings.catch_warnings():
-        warnings.simplefilter("default", ProjectorWarning)
-        warnings.showwarning = lambda message, *_a, **_k: print(f"projector: warning: {message}", file=sys.stderr, flush=True)
-        serve(sources, host=args.host, port=args.port, open_browser=args.open, on_ready=lambda url: report(f"projector: serving at {url}"))
+    if all(isinstance(source, Failed) for source in sources):
+        return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
+    serve(sources, host=args.host, port=args.port, open_browser=args.open, on_ready=lambda url: report(f"projector: serving at {url}"))
     return 0
 
 
@@ -335,6 +341,10 @@ def _load(path: str | None, options: dict[str, Any]):
     return projector.load(path, **options)
 
 
+def _show_warning(message, *_args, **_kwargs) -> None:
+    print(f"projector: warning: {message}", file=sys.stderr, flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 for a user error)."""
     parser = build_parser()
@@ -343,7 +353,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ProjectorWarning)  # loaders record them as notes; info prints them
+        if args.command == "info":
+            warnings.simplefilter("ignore", ProjectorWarning)  # loaders record them as notes; info lists them
+        else:  # clamped parameters, dropped rows: said once each, on stderr
+            warnings.simplefilter("once", ProjectorWarning)
+            warnings.showwarning = _show_warning
         try:
             return args.handler(args)
         except ProjectorError as exc:

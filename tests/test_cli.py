@@ -171,3 +171,26 @@ def test_serving_a_run_directory_serves_every_logged_set(tmp_path, monkeypatch):
     assert [s.dimension() for s in sources] == [6, 6, 4]
     picked = open_sources([str(run)], {"name": "model-a", "step": 1}, report=lambda line: None)
     assert len(picked) == 1 and picked[0].dimension() == 6
+
+
+def test_serve_with_one_file_that_fails_exits_2_with_the_error(tmp_path, capsys):
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    assert main(["serve", str(bad), "--no-open", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("projector: error:") and "bad.parquet" in err[0]
+
+
+def test_project_refuses_an_output_that_is_not_parquet(tmp_path, capsys):
+    path = _write(tmp_path, np.random.default_rng(0).standard_normal((20, 4)).astype(np.float32))
+    assert main(["project", str(path), "-o", str(tmp_path / "out.csv"), "--method", "pca"]) == 2
+    assert "project writes Parquet; name the output with a .parquet suffix" in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_project_says_each_warning_once_on_stderr(tmp_path, capsys):
+    path = _write(tmp_path, np.random.default_rng(0).standard_normal((10, 4)).astype(np.float32))
+    out = tmp_path / "out.parquet"
+    assert main(["project", str(path), "-o", str(out), "--method", "umap", "--quiet", "--param", "n_epochs=20"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("projector: warning: n_neighbors=15 clamped to 9 (N=10)") == 1
