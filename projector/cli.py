@@ -71,13 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     project.add_argument("path", metavar="PATH", help="file or folder to load")
     project.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="where to write the table")
-    project.add_argument("--method", choices=("umap", "tsne", "pca"), default="umap", help="default: umap")
+    project.add_argument("--method", choices=METHOD_CHOICES, default="auto", help=METHOD_HELP)
     project.add_argument("--dims", type=int, help="dimensions of the map (2 or 3; any number for pca)")
-    project.add_argument("--metric", choices=("cosine", "l2", "ip"), help="distance in the original space (umap, tsne)")
-    project.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method parameter; repeat for several")
-    project.add_argument("--seed", type=int, help="random seed (default 0)")
-    project.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto (CUDA when available)")
-    project.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _add_projection_options(project)
     project.add_argument("--no-quality", action="store_true", help="skip the quality scores")
     project.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     project.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -86,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_command(commands)
     _add_export_command(commands)
     return parser
+
+
+METHOD_CHOICES = ("auto", "umap", "tsne", "pca")
+METHOD_HELP = "the map (default auto: UMAP, or the data as is when D <= 3)"
+
+
+def _add_projection_options(parser: argparse.ArgumentParser) -> None:
+    """How a map is computed: the same flags for project, export and serve."""
+    parser.add_argument("--metric", choices=("cosine", "l2", "ip"), help="distance in the original space (umap, tsne)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method parameter; repeat for several")
+    parser.add_argument("--seed", type=int, help="random seed (default 0)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto (CUDA when available)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
 
 
 def _add_export_command(commands: Any) -> None:
@@ -100,13 +109,14 @@ def _add_export_command(commands: Any) -> None:
     )
     export.add_argument("path", nargs="?", metavar="PATH", help="file or folder to load (default: built-in demo)")
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="report.html, map.png or map.svg")
-    export.add_argument("--method", choices=("auto", "umap", "tsne", "pca"), default="auto", help="the map (default auto: UMAP, or the data as is when D <= 3)")
+    export.add_argument("--method", choices=METHOD_CHOICES, default="auto", help=METHOD_HELP)
     export.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
     export.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
     export.add_argument("--color-by", dest="color_by", action="append", metavar="COL", help="colour by COL; repeat to offer a switch in HTML (images use the first)")
     export.add_argument("--title", help="title above the map")
     export.add_argument("--k", type=int, default=10, help="neighbours precomputed per point for HTML reports (default 10)")
     export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    _add_projection_options(export)
     _add_load_options(export)
     export.set_defaults(handler=_export)
 
@@ -133,6 +143,7 @@ def _add_serve_command(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
     serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
+    _add_projection_options(serve)
     _add_load_options(serve)
     serve.set_defaults(handler=_serve)
 
@@ -200,6 +211,8 @@ def _project(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if Path(args.output).suffix.lower() != ".parquet":
         raise ProjectorError(f"-o {args.output}: project writes Parquet; name the output with a .parquet suffix")
+    if isinstance(args.vector, list) and len(args.vector) > 1:
+        raise ProjectorError("project takes one --vector column")
     dataset = _load(args.path, load_options(args))
     options = _method_options(args)
     column = options.pop("column", None)
@@ -232,7 +245,11 @@ def _serve(args: argparse.Namespace) -> int:
     def report(line: str) -> None:
         print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
 
-    sources = open_sources(args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method, report=report)
+    compute = {"device": args.device, "cache": not args.no_cache}
+    sources = open_sources(
+        args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+        compute=compute, params=_method_options(args), report=report,
+    )
     if all(isinstance(source, Failed) for source in sources):
         return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
     serve(sources, host=args.host, port=args.port, open_browser=args.open, on_ready=lambda url: report(f"projector: serving at {url}"))
@@ -255,15 +272,22 @@ def _export(args: argparse.Namespace) -> int:
         raise ProjectorError("--x and --y go together: name both coordinate columns or neither")
     if not 1 <= args.k <= 200:
         raise ProjectorError(f"--k {args.k}: must be in 1..200")
+    options = _method_options(args)
+    if args.x is not None and (options or args.device != "auto" or args.no_cache):
+        raise ProjectorError("--x/--y draw the given coordinates; --metric, --param, --seed, --device and --no-cache compute a map")
     dataset = _load(args.path, load_options(args))
+    projection = args.method
+    if args.x is None:
+        projection = dataset.project(args.method, device=args.device, cache=not args.no_cache, **options)
+        if projection is None:
+            raise ProjectorError(f"{args.path}: {len(dataset)} rows; PCA, UMAP and t-SNE need at least 4")
     if suffix in (".html", ".htm"):
         from projector.report import save_html
 
-        written = save_html(dataset, args.output, args.method, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y, overwrite=args.overwrite)
+        written = save_html(dataset, args.output, projection, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y, overwrite=args.overwrite)
     else:
         from projector.render import export_image
 
-        projection = args.method
         if args.x is not None:
             from projector.report.document import map_entry
 
@@ -286,11 +310,9 @@ def _method_options(args: argparse.Namespace) -> dict[str, Any]:
             raise ProjectorError(f"--param {item!r}: expected NAME=VALUE, e.g. --param n_neighbors=30")
         options[name.strip().replace("-", "_")] = value.strip()
     for name in ("dims", "metric", "seed"):
-        value = getattr(args, name)
+        value = getattr(args, name, None)
         if value is not None:
             options[name] = value
-    if isinstance(getattr(args, "vector", None), list) and len(args.vector) > 1:
-        raise ProjectorError("project takes one --vector column")
     return options
 
 

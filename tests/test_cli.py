@@ -194,3 +194,35 @@ def test_project_says_each_warning_once_on_stderr(tmp_path, capsys):
     assert main(["project", str(path), "-o", str(out), "--method", "umap", "--quiet", "--param", "n_epochs=20"]) == 0
     err = capsys.readouterr().err
     assert err.count("projector: warning: n_neighbors=15 clamped to 9 (N=10)") == 1
+
+
+def test_export_and_serve_take_the_projection_options_project_has():
+    parser = build_parser()
+    for command in (["project", "x.parquet", "-o", "y.parquet"], ["export", "x.parquet", "-o", "y.html"], ["serve", "x.parquet"]):
+        args = parser.parse_args([*command, "--metric", "l2", "--param", "n_neighbors=5", "--seed", "3", "--device", "cpu", "--no-cache"])
+        assert (args.metric, args.param, args.seed, args.device, args.no_cache) == ("l2", ["n_neighbors=5"], 3, "cpu", True)
+    assert parser.parse_args(["project", "x.parquet", "-o", "y.parquet"]).method == parser.parse_args(["export", "-o", "y.html"]).method == "auto"
+
+
+def test_export_computes_the_map_with_the_options_given(tmp_path, capsys, private_cache):
+    import projector
+
+    path = _write(tmp_path, np.random.default_rng(0).standard_normal((40, 8)).astype(np.float32))
+    out = tmp_path / "map.html"
+    assert main(["export", str(path), "-o", str(out), "--method", "umap", "--param", "n_epochs=30", "--param", "n_neighbors=7", "--metric", "l2", "--seed", "2"]) == 0
+    key = projector.load(path).project("umap", n_epochs=30, n_neighbors=7, metric="l2", seed=2, cache_only=True)
+    assert key is not None  # the export computed exactly that map (and cached it)
+    assert main(["export", str(path), "-o", str(tmp_path / "m.png"), "--x", "a", "--y", "b", "--seed", "1"]) == 2
+    assert "--x/--y draw the given coordinates" in capsys.readouterr().err
+
+
+def test_serve_passes_device_cache_and_parameters_to_the_background_map(tmp_path):
+    from projector.app import open_sources
+
+    path = _write(tmp_path, np.random.default_rng(0).standard_normal((40, 8)).astype(np.float32))
+    [store] = open_sources([str(path)], {}, method="umap", compute={"device": "cpu", "cache": False}, params={"n_neighbors": 6, "n_epochs": 20}, report=lambda line: None)
+    job = store.start_auto_map()
+    assert job.wait(120), job.describe()
+    projection = job.result.projection
+    assert projection.params["n_neighbors"] == 6 and projection.provenance["device"] == "cpu"
+    store.close()

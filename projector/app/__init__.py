@@ -38,13 +38,25 @@ would hold both cores for minutes that the user did not ask for."""
 SERVE_METHODS = ("auto", "none", "pca", "umap", "tsne")
 
 
-def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str | None = None, y: str | None = None, sample: int | None = None, method: str = "auto", report=print) -> list:
+def open_sources(
+    paths: Sequence[str | None],
+    options: dict[str, Any],
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    sample: int | None = None,
+    method: str = "auto",
+    compute: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    report=print,
+) -> list:
     """Load each path into a :class:`~projector.app.store.DataStore` with a first map ready.
 
     The first map is one from an earlier run's cache, else a PCA (a fraction of a second even
     at a million rows); its quality is scored in the background once a page shows it. Then
-    ``method`` runs in the background: ``"auto"`` is UMAP up to :data:`AUTO_MAP_MAX_ROWS`
-    rows, ``"none"`` and ``"pca"`` compute nothing more. A path that fails to load becomes a
+    ``method`` runs in the background with the method parameters ``params``: ``"auto"`` is
+    UMAP up to :data:`AUTO_MAP_MAX_ROWS` rows, ``"none"`` and ``"pca"`` compute nothing more.
+    ``compute`` (``device``, ``cache``) applies to every map. A path that fails to load becomes a
     :class:`~projector.app.server.Failed` entry, whose page explains the error, so the others
     are still served.
     """
@@ -61,7 +73,7 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
             dataset = projector.demo() if path is None else projector.load(path, **entry_options)
             if sample is not None:
                 dataset = sample_rows(dataset, sample)
-            store = DataStore(dataset, name=name, x=x, y=y)
+            store = DataStore(dataset, name=name, x=x, y=y, compute=compute)
             cached = store.add_cached()
             if cached:
                 report(f"{name}: maps from earlier runs: {', '.join(entry.key for entry in cached)}")
@@ -71,6 +83,7 @@ def open_sources(paths: Sequence[str | None], options: dict[str, Any], *, x: str
             store.first_map = store.map_keys[0] if store.map_keys else ""
             store.warm()
             store.auto_method = _background_method(method, store, x is not None)
+            store.auto_params = dict(params or {})
             if store.auto_method is not None:
                 report(f"{name}: {store.auto_method} follows in the background once a page has painted; pages switch to it when ready")
             sources.append(store)

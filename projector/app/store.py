@@ -127,9 +127,13 @@ class DataStore:
         compute_workers: projections computed at once; the rest queue.
     """
 
-    def __init__(self, dataset: "Dataset", *, name: str = "data", x: str | None = None, y: str | None = None, compute_workers: int = 1) -> None:
+    def __init__(
+        self, dataset: "Dataset", *, name: str = "data", x: str | None = None, y: str | None = None,
+        compute_workers: int = 1, compute: Mapping[str, Any] | None = None,
+    ) -> None:
         self.dataset = dataset
         self.name = name
+        self.compute = dict(compute or {})  # device=, cache= for every map and score
         self._maps: dict[str, MapEntry] = {}
         self._lock = threading.Lock()
         self._derived = _Derived()
@@ -140,6 +144,7 @@ class DataStore:
         self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
         self.auto_job: Job | None = None  # the map computed unasked after the first paint
         self.auto_method: str | None = None  # ... and its method, until a page has painted
+        self.auto_params: dict[str, Any] = {}  # ... and its parameters (serve --param, --metric, --seed)
         self.first_map = ""  # the map every page opens on
         if (x is None) != (y is None):
             raise SchemaError("--x and --y go together: name both coordinate columns or neither")
@@ -187,7 +192,7 @@ class DataStore:
         options = dict(params or {})
         if method == "pca":
             options.setdefault("dims", min(PCA_APP_COMPONENTS, self.dimension(column)))
-        projection = self.dataset.project(method, column=column, progress=progress, quality=False, **options)
+        projection = self.dataset.project(method, column=column, progress=progress, quality=False, **self.compute, **options)
         if projection is None:
             return None
         return self.add_projection(projection, "computed")
@@ -204,7 +209,8 @@ class DataStore:
             method, self.auto_method = self.auto_method, None
             if method is None or self.auto_job is not None:
                 return self.auto_job
-            self.auto_job = Job(f"{method_name(method)} of {self.dataset.roles.vectors[0]}", lambda progress: self.project(method, None, None, progress))
+            params = self.auto_params
+            self.auto_job = Job(f"{method_name(method)} of {self.dataset.roles.vectors[0]}", lambda progress: self.project(method, None, params, progress))
         return self.auto_job.submit(self._executor)
 
     def quality_job(self, entry: MapEntry, axes: Sequence[int], *, start: bool = True) -> Job | None:
@@ -228,7 +234,7 @@ class DataStore:
     def _score(self, entry: MapEntry, axes: tuple[int, ...], progress: Callable) -> "Quality":
         from projector.reduce.scoring import map_quality
 
-        return map_quality(self.dataset, entry.projection, axes, progress=progress)
+        return map_quality(self.dataset, entry.projection, axes, cache=self.compute.get("cache", True), progress=progress)
 
     def compare(self, a: str, b: str, k: int = 10, method: str = "pca", progress: Callable | None = None) -> "ComparisonResult":
         """Compare two embedding columns of the same rows (blocks): per-row k-NN overlap, and a
@@ -266,7 +272,7 @@ class DataStore:
                 options = {"dims": min(PCA_APP_COMPONENTS, self.dimension(column))} if method == "pca" else {}
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # clamped parameters are reported when computed
-                    projection = self.dataset.project(method, column=column, cache_only=True, quality=False, **options)
+                    projection = self.dataset.project(method, column=column, cache_only=True, quality=False, **self.compute, **options)
                 if projection is not None:
                     found.append(self.add_projection(projection, "cache"))
         return found
