@@ -83,6 +83,8 @@ def test_media_file_under_the_data_root_is_served(served):
     response = get(served, f"/projector/hostile/media/image/{GOOD_ROW}")
     assert response.status == 200
     assert response.getheader("Content-Type") == "image/png"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert "sandbox" in response.getheader("Content-Security-Policy") and "default-src 'none'" in response.getheader("Content-Security-Policy")
     assert response.body == (served.data_root / f"images/img_{GOOD_ROW:03d}.png").read_bytes()
 
 
@@ -123,7 +125,7 @@ def test_websocket_origins_name_the_real_port(served):
 
 
 def test_a_failed_dataset_is_listed_and_the_others_keep_serving(served):
-    assert "projector: error: " in "".join(served.stdout) and "broken.parquet" in "".join(served.stdout)
+    assert "projector: error: " in "".join(served.stderr) and "broken.parquet" in "".join(served.stderr)  # errors go to stderr
     index = get(served, "/")
     assert index.status == 200
     assert b'href="./broken"' in index.body and b'href="./hostile"' in index.body
@@ -150,3 +152,26 @@ def test_serving_beyond_loopback_warns(tmp_path):
 
 def test_loopback_serves_without_a_warning(served):
     assert "warning" not in "".join(served.stderr).lower()
+
+
+def test_only_pictures_sound_and_text_are_served_as_media():
+    from projector.app.routes import media_type
+
+    assert media_type("a/b/cat.PNG") == "image/png" and media_type("x.mp3") == "audio/mpeg"
+    assert media_type("notes.txt").startswith("text/plain")
+    for name in ("evil.html", "evil.htm", "evil.svg", "evil.js", "evil.xhtml", "evil", "evil.png.html"):
+        assert media_type(name) is None, name
+
+
+def test_cards_and_thumbnails_are_revalidated_by_their_content(served):
+    first = get(served, "/projector/hostile/row/1")
+    assert "no-cache" in first.getheader("Cache-Control") and "max-age=3600" not in first.getheader("Cache-Control")
+    etag = first.getheader("ETag")
+    assert etag
+    connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=60)
+    connection.request("GET", "/projector/hostile/row/1", headers={"If-None-Match": etag})
+    again = connection.getresponse()
+    again.read()
+    connection.close()
+    assert again.status == 304  # unchanged content: nothing sent again
+    assert get(served, "/projector/hostile/row/2").getheader("ETag") != etag

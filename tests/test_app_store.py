@@ -278,3 +278,24 @@ def test_a_link_is_applied_value_by_value_with_types():
     assert state.focused == 7 and state.search_regex is True and state.color_by == "ink"
     np.testing.assert_array_equal(state.selection, [3, 9])
     assert state.neighbor_k == 10 and "neighbor_k" in state.message
+
+
+def test_csv_export_quotes_what_a_spreadsheet_would_run():
+    import pyarrow.csv as pacsv
+
+    risky = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tx", "plain", None]
+    table = pa.table({
+        "emb": pa.FixedSizeListArray.from_arrays(pa.array(np.ones(7 * 2, dtype=np.float32)), 2),
+        "note": risky,
+        "=cmd|' /C calc'!A0": ["a"] * 7,
+        "score": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+    })
+    store = DataStore(projector.Dataset.from_table(table, vector="emb"))
+    read = pacsv.read_csv(pa.BufferReader(store.export(list(range(7)), "csv")))
+    assert read.column("note").to_pylist()[:6] == ["'" + value for value in risky[:5]] + ["plain"]
+    assert "'=cmd|' /C calc'!A0" in read.column_names  # a hostile column name, too
+    assert read.column("score").to_pylist()[0] == -1.0  # numbers stay numbers
+    parquet = store.export([0], "parquet")  # other formats keep the text as it is
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(pa.BufferReader(parquet)).column("note").to_pylist() == [risky[0]]

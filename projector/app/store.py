@@ -419,7 +419,7 @@ class DataStore:
         elif fmt == "csv":
             import pyarrow.csv as pacsv
 
-            pacsv.write_csv(table, sink)
+            pacsv.write_csv(_formula_safe(table), sink)
         else:
             import json
 
@@ -576,6 +576,24 @@ class DataStore:
         counts = pc.value_counts(data.cast(pa.string()) if not pa.types.is_string(data.type) else data)
         pairs = sorted(((c["counts"].as_py(), c["values"].as_py()) for c in counts if c["values"].is_valid), key=lambda p: (-p[0], p[1]))
         return [value for _, value in pairs[:limit]]
+
+
+_FORMULA = r"^[=+\-@\t\r]"  # what a spreadsheet reads as a formula (OWASP's list)
+
+
+def _formula_safe(table: pa.Table) -> pa.Table:
+    """Text cells and column names a spreadsheet would run as a formula, quoted with a leading
+    apostrophe (it shows the text as written)."""
+    columns, names = [], []
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.match_substring_regex(column, _FORMULA)
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+        names.append(f"'{name}" if re.match(_FORMULA, name) else name)
+    return pa.table(columns, names=names)
 
 
 def method_name(method: str) -> str:
