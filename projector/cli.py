@@ -141,6 +141,10 @@ def _add_serve_command(commands: Any) -> None:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=5006, help="port (default 5006; 0 picks a free one)")
+    serve.add_argument(
+        "--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+        help="also accept pages served through this host (a reverse proxy, a remote browser); repeat for several",
+    )
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
     serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
     _add_projection_options(serve)
@@ -252,7 +256,10 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if all(isinstance(source, Failed) for source in sources):
         return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
-    serve(sources, host=args.host, port=args.port, open_browser=args.open, on_ready=lambda url: report(f"projector: serving at {url}"))
+    serve(
+        sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
+        on_ready=lambda url: report(f"projector: serving at {url}"),
+    )
     return 0
 
 

@@ -145,7 +145,8 @@ def test_serving_beyond_loopback_warns(tmp_path):
             time.sleep(0.25)
         assert "projector: warning: serving on 0.0.0.0" in warning
         assert "--host 127.0.0.1" in warning
-        assert app.url.startswith("http://0.0.0.0:")
+        assert app.url.startswith("http://127.0.0.1:")  # an address a browser can open, not 0.0.0.0
+        assert "serving at http://0.0.0.0" not in "".join(app.stdout)
     finally:
         app.stop()
 
@@ -175,3 +176,28 @@ def test_cards_and_thumbnails_are_revalidated_by_their_content(served):
     connection.close()
     assert again.status == 304  # unchanged content: nothing sent again
     assert get(served, "/projector/hostile/row/2").getheader("ETag") != etag
+
+
+def test_a_wildcard_host_prints_addresses_a_browser_can_open_and_allows_their_origins():
+    from projector.app.server import origins, urls
+
+    found = urls("0.0.0.0", 5006)
+    assert found[0] == "http://127.0.0.1:5006/" and "http://0.0.0.0:5006/" not in found
+    allowed = origins("0.0.0.0", 5006, ["proxy.example:443"])
+    assert "127.0.0.1:5006" in allowed and "localhost:5006" in allowed and "proxy.example:443" in allowed
+    assert "0.0.0.0:5006" not in allowed
+    assert urls("::1", 80) == ["http://[::1]:80/"]
+
+
+def test_allow_websocket_origin_admits_a_proxy(tmp_path):
+    from projector.app.server import origins
+
+    app = serve_app(["--method", "none", "--allow-websocket-origin", "proxy.example:8443"], tmp_path / "cache")
+    try:
+        port = app.port
+        assert handshake_status(port, "/ws", "https://proxy.example:8443") == 101
+        assert handshake_status(port, "/ws", "https://other.example:8443") == 403
+        assert handshake_status(port, "/ws", f"http://127.0.0.1:{port}") == 101
+        assert "proxy.example:8443" in origins("127.0.0.1", port, ["proxy.example:8443"])
+    finally:
+        app.stop()

@@ -50,16 +50,41 @@ def free_port(host: str) -> int:
         return probe.getsockname()[1]
 
 
-def origins(host: str, port: int) -> list[str]:
-    """Websocket origins allowed: the served host and port (and localhost for loopback)."""
-    hosts = {host}
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def addresses(host: str) -> list[str]:
+    """The host names a browser can use to reach a server bound to ``host``: for a wildcard
+    (0.0.0.0, ::), loopback and this machine's own names and addresses (looked up locally)."""
+    if host not in WILDCARDS:
+        return [host]
+    found = ["127.0.0.1", "localhost"]
+    try:
+        name, aliases, ips = socket.gethostbyname_ex(socket.gethostname())
+        found += [name, *aliases, *ips]
+    except OSError:
+        pass
+    return list(dict.fromkeys(a for a in found if a and not a.startswith("127.") or a == "127.0.0.1"))
+
+
+def urls(host: str, port: int, prefix: str = "") -> list[str]:
+    """The addresses to print: ``http://HOST:PORT/`` for each name in :func:`addresses`."""
+    return [f"http://{f'[{name}]' if ':' in name else name}:{port}{prefix}/" for name in addresses(host)]
+
+
+def origins(host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
+    """Websocket origins allowed: the served host and port (localhost too for loopback, every
+    address of the machine for a wildcard), plus ``extra`` (``--allow-websocket-origin``,
+    for a reverse proxy or a remote browser)."""
+    hosts = set(addresses(host))
     if host in LOOPBACK:
         hosts.update({"127.0.0.1", "localhost"})
-    return sorted(f"{name}:{port}" for name in hosts)
+    return sorted({*(f"{name}:{port}" for name in hosts), *extra})
 
 
-def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006):
-    """A Bokeh/Panel server for ``sources`` (not started). Returns ``(server, url)``."""
+def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, allow_websocket_origin: Sequence[str] = ()):
+    """A Bokeh/Panel server for ``sources`` (not started). Returns ``(server, urls)``: the
+    addresses a browser can open, loopback first."""
     import panel as pn
 
     from projector.app.routes import routes
@@ -87,7 +112,7 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
         panel_apps,
         port=port,
         address=host,
-        websocket_origin=origins(host, port),
+        websocket_origin=origins(host, port, allow_websocket_origin),
         show=False,
         start=False,
         verbose=False,
@@ -95,25 +120,27 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
         extra_patterns=routes(stores),
         index=str(INDEX_TEMPLATE),  # Panel's own index loads fonts and a logo from the internet
     )
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{port}/"
-    return server, url
+    return server, urls(host, port)
 
 
 def _page(factory: Callable, *args) -> Callable:
     return lambda: factory(*args)
 
 
-def serve(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, open_browser: bool = False, on_ready: Callable[[str], None] | None = None) -> None:
-    """Serve until interrupted; ``on_ready(url)`` runs once the server is listening."""
-    server, url = build_server(sources, host=host, port=port)
+def serve(
+    sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, open_browser: bool = False,
+    on_ready: Callable[[str], None] | None = None, allow_websocket_origin: Sequence[str] = (),
+) -> None:
+    """Serve until interrupted; ``on_ready(url)`` runs once per address once the server listens."""
+    server, found = build_server(sources, host=host, port=port, allow_websocket_origin=allow_websocket_origin)
     server.start()
     if on_ready is not None:
-        on_ready(url)
+        for url in found:
+            on_ready(url)
     if open_browser:
         import webbrowser
 
-        server.io_loop.add_callback(webbrowser.open, url)
+        server.io_loop.add_callback(webbrowser.open, found[0])
     try:
         server.io_loop.start()
     except KeyboardInterrupt:
