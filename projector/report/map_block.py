@@ -209,7 +209,7 @@ def _linked_panels(store: "DataStore", points: _Points, maps: list, options: Map
 
     neighbors, distances, k = _neighbors(store, points.rows, options)
     shown_columns = [TableColumn(field="row", title="row", formatter=NumberFormatter(format="0"), width=60)]
-    shown_columns += [TableColumn(field=meta["key"], title=meta["name"], formatter=StringFormatter()) for meta in points.table_columns]
+    shown_columns += [TableColumn(field=meta["key"], title=escape(meta["name"]), formatter=StringFormatter()) for meta in points.table_columns]
     table_source = ColumnDataSource(data={name: [] for name in ["row", *(meta["key"] for meta in points.table_columns)]})
     table = DataTable(source=table_source, columns=shown_columns, width=options.width, height=260, index_position=None, css_classes=["projector-table"])
     neighbor_source = ColumnDataSource(data={name: [] for name in ["rank", "distance", "row", *(meta["key"] for meta in points.table_columns)]})
@@ -319,7 +319,7 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
     changed_table = DataTable(
         source=ColumnDataSource(changed),
         columns=[TableColumn(field="row", title="row", width=60), TableColumn(field="overlap", title="overlap", formatter=NumberFormatter(format="0.00"), width=70)]
-        + [TableColumn(field=meta["key"], title=meta["name"], formatter=StringFormatter()) for meta in points.table_columns],
+        + [TableColumn(field=meta["key"], title=escape(meta["name"]), formatter=StringFormatter()) for meta in points.table_columns],
         width=options.width, height=240, index_position=None, css_classes=["projector-most-changed"],
     )
     return column(

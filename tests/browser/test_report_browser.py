@@ -14,6 +14,7 @@ from projector.report import Report
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
+HOSTILE_NAME = "<img src=x onerror=alert(3)>"
 
 POINTS_JS = """() => {
   const figure = [...Bokeh.index.query((v) => v.model && v.model.type === "Figure")][0];
@@ -45,12 +46,15 @@ def report_file(tmp_path_factory):
             "text": [HOSTILE if i % 3 == 0 else SCRIPT if i % 3 == 1 else f"$5 to $10 #{i}" for i in range(n)],
             "label": [[HOSTILE, "</script>", "plain"][i % 3] for i in range(n)],
             "image": pa.array([image] * n, type=pa.binary()),
+            HOSTILE_NAME: [f"cell {i}" for i in range(n)],  # a column NAME that is markup
+            "emb2": pa.FixedSizeListArray.from_arrays(pa.array((vectors + rng.standard_normal(vectors.shape).astype(np.float32)).ravel()), 12),
         }
     )
-    dataset = projector.Dataset.from_table(table, vector="emb", label="label", text="text", image="image")
+    dataset = projector.Dataset.from_table(table, vector=["emb", "emb2"], label="label", text="text", image="image")
     report = Report(f"Report {SCRIPT}")
     report.markdown(f"Notes: {HOSTILE}")
     report.map(dataset, "pca", k=5)
+    report.compare(dataset, "emb", "emb2", k=5)  # its most-changed table lists every column
     return report.save(folder / "report.html")
 
 
@@ -121,6 +125,7 @@ def test_box_select_fills_the_table_and_a_click_lists_neighbours(report_page):
     table = page.locator(".projector-table").first
     assert table.locator(".slick-row").count() > 0
     assert any(HOSTILE in text for text in table.locator(".slick-row").all_inner_texts())
+    assert HOSTILE_NAME in [t.strip() for t in table.locator(".slick-header-column").all_inner_texts()]  # a title, as text
     x, y = _loneliest(geometry["points"])  # a tap on overlapping points would select several
     page.mouse.click(x, y)
     page.get_by_text("1 of 300 shown points selected").wait_for()
@@ -135,3 +140,10 @@ def _loneliest(points: list) -> tuple[float, float]:
     distance = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
     np.fill_diagonal(distance, np.inf)
     return tuple(xy[int(np.argmax(distance.min(axis=1)))])
+
+
+def test_every_table_header_shows_a_hostile_column_name_as_text(report_page):
+    page, _ = report_page
+    headers = [t.strip() for t in page.locator(".slick-header-column").all_inner_texts()]
+    assert headers.count(HOSTILE_NAME) >= 3  # selection, neighbours, most changed (compare block)
+    assert page.locator(".slick-header-column img").count() == 0
