@@ -249,3 +249,13 @@ def test_eval_report_example_writes_a_report(tmp_path):
     path = module.main(tmp_path)
     assert path.stat().st_size > 500_000
     assert len(projector.runlog.read_run(tmp_path / "run")) == 2
+
+
+def test_an_image_outside_the_data_root_is_a_placeholder_not_a_failed_report(tmp_path):
+    from browser.served import SYMLINK_ROW, write_hostile_dataset
+
+    path = write_hostile_dataset(tmp_path, rows=40)
+    dataset = projector.load(path)
+    with pytest.warns(projector.ProjectorWarning, match=rf"'image': 1 images are not under the data root and show as placeholders \(rows {SYMLINK_ROW}\)"):
+        written = dataset.save_html(tmp_path / "report.html", "pca")
+    assert written.stat().st_size > 0 and b"secret" not in written.read_bytes()

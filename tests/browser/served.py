@@ -29,6 +29,7 @@ HOSTILE = {
     "bold": "<b>bold</b>",
 }
 NOTE_COLUMN = "<u>note</u>"  # a column name that is itself markup
+SECOND_EMBEDDING = "<img src=x onerror=alert('emb')>"  # an embedding column whose name is markup
 LABELS = ("alpha", "beta", "gamma", "delta", HOSTILE["bold"])
 HOSTILE_ROWS = (0, 1, 2, 3)  # rows whose text is hostile (all labelled <b>bold</b>)
 SYMLINK_ROW = 5  # its image path is a symlink inside the data root that points outside it
@@ -155,6 +156,7 @@ def write_hostile_dataset(folder: Path, rows: int = 300) -> Path:
             "text": pa.array(texts),
             NOTE_COLUMN: pa.array(notes),
             "image": pa.array(paths),
+            SECOND_EMBEDDING: pa.array(list((vectors + rng.standard_normal(vectors.shape)).astype(np.float32)), type=pa.list_(pa.float32())),
         }
     )
     path = data / "hostile.parquet"

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.conftest import map_geometry
-from browser.served import FAR_ROWS, HOSTILE, HOSTILE_ROWS, NOTE_COLUMN, SYMLINK_ROW
+from browser.served import FAR_ROWS, HOSTILE, HOSTILE_ROWS, NOTE_COLUMN, SECOND_EMBEDDING, SYMLINK_ROW
 
 pytestmark = pytest.mark.browser
 
@@ -283,6 +283,20 @@ def test_hostile_values_render_as_text(hostile_app, open_page):
     card_text = card.text_content()
     assert HOSTILE["bold"] in card_text and NOTE_COLUMN in card_text
     page.locator(".projector-neighbors").wait_for(state="visible", timeout=WAIT_MS)
+    no_markup_ran(page)
+
+
+def test_the_compare_tab_shows_hostile_column_names_as_text(hostile_app, open_page):
+    """Two embedding columns, one named with markup: the Compare tab's selects, linked maps and
+    most-changed table show every column name as text (a dialog fails the test)."""
+    page, _ = open_page(hostile_app.url + "hostile")
+    page.locator(".bk-tab", has_text="Compare").first.click()
+    page.get_by_role("button", name="Compare", exact=True).click()
+    headers = page.locator(".slick-header-column")
+    expect(headers.filter(has_text=NOTE_COLUMN).first).to_be_visible(timeout=120_000)
+    assert NOTE_COLUMN in [t.strip() for t in headers.all_inner_texts()]
+    status = page.locator(".projector-text").filter(has_text="comparing embedding with")
+    expect(status).to_contain_text(f"comparing embedding with {SECOND_EMBEDDING}: done", timeout=WAIT_MS)  # text, not markup
     no_markup_ran(page)
 
 

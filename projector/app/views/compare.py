@@ -14,6 +14,7 @@ import panel as pn
 
 from projector.app.store import comparison_column
 from projector.app.views._events import Poller
+from projector.app.views._text import set_text, text_pane
 
 if TYPE_CHECKING:
     from projector.app.jobs import Job
@@ -40,7 +41,7 @@ class CompareView:
         self.k = pn.widgets.IntInput(label="k", value=10, start=1, end=200, width=90)
         self.method = pn.widgets.Select(label="Maps", options={"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}, value="pca", width=110)
         self.run = pn.widgets.Button(label="Compare", color="primary", width=110, align="end")
-        self.status = pn.pane.Str("", styles={"font-size": "12px"})
+        self.status = text_pane(styles={"font-size": "12px"})
         self.result = pn.Column(sizing_mode="stretch_width")
         self.run.on_click(self.start)
         self.panel = pn.Column(pn.Row(self.a, self.b, self.k, self.method, self.run), self.status, self.result, sizing_mode="stretch_width")
@@ -49,11 +50,11 @@ class CompareView:
         if self.job is not None and not self.job.finished:
             return
         if self.a.value == self.b.value:
-            self.status.object = "pick two different embedding columns"
+            set_text(self.status, "pick two different embedding columns")
             return
         self.job = self.store.start_comparison(self.a.value, self.b.value, int(self.k.value), self.method.value)
         self.run.disabled = True
-        self.status.object = self.job.describe()
+        set_text(self.status, self.job.describe())
         self._poller.start()
 
     def poll(self) -> None:
@@ -61,7 +62,7 @@ class CompareView:
         job = self.job
         if job is None:
             return
-        self.status.object = job.describe()
+        set_text(self.status, job.describe())
         if not job.finished:
             return
         self._poller.stop()

@@ -13,6 +13,7 @@ import panel as pn
 
 from projector.app.html import bullet_list
 from projector.app.views._events import Poller
+from projector.app.views._text import set_text, text_pane
 from projector.app.store import QUALITY_PREFIX
 from projector.errors import ProjectorError
 
@@ -79,7 +80,7 @@ class MapControls:
         self.compute = pn.widgets.Button(label="Compute map", color="primary", sizing_mode="stretch_width")
         self.cancel = pn.widgets.Button(label="Cancel", color="warning", visible=False, sizing_mode="stretch_width")
         self.progress = pn.indicators.Progress(label="progress", value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
-        self.status = pn.pane.Str("", sizing_mode="stretch_width", styles={"font-size": "12px"})
+        self.status = text_pane(sizing_mode="stretch_width", styles={"font-size": "12px"})
         self.method.param.watch(self._show_params, "value")
         self.compute.on_click(self._start)
         self.cancel.on_click(self._cancel)
@@ -88,7 +89,7 @@ class MapControls:
         self._quality: "Job | None" = None  # the score of the axes shown, while it is computed
         self._scoring = False  # nothing is scored before the page has painted
         self._auto_handled = store.auto_job if store.auto_job is not None and store.auto_job.finished else None
-        self.background = pn.pane.Str("", sizing_mode="stretch_width", styles={"font-size": "12px", "color": "#555"})
+        self.background = text_pane(sizing_mode="stretch_width", styles={"font-size": "12px", "color": "#555"})
         Poller(self._refresh_maps, _REFRESH_MS).start()  # maps computed in other sessions appear here
         state.param.watch(self._describe, ["pca_x", "pca_y"])
         self._show_params()
@@ -122,17 +123,17 @@ class MapControls:
         it, unless this page's user picked another map meanwhile."""
         job = self.store.auto_job
         if job is None or job is self._auto_handled:
-            self.background.object = ""
+            set_text(self.background, "")
             return
         if not job.finished:
-            self.background.object = f"{job.describe()} (computing in the background; the page stays usable)"
+            set_text(self.background, f"{job.describe()} (computing in the background; the page stays usable)")
             return
         self._auto_handled = job
         entry = job.result
         if job.state != "done" or entry is None:
-            self.background.object = job.describe()
+            set_text(self.background, job.describe())
             return
-        self.background.object = ""
+        set_text(self.background, "")
         self.maps.options = self.store.map_keys
         untouched = (self.state.pca_x, self.state.pca_y) == (1, 2)
         if self.state.map_key == self.store.first_map and untouched:
@@ -185,14 +186,14 @@ class MapControls:
         try:
             options = self.options()
         except ProjectorError as exc:
-            self.status.object = str(exc)
+            set_text(self.status, str(exc))
             return
         self.job = self.store.start_projection(METHODS[self.method.value], self.column.value, options)
         self.compute.disabled = True
         self.cancel.visible = True
         self.progress.visible = True
         self.progress.value = -1
-        self.status.object = self.job.describe()
+        set_text(self.status, self.job.describe())
         self._poller.start()
 
     def _cancel(self, *_) -> None:
@@ -204,7 +205,7 @@ class MapControls:
         job = self.job
         if job is None:
             return
-        self.status.object = job.describe()
+        set_text(self.status, job.describe())
         self.progress.value = -1 if job.fraction is None else int(job.fraction * 100)
         if not job.finished:
             return
@@ -217,7 +218,7 @@ class MapControls:
             self.maps.options = self.store.map_keys
             self.state.map_key = entry.key
         elif job.state == "done":
-            self.status.object = f"{job.title}: too few rows to project"
+            set_text(self.status, f"{job.title}: too few rows to project")
 
 
 class StyleControls:

@@ -12,6 +12,7 @@ import numpy as np
 import panel as pn
 
 from projector.app.views._events import locked
+from projector.app.views._text import set_text, text_pane
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ class SearchView:
         self.query = pn.widgets.TextInput(label="Find", value=state.search_query, placeholder="text, or a regex", sizing_mode="stretch_width")
         self.regex = pn.widgets.Checkbox.from_param(state.param.search_regex, label="regular expression")
         self.run = pn.widgets.Button(label="Select matches", sizing_mode="stretch_width")
-        self.result = pn.pane.Str("", styles={"font-size": "12px"}, sizing_mode="stretch_width")
+        self.result = text_pane(styles={"font-size": "12px"}, sizing_mode="stretch_width")
         self.query.param.watch(locked(self._submit), "enter_pressed")
         self.run.on_click(locked(self._submit))
         self.panel = pn.Column(self.column, self.query, self.regex, self.run, self.result, sizing_mode="stretch_width", visible=bool(columns))
@@ -49,15 +50,15 @@ class SearchView:
         state = self.state
         if not state.search_query:
             state.clear_selection()
-            self.result.object = ""
+            set_text(self.result, "")
             return
         try:
             rows = self.store.search(state.search_column, state.search_query, regex=state.search_regex)
         except ProjectorError as exc:
-            self.result.object = str(exc)
+            set_text(self.result, str(exc))
             return
         state.select(rows)
-        self.result.object = f"{rows.size:,} match{'es' if rows.size != 1 else ''}"
+        set_text(self.result, f"{rows.size:,} match{'es' if rows.size != 1 else ''}")
 
 
 class FilterView:
