@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import projector
@@ -256,6 +257,27 @@ def test_an_image_outside_the_data_root_is_a_placeholder_not_a_failed_report(tmp
 
     path = write_hostile_dataset(tmp_path, rows=40)
     dataset = projector.load(path)
-    with pytest.warns(projector.ProjectorWarning, match=rf"'image': 1 images are not under the data root and show as placeholders \(rows {SYMLINK_ROW}\)"):
+    with pytest.warns(projector.ProjectorWarning, match=rf"'image': 1 images are missing, empty or outside the data root and show as placeholders \(rows {SYMLINK_ROW}\)"):
         written = dataset.save_html(tmp_path / "report.html", "pca")
     assert written.stat().st_size > 0 and b"secret" not in written.read_bytes()
+
+
+def test_a_missing_file_and_an_empty_path_do_not_fail_an_export(tmp_path, capsys):
+    from projector.cli import main
+
+    from browser.served import png_bytes
+
+    (tmp_path / "imgs").mkdir()
+    paths = []
+    for i in range(50):
+        name = f"imgs/{i}.png"
+        (tmp_path / name).write_bytes(png_bytes((10 * (i % 20), 100, 150)))
+        paths.append(name)
+    paths[7] = "imgs/missing.png"
+    paths[9] = ""
+    vectors = np.random.default_rng(0).standard_normal((50, 6)).astype(np.float32)
+    table = pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 6), "image": paths})
+    pq.write_table(table, tmp_path / "data.parquet")
+    assert main(["export", str(tmp_path / "data.parquet"), "-o", str(tmp_path / "r.html"), "--method", "pca"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("show as placeholders (rows 7, 9)") == 1

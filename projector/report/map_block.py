@@ -410,7 +410,7 @@ def _hover_args(store: "DataStore", rows: np.ndarray, data: dict, columns: _Colu
         for position in range(min(rows.size, options.thumbnails)):
             try:
                 png = store.thumbnail(int(rows[position]), roles.images[0], THUMBNAIL_SIZE)
-            except ProjectorError:  # a path that leaves the data root: a placeholder, counted below
+            except ProjectorError:  # missing, empty, or outside the data root: a placeholder, counted below
                 refused.append(int(rows[position]))
                 png = placeholder_png(THUMBNAIL_SIZE)
             index[position] = len(thumbs)
@@ -419,7 +419,7 @@ def _hover_args(store: "DataStore", rows: np.ndarray, data: dict, columns: _Colu
         if refused:
             shown_rows = ", ".join(map(str, refused[:5])) + (" ..." if len(refused) > 5 else "")
             warnings.warn(
-                f"{roles.images[0]!r}: {len(refused)} images are not under the data root and show as placeholders (rows {shown_rows})",
+                f"{roles.images[0]!r}: {len(refused)} images are missing, empty or outside the data root and show as placeholders (rows {shown_rows})",
                 ProjectorWarning, stacklevel=2,
             )
     return {"label": label, "id": columns.meta(roles.id), "text": text, "fields": fields, "thumbs": thumbs, "thumb": thumb_key}
