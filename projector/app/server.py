@@ -90,6 +90,8 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
     from projector.app.routes import routes
     from projector.app.shell import build_page, error_page
 
+    if port == 0:
+        port = free_port(host)
     if host not in LOOPBACK:
         warnings.warn(
             f"serving on {host}: anyone who can reach this machine on port {port} can see the data; "
@@ -97,8 +99,6 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
             ProjectorWarning,
             stacklevel=2,
         )
-    if port == 0:
-        port = free_port(host)
     stores = {source.name: source for source in sources if isinstance(source, DataStore)}
     apps: dict[str, Callable] = {}
     for source in sources:

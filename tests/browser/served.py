@@ -85,7 +85,7 @@ def serve_app(args: list[str], cache_dir: Path, *, timeout: float = READY_TIMEOU
         for line in stream:
             lines.append(line)
             match = re.search(r"serving at (\S+)", line) if watch else None
-            if match:
+            if match and not app.url:  # the first address printed is loopback; later ones are other names
                 app.url = match.group(1)
                 ready.set()
         ready.set()  # the stream closed: the process is gone
