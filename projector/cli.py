@@ -256,10 +256,15 @@ def _serve(args: argparse.Namespace) -> int:
     )
     if all(isinstance(source, Failed) for source in sources):
         return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
-    serve(
+    stopped = serve(
         sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
         on_ready=lambda url: report(f"projector: serving at {url}"),
     )
+    report("projector: stopped")
+    if not stopped:  # a cancelled job is inside a step it cannot leave; do not wait for it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

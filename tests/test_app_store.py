@@ -15,7 +15,7 @@ from projector.app.jobs import Job
 from projector.app.state import URL_SELECTION_LIMIT, ViewState
 from projector.app.store import DataStore, map_key
 from projector.errors import ProjectorError, SchemaError
-from projector.progress import Cancelled
+from projector.progress import Cancelled, Progress
 
 
 pytestmark = pytest.mark.usefixtures("private_cache")  # a fresh cache per test (tests/conftest.py)
@@ -111,6 +111,59 @@ def test_neighbors_exclude_the_row_and_clamp_k(demo_store):
     store = _table_store()
     rows, _ = store.neighbors(0, 500)
     assert rows.size == 59
+
+
+def test_building_the_neighbour_index_holds_up_nothing_else(monkeypatch):
+    """The index is built on a short-job thread under its own lock: the store keeps answering
+    (maps, colours, rows) meanwhile, and the same question asked twice shares one job."""
+    import threading
+
+    import projector.neighbors
+
+    entered, release = threading.Event(), threading.Event()
+    real = projector.neighbors.NeighborIndex
+
+    def slow_index(*args, **kwargs):
+        entered.set()
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(projector.neighbors, "NeighborIndex", slow_index)
+    store = _table_store()
+    try:
+        job = store.neighbors_job(0, 5)
+        assert store.neighbors_job(0, 5) is job
+        assert entered.wait(30)
+        answered = threading.Event()
+        threading.Thread(target=lambda: (store.map_keys, store.colors("label"), store.record(1), answered.set()), daemon=True).start()
+        assert answered.wait(10), "the store waited for the neighbour index"
+        assert not job.finished
+        release.set()
+        assert job.wait(30) and job.state == "done", job.describe()
+        rows, _ = job.result
+        np.testing.assert_array_equal(rows, store.neighbors(0, 5)[0])
+    finally:
+        release.set()
+        store.close()
+
+
+def test_close_cancels_a_running_job_and_reports_whether_it_ended():
+    import threading
+
+    store = _table_store()
+    started = threading.Event()
+
+    def work(progress):
+        started.set()
+        while not progress(Progress("working", 0)):  # cancelled at its next report
+            pass
+        raise Cancelled()
+
+    job = store._submit(Job("long", work), store._executor)
+    assert started.wait(10)
+    store.close()
+    assert store.wait_idle(5)
+    assert job.state == "cancelled"
 
 
 def test_map_neighbors_are_nearest_in_two_dimensions():
@@ -299,3 +352,11 @@ def test_csv_export_quotes_what_a_spreadsheet_would_run():
     import pyarrow.parquet as pq
 
     assert pq.read_table(pa.BufferReader(parquet)).column("note").to_pylist() == [risky[0]]
+
+
+def test_value_range_skips_missing_and_non_finite_values():
+    vectors = np.arange(40, dtype=np.float32).reshape(10, 4)
+    metadata = {"score": [np.nan, -2.0, None, 5.0, np.inf, 1.0, 0.0, 3.0, 2.0, 4.0], "empty": [np.nan] * 10}
+    store = DataStore(projector.Dataset.from_arrays({"emb": vectors}, metadata=metadata))
+    assert store.value_range("score") == (-2.0, 5.0)
+    assert store.value_range("empty") is None

@@ -127,11 +127,19 @@ def _page(factory: Callable, *args) -> Callable:
     return lambda: factory(*args)
 
 
+STOP_GRACE_S = 1.5  # how long Ctrl-C waits for cancelled jobs before the process leaves anyway
+
+
 def serve(
     sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, open_browser: bool = False,
     on_ready: Callable[[str], None] | None = None, allow_websocket_origin: Sequence[str] = (),
-) -> None:
-    """Serve until interrupted; ``on_ready(url)`` runs once per address once the server listens."""
+) -> bool:
+    """Serve until interrupted; ``on_ready(url)`` runs once per address once the server listens.
+
+    Ctrl-C cancels every job, queued or running. Returns True when they all ended within
+    :data:`STOP_GRACE_S`; False when one is still inside a step that cannot be interrupted
+    (the CLI then exits without waiting for it).
+    """
     server, found = build_server(sources, host=host, port=port, allow_websocket_origin=allow_websocket_origin)
     server.start()
     if on_ready is not None:
@@ -141,12 +149,13 @@ def serve(
         import webbrowser
 
         server.io_loop.add_callback(webbrowser.open, found[0])
+    stores = [source for source in sources if isinstance(source, DataStore)]
     try:
         server.io_loop.start()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
-        for source in sources:
-            if isinstance(source, DataStore):
-                source.close()
+        for store in stores:
+            store.close()
+    return all(store.wait_idle(STOP_GRACE_S) for store in stores)

@@ -36,6 +36,7 @@ EXPORT_FORMATS = ("csv", "parquet", "jsonl")
 TOOLTIP_TEXT_CHARS = 160
 PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two can be the axes
 _THUMBNAILS_KEPT = 4096
+_NEIGHBOR_JOBS_KEPT = 64
 QUALITY_PREFIX = "k-NN preserved: "
 
 
@@ -115,6 +116,7 @@ class _Derived:
     colors: dict[tuple[str | None, int], ColorSpec] = field(default_factory=dict)
     thumbnails: "OrderedDict[tuple[str, int, int], bytes]" = field(default_factory=OrderedDict)
     color_columns: tuple[str, ...] | None = None
+    summaries: dict[tuple, Any] = field(default_factory=dict)  # categories and ranges for filters
 
 
 class DataStore:
@@ -142,6 +144,12 @@ class DataStore:
         # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality")
         self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
+        # short work a page waits for (neighbour lists, raster frames, searches, a comparison's
+        # drawing): never on a session's event loop, never queued behind a projection
+        self._short = ThreadPoolExecutor(max_workers=2, thread_name_prefix="projector-short")
+        self._jobs: list[Job] = []  # every job not yet finished, so close() can cancel them all
+        self._neighbor_jobs: "OrderedDict[tuple, Job]" = OrderedDict()
+        self._index_locks: dict[tuple, threading.Lock] = {}
         self.auto_job: Job | None = None  # the map computed unasked after the first paint
         self.auto_method: str | None = None  # ... and its method, until a page has painted
         self.auto_params: dict[str, Any] = {}  # ... and its parameters (serve --param, --metric, --seed)
@@ -200,7 +208,23 @@ class DataStore:
     def start_projection(self, method: str, column: str | None = None, params: Mapping[str, Any] | None = None) -> Job:
         """Compute a projection on the store's worker thread; poll the returned job."""
         title = f"{method_name(method)} of {column or self.dataset.roles.vectors[0]}"
-        return Job(title, lambda progress: self.project(method, column, params, progress)).submit(self._executor)
+        return self._submit(Job(title, lambda progress: self.project(method, column, params, progress)), self._executor)
+
+    def _submit(self, job: Job, executor: ThreadPoolExecutor) -> Job:
+        with self._lock:
+            self._jobs = [known for known in self._jobs if not known.finished]
+            self._jobs.append(job)
+        return job.submit(executor)
+
+    def run_short(self, title: str, work: Callable[[], Any]) -> Job:
+        """Run ``work`` on the store's short-job threads (not a session's event loop, and not
+        behind a projection); poll the returned job."""
+        return self._submit(Job(title, lambda progress: work()), self._short)
+
+    @property
+    def short_executor(self) -> ThreadPoolExecutor:
+        """The threads :meth:`run_short` uses, for views that await work (raster frames)."""
+        return self._short
 
     def start_auto_map(self) -> Job | None:
         """Compute :attr:`auto_method`'s map in the background (once; pages call this when they
@@ -211,7 +235,7 @@ class DataStore:
                 return self.auto_job
             params = self.auto_params
             self.auto_job = Job(f"{method_name(method)} of {self.dataset.roles.vectors[0]}", lambda progress: self.project(method, None, params, progress))
-        return self.auto_job.submit(self._executor)
+        return self._submit(self.auto_job, self._executor)
 
     def quality_job(self, entry: MapEntry, axes: Sequence[int], *, start: bool = True) -> Job | None:
         """The quality of ``entry``'s ``axes`` as drawn, scored once in the background and shared
@@ -224,7 +248,7 @@ class DataStore:
             if job is not None or not start:
                 return job
             job = self._quality_jobs[slot] = Job(f"quality of {entry.key}", lambda progress: self._score(entry, slot[1], progress))
-        return job.submit(self._scoring)
+        return self._submit(job, self._scoring)
 
     def quality(self, entry: MapEntry, axes: Sequence[int]) -> "Quality | None":
         """The finished quality of ``entry``'s ``axes``, or None while it is computed (or failed)."""
@@ -253,7 +277,7 @@ class DataStore:
 
     def start_comparison(self, a: str, b: str, k: int = 10, method: str = "pca") -> Job:
         """:meth:`compare` on the store's worker thread; poll the returned job."""
-        return Job(f"comparing {a} with {b}", lambda progress: self.compare(a, b, k, method, progress)).submit(self._executor)
+        return self._submit(Job(f"comparing {a} with {b}", lambda progress: self.compare(a, b, k, method, progress)), self._executor)
 
     def comparison_columns(self) -> list[str]:
         """Colour-by names of the comparisons computed so far."""
@@ -286,11 +310,23 @@ class DataStore:
             self.colors(roles.labels[0])
 
     def close(self) -> None:
-        for job in [self.auto_job, *self._quality_jobs.values()]:
-            if job is not None:
-                job.cancel()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        self._scoring.shutdown(wait=False, cancel_futures=True)
+        """Cancel every job, queued or running (a running projection stops at its next
+        progress report), and stop taking new ones."""
+        with self._lock:
+            jobs = list(self._jobs)
+        for job in jobs:
+            job.cancel()
+        for executor in (self._executor, self._scoring, self._short):
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every job to end; False if one still runs."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            jobs = list(self._jobs)
+        return all(job.wait(max(0.0, deadline - time.monotonic())) for job in jobs)
 
     def _user_coords(self, x: str, y: str) -> np.ndarray:
         columns = []
@@ -502,18 +538,46 @@ class DataStore:
 
     def neighbors(self, row: int, k: int = 10, metric: str = "cosine", column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, distances)``: the ``k`` nearest rows to ``row`` in the ORIGINAL space."""
-        from projector.neighbors import NeighborIndex
-
         row = self._check_row(row)
-        name = column or self.dataset.roles.vectors[0]
-        key = ("index", name, metric)
-        with self._lock:
-            index = self.dataset._derived.get(key)
-            if index is None:
-                index = self.dataset._derived[key] = NeighborIndex(self.dataset.vectors(name), metric)
+        index = self._neighbor_index(column or self.dataset.roles.vectors[0], metric)
         k = max(1, min(int(k), self.num_rows - 1))
         rows, distances = index.neighbors([row], k, exclude_self=True)
         return rows[0].astype(np.int64), distances[0]
+
+    def neighbors_job(self, row: int, k: int = 10, metric: str = "cosine", column: str | None = None) -> Job:
+        """:meth:`neighbors` on the short-job threads; the same question asked again (by the
+        map's rings and the neighbour list, or another page) shares one job."""
+        key = (self._check_row(row), int(k), metric, column or self.dataset.roles.vectors[0])
+        with self._lock:
+            job = self._neighbor_jobs.get(key)
+            if job is not None and job.state not in ("failed", "cancelled"):
+                self._neighbor_jobs.move_to_end(key)
+                return job
+        job = Job(f"neighbours of row {key[0]}", lambda progress: self.neighbors(*key))
+        with self._lock:
+            self._neighbor_jobs[key] = job
+            while len(self._neighbor_jobs) > _NEIGHBOR_JOBS_KEPT:
+                self._neighbor_jobs.popitem(last=False)
+        return self._submit(job, self._short)
+
+    def _neighbor_index(self, column: str, metric: str):
+        """The index of ``column`` in ``metric``, built once; its build holds only its own
+        lock, so every other question the store answers goes on meanwhile."""
+        from projector.neighbors import NeighborIndex
+
+        key = ("index", column, metric)
+        with self._lock:
+            index = self.dataset._derived.get(key)
+            building = self._index_locks.setdefault(key, threading.Lock())
+        if index is not None:
+            return index
+        with building:
+            index = self.dataset._derived.get(key)
+            if index is None:
+                index = NeighborIndex(self.dataset.vectors(column), metric)
+                with self._lock:
+                    self.dataset._derived[key] = index
+        return index
 
     @staticmethod
     def map_neighbors(coords: np.ndarray, row: int, k: int) -> np.ndarray:
@@ -571,11 +635,26 @@ class DataStore:
         return mask
 
     def categories(self, column: str, limit: int = 256) -> list[str]:
-        """The distinct values of a label/text column, most frequent first (for filter widgets)."""
-        data = self.dataset.table.column(column)
-        counts = pc.value_counts(data.cast(pa.string()) if not pa.types.is_string(data.type) else data)
-        pairs = sorted(((c["counts"].as_py(), c["values"].as_py()) for c in counts if c["values"].is_valid), key=lambda p: (-p[0], p[1]))
-        return [value for _, value in pairs[:limit]]
+        """The distinct values of a label/text column, most frequent first (for filter widgets;
+        counted once, as every new page asks)."""
+        key = ("categories", column, limit)
+        known = self._derived.summaries.get(key)
+        if known is None:
+            data = self.dataset.table.column(column)
+            counts = pc.value_counts(data.cast(pa.string()) if not pa.types.is_string(data.type) else data)
+            pairs = sorted(((c["counts"].as_py(), c["values"].as_py()) for c in counts if c["values"].is_valid), key=lambda p: (-p[0], p[1]))
+            known = self._derived.summaries[key] = tuple(value for _, value in pairs[:limit])
+        return list(known)
+
+    def value_range(self, column: str) -> tuple[float, float] | None:
+        """The smallest and largest finite value of a numeric column (None if it has none);
+        found once, as every new page's filters ask."""
+        key = ("range", column)
+        if key not in self._derived.summaries:
+            values = self.numbers(column)
+            finite = values[np.isfinite(values)]
+            self._derived.summaries[key] = (float(finite.min()), float(finite.max())) if finite.size else None
+        return self._derived.summaries[key]
 
 
 _FORMULA = r"^[=+\-@\t\r]"  # what a spreadsheet reads as a formula (OWASP's list)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import panel as pn
 
-__all__ = ["locked", "Poller", "in_document"]
+__all__ = ["locked", "Poller", "JobWatch", "in_document"]
 
 
 def locked(handler: Callable[..., Any]) -> Callable[..., None]:
@@ -48,3 +48,36 @@ class Poller:
         if self._periodic is not None:
             self._periodic.stop()
             self._periodic = None
+
+
+class JobWatch:
+    """Calls ``on_done(job)`` once the watched job ends, on the session's event loop.
+
+    A page polls for it; outside a document (tests, scripts) it waits for the job instead.
+    Watching a new job forgets the old one, so only the latest answer is drawn.
+    """
+
+    def __init__(self, on_done: Callable[[Any], Any], period_ms: int = 100, grace_s: float = 0.05) -> None:
+        self.on_done = on_done
+        self.job: Any = None
+        self.grace_s = grace_s  # a short wait first, so quick answers draw without a "pending" flash
+        self._poller = Poller(self._check, period_ms)
+
+    def watch(self, job: Any) -> bool:
+        """Watch ``job``; True when it has already ended (and ``on_done`` ran)."""
+        self.job = job
+        if job.wait(self.grace_s if in_document() else None):
+            self._finish()
+            return True
+        self._poller.start()
+        return False
+
+    def _check(self) -> None:
+        if self.job is None or self.job.finished:
+            self._finish()
+
+    def _finish(self) -> None:
+        self._poller.stop()
+        job, self.job = self.job, None
+        if job is not None:
+            self.on_done(job)

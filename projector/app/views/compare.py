@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Callable
 import panel as pn
 
 from projector.app.store import comparison_column
-from projector.app.views._events import Poller
+from projector.app.views._events import Poller, in_document
 from projector.app.views._text import set_text, text_pane
 
 if TYPE_CHECKING:
     from projector.app.jobs import Job
     from projector.app.state import ViewState
-    from projector.app.store import DataStore
+    from projector.app.store import ComparisonResult, DataStore
 
 __all__ = ["CompareView"]
 
@@ -34,6 +34,7 @@ class CompareView:
         self.state = state
         self.on_done = on_done
         self.job: "Job | None" = None
+        self._drawing: "Job | None" = None
         self._poller = Poller(self.poll, _POLL_MS)
         columns = list(store.dataset.roles.vectors)
         self.a = pn.widgets.Select(label="Embedding A", options=columns, value=columns[0], width=200)
@@ -53,27 +54,46 @@ class CompareView:
             set_text(self.status, "pick two different embedding columns")
             return
         self.job = self.store.start_comparison(self.a.value, self.b.value, int(self.k.value), self.method.value)
+        self._drawing = None
         self.run.disabled = True
         set_text(self.status, self.job.describe())
         self._poller.start()
 
     def poll(self) -> None:
-        """Show progress; when done, draw the comparison and offer its overlap as a colouring."""
+        """Show progress; when done, draw the comparison (thumbnails and all, off the event
+        loop), then show it and offer its overlap as a colouring."""
         job = self.job
         if job is None:
             return
-        set_text(self.status, job.describe())
-        if not job.finished:
+        if self._drawing is None:
+            set_text(self.status, job.describe())
+            if not job.finished:
+                return
+            if job.state != "done":
+                self._stop()
+                return
+            result = job.result
+            self._drawing = self.store.run_short("drawing the comparison", lambda: _draw(self.store, result))
+            if not in_document():
+                self._drawing.wait()  # tests and scripts poll once
+        if not self._drawing.finished:
             return
+        self._stop()
+        if self._drawing.state != "done":
+            set_text(self.status, self._drawing.describe())
+            return
+        self.result.objects = [pn.pane.Bokeh(self._drawing.result, sizing_mode="stretch_width")]
+        comparison = job.result.comparison
+        if self.on_done is not None:
+            self.on_done(comparison_column(comparison.a, comparison.b, comparison.k))
+
+    def _stop(self) -> None:
         self._poller.stop()
         self.run.disabled = False
-        if job.state != "done":
-            return
-        from projector.report.map_block import MapOptions, compare_block
 
-        result = job.result
-        layout = compare_block(self.store, result.comparison, result.coords_a, result.coords_b, MapOptions(k=result.comparison.k, width=1000, height=420))
-        self.result.objects = [pn.pane.Bokeh(layout, sizing_mode="stretch_width")]
-        column = comparison_column(result.comparison.a, result.comparison.b, result.comparison.k)
-        if self.on_done is not None:
-            self.on_done(column)
+
+def _draw(store: "DataStore", result: "ComparisonResult"):
+    """The comparison's Bokeh layout (not yet in any document, so any thread may build it)."""
+    from projector.report.map_block import MapOptions, compare_block
+
+    return compare_block(store, result.comparison, result.coords_a, result.coords_b, MapOptions(k=result.comparison.k, width=1000, height=420))

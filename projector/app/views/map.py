@@ -60,9 +60,11 @@ from bokeh.plotting import figure
 
 from projector.app.framing import frame
 from projector.app.geometry import nearest_row, rows_for_geometry
+from projector.app.views._events import JobWatch
 from projector.app.views.raster import GREY, RasterLayer, inner_size, numeric_palette
 
 if TYPE_CHECKING:
+    from projector.app.jobs import Job
     from projector.app.colors import ColorSpec
     from projector.app.state import ViewState
     from projector.app.store import DataStore, MapEntry
@@ -136,7 +138,8 @@ class MapView:
         fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
-        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint)
+        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor)
+        self._neighbors_watch = JobWatch(self._draw_rings)  # neighbours are found off the event loop
         self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": ""}, code=HOVER_JS))
         fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
@@ -299,7 +302,13 @@ class MapView:
             self.links.data = {"x0": [], "y0": [], "x1": [], "y1": []}
             self.rings.data = {"x": [], "y": [], "size": []}
             return
-        rows, _ = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric, self.column())
+        self._neighbors_watch.watch(self.store.neighbors_job(row, self.state.neighbor_k, self.state.neighbor_metric, self.column()))
+
+    def _draw_rings(self, job: "Job") -> None:
+        row = self.state.focused
+        if job.state != "done" or row is None or not 0 <= row < self._x.size:
+            return
+        rows, _ = job.result
         x, y = self._x, self._y
         self.links.data = {
             "x0": np.full(rows.size, x[row], np.float32), "y0": np.full(rows.size, y[row], np.float32),

@@ -13,8 +13,10 @@ import panel as pn
 
 from projector.app.html import escape, truncate
 from projector.app.routes import thumb_url
+from projector.app.views._events import JobWatch
 
 if TYPE_CHECKING:
+    from projector.app.jobs import Job
     from projector.app.state import ViewState
     from projector.app.store import DataStore
     from projector.app.views.map import MapView
@@ -62,6 +64,8 @@ class NeighborsView:
         self.metric = pn.widgets.RadioButtonGroup.from_param(state.param.neighbor_metric, label="Metric", width=160)
         self.list = pn.pane.HTML("<i>Click a point to list its nearest neighbours in the original space.</i>", sizing_mode="stretch_width")
         self.panel = pn.Column(pn.Row(self.k, self.metric), self.list, sizing_mode="stretch_width")
+        self._asked: tuple = (None, "", None)
+        self._watch = JobWatch(self._show)  # the list is found off the event loop
         state.param.watch(self.redraw, ["focused", "neighbor_k", "neighbor_metric", "map_key", "pca_x", "pca_y"])
         self.redraw()
 
@@ -70,10 +74,20 @@ class NeighborsView:
         if row is None or not 0 <= row < self.store.num_rows:
             return
         column = self.map_view.column()  # neighbours in the space the shown map was made from
-        rows, distances = self.store.neighbors(row, self.state.neighbor_k, self.state.neighbor_metric, column)
+        job = self.store.neighbors_job(row, self.state.neighbor_k, self.state.neighbor_metric, column)
+        self._asked = (row, self.state.neighbor_metric, column)
+        if not self._watch.watch(job):
+            self.list.object = f'<i class="projector-neighbors-pending">finding the {self.state.neighbor_k} nearest of {self.store.num_rows:,} rows…</i>'
+
+    def _show(self, job: "Job") -> None:
+        row, metric, column = self._asked
+        if job.state != "done":
+            self.list.object = f"<i>{escape(job.describe())}</i>"
+            return
+        rows, distances = job.result
         kept = None
         x, y = self.map_view._x, self.map_view._y
         if x.size == self.store.num_rows:
             on_map = self.store.map_neighbors(np.stack([x, y], axis=1), row, rows.size)
             kept = int(np.isin(rows, on_map).sum())
-        self.list.object = neighbors_html(self.store, row, rows, distances, kept, self.state.neighbor_metric, column)
+        self.list.object = neighbors_html(self.store, row, rows, distances, kept, metric, column)

@@ -24,11 +24,14 @@ draws the same hover card as the WebGL scatter (``assets/hover.js``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from projector.app.colors import ColorSpec
 
 __all__ = ["MapRaster", "NearestRows", "RasterLayer", "Viewport", "inner_size", "spread_points", "GREY", "NUMERIC_COLORMAP"]
@@ -307,7 +310,7 @@ class RasterLayer:
         row_endpoint: URL prefix of the row endpoint, passed to ``hover_js``.
     """
 
-    def __init__(self, figure, *, hover_js: str, row_endpoint: str) -> None:
+    def __init__(self, figure, *, hover_js: str, row_endpoint: str, executor: "Executor | None" = None) -> None:
         from bokeh.events import RangesUpdate
         from bokeh.models import ColumnDataSource, CustomJS
 
@@ -325,6 +328,9 @@ class RasterLayer:
         self.renders = 0  # images rendered (for tests and diagnostics)
         self._pending = False
         self._listening = False
+        self.executor = executor  # renders run there inside a served page, not on its event loop
+        self._dirty = False
+        self._in_flight = False
         figure.on_event(RangesUpdate, lambda _event: self.request_render())
         figure.on_change("inner_width", self._on_resize)
         figure.on_change("inner_height", self._on_resize)
@@ -347,7 +353,10 @@ class RasterLayer:
         self.raster = MapRaster(x, y)
         self.nearest = NearestRows(self.raster.x, self.raster.y).build()
         self.style = style
-        self.render()
+        if self._served():
+            self.request_render()
+        else:
+            self.render()
 
     def _listen_to_pointer(self) -> None:
         # only in raster mode: the browser sends every pointer move to the server once subscribed
@@ -392,16 +401,49 @@ class RasterLayer:
         self.renders += 1
         self.source.data = {"image": [image], "x": [view.x0], "y": [view.y0], "dw": [view.x1 - view.x0], "dh": [view.y1 - view.y0]}
 
+    def _served(self) -> bool:
+        doc = self.figure.document
+        return doc is not None and doc.session_context is not None
+
     def request_render(self) -> None:
-        """Render on the next tick of the session's event loop (at once outside a server)."""
+        """Render soon: on the executor when there is one (one frame in flight at a time; the
+        requests made meanwhile become one more frame of the latest view), else on the next
+        tick of the session's event loop (at once outside a server)."""
         if self.raster is None:
             return
         doc = self.figure.document
-        if doc is None or doc.session_context is None:
+        if not self._served():
             self.render()
+        elif self.executor is not None:
+            self._dirty = True
+            if not self._in_flight:
+                from bokeh.document import without_document_lock
+
+                self._in_flight = True
+                doc.add_next_tick_callback(without_document_lock(self._render_off_loop))
         elif not self._pending:
             self._pending = True
             doc.add_next_tick_callback(self.render)
+
+    async def _render_off_loop(self) -> None:
+        import asyncio
+
+        doc = self.figure.document
+        loop = asyncio.get_running_loop()
+        try:
+            while self._dirty and self.raster is not None and doc is not None:
+                self._dirty = False
+                raster, view, style = self.raster, self.viewport(), dict(self.style)
+                image = await loop.run_in_executor(self.executor, partial(raster.render, view, **style))
+                doc.add_next_tick_callback(partial(self._apply, raster, view, image))
+        finally:
+            self._in_flight = False
+
+    def _apply(self, raster: "MapRaster", view: Viewport, image: np.ndarray) -> None:
+        if raster is not self.raster:
+            return  # the map changed while this frame was drawn
+        self.renders += 1
+        self.source.data = {"image": [image], "x": [view.x0], "y": [view.y0], "dw": [view.x1 - view.x0], "dh": [view.y1 - view.y0]}
 
     # -- hover ------------------------------------------------------------------------------
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import panel as pn
 
-from projector.app.views._events import locked
+from projector.app.views._events import JobWatch, locked
 from projector.app.views._text import set_text, text_pane
-from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
+    from projector.app.jobs import Job
     from projector.app.state import ViewState
     from projector.app.store import DataStore
 
@@ -40,24 +39,32 @@ class SearchView:
         self.query.param.watch(locked(self._submit), "enter_pressed")
         self.run.on_click(locked(self._submit))
         self.panel = pn.Column(self.column, self.query, self.regex, self.run, self.result, sizing_mode="stretch_width", visible=bool(columns))
+        self._watch = JobWatch(self._show)
 
     def _submit(self, *_) -> None:
         self.state.search_query = self.query.value
         self.apply()
 
     def apply(self) -> None:
-        """Select the rows matching the state's query (an empty query clears the selection)."""
+        """Select the rows matching the state's query (an empty query clears the selection);
+        the matching runs off the event loop, so a large table never stalls the page."""
         state = self.state
         if not state.search_query:
+            self._watch.job = None  # a search still running is forgotten
             state.clear_selection()
             set_text(self.result, "")
             return
-        try:
-            rows = self.store.search(state.search_column, state.search_query, regex=state.search_regex)
-        except ProjectorError as exc:
-            set_text(self.result, str(exc))
+        column, query, regex = state.search_column, state.search_query, state.search_regex
+        job = self.store.run_short(f"search for {query!r}", lambda: self.store.search(column, query, regex=regex))
+        if not self._watch.watch(job):
+            set_text(self.result, f"searching {self.store.num_rows:,} rows…")
+
+    def _show(self, job: "Job") -> None:
+        if job.state != "done":
+            set_text(self.result, job.error.split(": ", 1)[-1] if job.error else job.describe())
             return
-        state.select(rows)
+        rows = job.result
+        self.state.select(rows)
         set_text(self.result, f"{rows.size:,} match{'es' if rows.size != 1 else ''}")
 
 
@@ -76,11 +83,10 @@ class FilterView:
             categories = store.categories(column)
             self.widgets[column] = pn.widgets.MultiSelect(label=column, options=categories, size=max(1, min(6, len(categories))), sizing_mode="stretch_width")
         for column in store.numeric_columns()[: self.MAX_FILTERS]:
-            values = store.numbers(column)
-            finite = values[np.isfinite(values)]
-            if finite.size == 0 or finite.min() == finite.max():
+            span = store.value_range(column)
+            if span is None or span[0] == span[1]:
                 continue
-            low, high = float(finite.min()), float(finite.max())
+            low, high = span
             self.widgets[column] = pn.widgets.RangeSlider(label=column, start=low, end=high, value=(low, high), step=(high - low) / 200, sizing_mode="stretch_width")
         for widget in self.widgets.values():
             widget.param.watch(self._changed, "value")
