@@ -115,7 +115,7 @@ class Session:
             how += f"; {self.map.outside:,} far points lie outside the first view (reset shows every point)"
         switch = ""
         if self.others:  # datasets served together (e.g. each set and step of a run directory)
-            links = " ".join(f'<a class="projector-dataset-link" href="/{quote(name)}">{escape(name)}</a>' for name in self.others)
+            links = " ".join(f'<a class="projector-dataset-link" href="./{quote(name)}">{escape(name)}</a>' for name in self.others)
             switch = f'<div class="projector-switch" style="font-size:12px">also served: {links}</div>'
         return (
             f'<div class="projector-header"><b>projector</b> · {escape(store.name)} · '

@@ -47,7 +47,9 @@ class ServedApp:
 
     @property
     def port(self) -> int:
-        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+        from urllib.parse import urlsplit
+
+        return int(urlsplit(self.url).port)
 
     @property
     def pid(self) -> int:
