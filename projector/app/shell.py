@@ -14,6 +14,7 @@ from projector.app.html import bullet_list, escape
 from projector.app.routes import row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
+from projector.app.views._events import JobWatch
 from projector.app.views.compare import CompareView
 from projector.app.views.controls import MapControls, StyleControls
 from projector.app.views.legend import LegendView
@@ -93,6 +94,9 @@ class Session:
         )
         self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
         self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
+        self._media_watch = JobWatch(lambda job: self._show_notes())
+        if store.media_check is not None:
+            self._media_watch.watch(store.media_check)
         self.panel = pn.Column(
             self.header,
             self.notes,
@@ -104,6 +108,12 @@ class Session:
             ),
             sizing_mode="stretch_width",
         )
+
+    def _show_notes(self) -> None:
+        """The loader's notes and, once checked, how many media show as placeholders."""
+        lines = [*self.store.dataset.notes, *self.store.media_notes()]
+        self.notes.object = bullet_list(lines)
+        self.notes.visible = bool(lines)
 
     def _header(self) -> str:
         store = self.store

@@ -305,7 +305,9 @@ def test_media_outside_the_data_root_is_refused(hostile_app, open_page):
     base = hostile_app.url + "projector/hostile"
     assert page.request.get(f"{base}/media/image/{SYMLINK_ROW + 1}").status == 200  # a file under the root
     assert page.request.get(f"{base}/media/image/{SYMLINK_ROW}").status == 404  # symlink leaving the root
-    assert page.request.get(f"{base}/thumb/image/{SYMLINK_ROW}").status == 404
+    assert page.request.get(f"{base}/thumb/image/{SYMLINK_ROW}").status == 200  # a grey placeholder, counted:
+    expect(page.get_by_text("'image': 1 media file is missing, empty, unreadable or outside the data root and shows as a grey placeholder (row 5)")).to_be_visible()
+    assert "1 media file is missing" in hostile_app.output()  # the one warning, on the console too
     assert page.request.get(f"{base}/media/image/999999").status == 404
     assert page.request.get(f"{base}/media/..%2F..%2Foutside%2Fsecret.png/0").status == 404
     assert page.request.get(f"{base}/media/image/..%2F..%2Foutside%2Fsecret.png").status == 404
