@@ -194,31 +194,33 @@ def test_loading_leaves_the_image_bytes_in_the_memory_map(tmp_path):
         buffer = io.BytesIO()
         Image.fromarray(rng.integers(0, 256, (80, 80, 3), dtype=np.uint8)).save(buffer, format="PNG")
         images.append(buffer.getvalue())
-    _save(
-        datasets.Dataset.from_dict(
-            {"image": [{"bytes": b, "path": None} for b in images], "embedding": rng.random((200, 4)).tolist()},
-            features=datasets.Features(
-                {"image": datasets.Image(), "embedding": datasets.Sequence(datasets.Value("float32"), length=4)}
-            ),
-        ),
-        tmp_path / "ds",
+    captions = [None] + [f"{i:04d} " + "words " * 330 for i in range(1, 200)]  # 400 KB of text
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "embedding": datasets.Sequence(datasets.Value("float32"), length=4),
+            "caption": datasets.Value("string"),
+        }
     )
+    columns = {"image": [{"bytes": b, "path": None} for b in images], "embedding": rng.random((200, 4)).tolist()}
+    _save(datasets.Dataset.from_dict({**columns, "caption": captions}, features=features), tmp_path / "ds")
     # a fresh process, so the Arrow pool's high-water mark belongs to the first load alone; the
     # second, its modules imported, is traced for Python objects. Copying the images out
-    # (combine_chunks, to_pylist) would show in one or the other
+    # (combine_chunks, to_pylist), or the text (drop_null of a column with a null, to sample
+    # it) would show in one or the other
     code = (
         "import json, sys, tracemalloc, pyarrow as pa, projector\n"
         "pool = pa.default_memory_pool(); before = pool.bytes_allocated()\n"
         "projector.load(sys.argv[1]); arrow_peak = pool.max_memory() - before\n"
         "tracemalloc.start(); ds = projector.load(sys.argv[1])\n"
-        "print(json.dumps([arrow_peak, tracemalloc.get_traced_memory()[1], ds.roles.images]))\n"
+        "print(json.dumps([arrow_peak, tracemalloc.get_traced_memory()[1], ds.roles.images, ds.roles.texts]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ds")], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    arrow_peak, python_peak, roles = json.loads(out.stdout)
+    arrow_peak, python_peak, images_role, texts_role = json.loads(out.stdout)
     image_bytes = sum(map(len, images))
-    assert image_bytes > 3_000_000 and roles == ["image"]
-    assert arrow_peak < image_bytes / 10, f"Arrow memory rose by {arrow_peak:,} bytes loading {image_bytes:,} of images"
+    assert image_bytes > 3_000_000 and images_role == ["image"] and texts_role == ["caption"]
+    assert arrow_peak < 100_000, f"Arrow memory rose by {arrow_peak:,} bytes loading {image_bytes:,} of images"
     assert python_peak < image_bytes / 10, f"Python objects took {python_peak:,} bytes loading {image_bytes:,} of images"
 
 
