@@ -51,14 +51,17 @@ def looks_like_image_bytes(data: bytes) -> bool:
     return data.startswith(_IMAGE_MAGIC)
 
 
-def check_paths(values: Iterable[str | None], root: Path | None, column: str) -> None:
+def check_paths(
+    values: Iterable[str | None], root: Path | None, column: str, *, rows: Iterable[int] | None = None
+) -> None:
     """Refuse path values that lexically leave ``root``; URLs and nulls pass.
 
     Cheap enough for millions of rows: no file system access. Symlinks are checked when a
-    file is opened (:func:`resolve_media_path`).
+    file is opened (:func:`resolve_media_path`). ``rows`` numbers the values for messages when
+    they are some rows of a column, not all of them in order.
     """
     root_text = os.path.normpath(os.path.abspath(root)) if root is not None else None
-    for row, value in enumerate(values):
+    for row, value in zip(rows, values) if rows is not None else enumerate(values):
         if value is None or value == "" or is_url(value):
             continue
         if root_text is None:
