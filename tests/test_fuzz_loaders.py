@@ -532,6 +532,20 @@ def _role_options(draw, names: list[str]) -> dict:
     return options
 
 
+def _crashes_parquet_writer(kind: pa.DataType) -> bool:
+    """pyarrow 26's Parquet writer aborts the process on a zero-size fixed list of strings or
+    structs holding a null ("Slice offset greater than array length"); such a file cannot exist."""
+    if pa.types.is_fixed_size_list(kind) and kind.list_size == 0:
+        value = kind.value_type
+        if not (pa.types.is_integer(value) or pa.types.is_floating(value) or pa.types.is_boolean(value)):
+            return True
+    if pa.types.is_struct(kind):
+        return any(_crashes_parquet_writer(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        return _crashes_parquet_writer(kind.value_type)
+    return False
+
+
 @_fuzz(160)
 @given(data=st.data(), suffix=st.sampled_from([".parquet", ".arrow", ".arrows", ".feather"]))
 def test_random_arrow_tables(cache, data, suffix):
@@ -539,6 +553,8 @@ def test_random_arrow_tables(cache, data, suffix):
     options = _role_options(data.draw, table.column_names)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder, "input" + suffix)
+        if suffix == ".parquet" and any(_crashes_parquet_writer(f.type) for f in table.schema):
+            return
         try:
             if suffix == ".parquet":
                 path.write_bytes(_parquet_bytes(table))
