@@ -32,6 +32,8 @@ def read_parquet(path: Path) -> Loaded:
     try:
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         schema = parquet.schema_arrow
+        if len(set(schema.names)) < len(schema.names):  # read whole; the Dataset names the duplicate
+            return Loaded(parquet.read(), str(path), media_root=_root(path))
         streamed = [f.name for f in schema if _is_float_list(f.type)]
         rest = parquet.read(columns=[n for n in schema.names if n not in streamed]) if len(streamed) < len(schema) else None
         columns = {}
@@ -158,7 +160,7 @@ def _read_delimited(path: Path, *, encoding: str, delimiter: str, kind: str) -> 
         )
     except pa.ArrowInvalid as exc:
         raise _delimited_error(path, exc, kind, encoding) from None
-    except (UnicodeDecodeError, LookupError) as exc:
+    except (UnicodeError, LookupError) as exc:  # UnicodeError: a UTF-16 file without its BOM
         raise FormatError(f"{path}: cannot decode as {encoding!r}: {exc}; pass encoding=... naming the file's encoding") from None
     if any(pa.types.is_binary(f.type) for f in table.schema):
         # pyarrow reads a column with invalid UTF-8 as binary rather than failing
