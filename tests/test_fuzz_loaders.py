@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import projector
@@ -71,8 +71,10 @@ def _check_load(target: Path, cache: Path, **options) -> None:
                 assert dataset.vectors(name).shape[0] == len(dataset)
             assert len(dataset.ids) == len(dataset)
             repr(dataset)
+        event("loaded")
     except ProjectorError as exc:
         assert str(exc).strip(), f"{type(exc).__name__} with an empty message"
+        event(type(exc).__name__)
     assert _listing(folder) == before, "load() wrote beside its input"
     assert (_listing(cache) if cache.exists() else {}) == cache_before, "load() wrote to the cache"
 

@@ -179,6 +179,22 @@ def test_duplicate_column_names_in_csv(tmp_path):
         projector.load(tmp_path / "dup.csv")
 
 
+def test_duplicate_column_names_in_parquet(tmp_path):
+    # found by the loader fuzz: the column-by-column Parquet read met a KeyError
+    table = pa.Table.from_arrays([pa.array([[1.0, 2.0], [3.0, 4.0]]), pa.array([1, 2])], names=["v", "v"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    with pytest.raises(SchemaError, match=r"dup\.parquet: column name 'v' appears more than once"):
+        projector.load(tmp_path / "dup.parquet")
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv"])
+def test_utf16_without_bom_is_a_format_error(tmp_path, name):
+    # found by the loader fuzz: Python's UTF-16 stream decoder raises a bare UnicodeError
+    (tmp_path / name).write_bytes(b"id")
+    with pytest.raises(FormatError, match=rf"{name}: cannot decode as 'utf-16'.*BOM.*encoding="):
+        projector.load(tmp_path / name, encoding="utf-16")
+
+
 def test_missing_path_unknown_suffix_and_empty_folder(tmp_path):
     with pytest.raises(LoadError, match="no such file"):
         projector.load(tmp_path / "nope.parquet")
