@@ -129,9 +129,12 @@ def _read_arrow(path: Path) -> pa.Table:
     try:
         source = pa.memory_map(str(path), "r")
         try:
-            return pa.ipc.open_stream(source).read_all()
+            table = pa.ipc.open_stream(source).read_all()
         except pa.ArrowInvalid:
-            return pa.ipc.open_file(source).read_all()
+            table = pa.ipc.open_file(source).read_all()
+        # IPC readers trust the file's offsets; a corrupt one would crash the process later
+        table.validate(full=True)
+        return table
     except (pa.ArrowException, OSError) as exc:
         raise format_mismatch(path, "Arrow IPC stream", exc) from None
 

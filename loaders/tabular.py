@@ -104,6 +104,8 @@ def read_ipc(path: Path) -> Loaded:
                 import pyarrow.feather as feather
 
                 table = feather.read_table(str(path), memory_map=True)
+        # IPC readers trust the file's offsets; a corrupt one would crash the process later
+        table.validate(full=True)
     except (pa.ArrowException, OSError) as exc:
         raise format_mismatch(path, "Arrow IPC/Feather", exc) from None
     return Loaded(table, str(path), media_root=_root(path))

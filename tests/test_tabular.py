@@ -187,6 +187,21 @@ def test_duplicate_column_names_in_parquet(tmp_path):
         projector.load(tmp_path / "dup.parquet")
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_corrupt_offsets_in_arrow_file_are_a_format_error(tmp_path, stream):
+    # found by the loader fuzz: IPC readers trust offsets, so reading the strings crashed Python
+    table = pa.table({"name": ["ab", "cd"], "embedding": pa.array([[1.0, 2.0], [3.0, 4.0]], pa.list_(pa.float32(), 2))})
+    sink = pa.BufferOutputStream()
+    with (pa.ipc.new_stream if stream else pa.ipc.new_file)(sink, table.schema) as writer:
+        writer.write_table(table)
+    offsets = np.array([0, 2, 4], np.int32).tobytes()
+    data = sink.getvalue().to_pybytes()
+    assert data.count(offsets) == 1
+    (tmp_path / "bad.arrow").write_bytes(data.replace(offsets, np.array([0, 2, 4000], np.int32).tobytes()))
+    with pytest.raises(FormatError, match=r"bad\.arrow: cannot be read as Arrow IPC.*offsets"):
+        projector.load(tmp_path / "bad.arrow")
+
+
 @pytest.mark.parametrize("name", ["t.csv", "t.tsv"])
 def test_utf16_without_bom_is_a_format_error(tmp_path, name):
     # found by the loader fuzz: Python's UTF-16 stream decoder raises a bare UnicodeError
