@@ -4,7 +4,8 @@ ProjectorError, never another exception, a hang or a file written beside the inp
 Three campaigns: random bytes under every suffix and folder layout load() accepts; valid small
 files of every format truncated, bit-flipped or spliced; random Arrow schemas and random JSON /
 CSV documents, loaded with and without role options. Derandomized, so CI sees the same inputs
-every run; ``PROJECTOR_FUZZ_EXAMPLES=2000`` runs a bigger campaign locally.
+every run; ``PROJECTOR_FUZZ_EXAMPLES=2000`` runs a bigger campaign locally, each load first in a
+forked child so that a crash in a native reader is reported like any other failure.
 """
 
 from __future__ import annotations
@@ -55,9 +56,26 @@ def _listing(folder: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
+def _crash_signal(target: Path, options: dict) -> int:
+    """Load in a forked child; the signal that killed it, or 0. Campaigns only: a crash in a
+    native reader would otherwise end the whole run before hypothesis can shrink and report it."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                projector.load(target, **options)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
+
+
 def _check_load(target: Path, cache: Path, **options) -> None:
     """The fuzz property: a usable Dataset or a ProjectorError, and nothing written anywhere."""
     folder = target if target.is_dir() else target.parent
+    if _SCALE and hasattr(os, "fork"):
+        assert not (signal := _crash_signal(target, options)), f"load() crashed the process (signal {signal})"
     before = _listing(folder)
     cache_before = _listing(cache) if cache.exists() else {}
     try:

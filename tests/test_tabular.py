@@ -202,6 +202,23 @@ def test_corrupt_offsets_in_arrow_file_are_a_format_error(tmp_path, stream):
         projector.load(tmp_path / "bad.arrow")
 
 
+@pytest.mark.parametrize("content", [b"null", b"\xef\xbb\xbf null\n", b'{"v": [1, 2]}\n\n  null\n{"v": [3, 4]}\n'])
+def test_jsonl_null_line_is_a_format_error(tmp_path, content):
+    # found by the loader fuzz: pyarrow's JSON reader segfaults on a `null` line starting a block
+    (tmp_path / "n.jsonl").write_bytes(content)
+    line = 3 if content.startswith(b"{") else 1
+    with pytest.raises(FormatError, match=rf"n\.jsonl \(line {line}\): .*the line is null"):
+        projector.load(tmp_path / "n.jsonl")
+
+
+def test_list_column_as_id_is_a_schema_error(tmp_path):
+    # found by the loader fuzz: counting distinct list values raised ArrowNotImplementedError
+    (tmp_path / "l.jsonl").write_text('{"id": [], "v": [1, 2]}\n{"id": [], "v": [3, 4]}\n')
+    assert projector.load(tmp_path / "l.jsonl").roles.id == "_row_id"
+    with pytest.raises(SchemaError, match=r"l\.jsonl: id column 'id' holds list<item: null> values.*leave id= out"):
+        projector.load(tmp_path / "l.jsonl", id="id")
+
+
 @pytest.mark.parametrize("name", ["t.csv", "t.tsv"])
 def test_utf16_without_bom_is_a_format_error(tmp_path, name):
     # found by the loader fuzz: Python's UTF-16 stream decoder raises a bare UnicodeError
