@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from projector.errors import FormatError, LoadError
-from projector.loaders._common import Loaded, binary_mismatch, check_file, format_mismatch
+from projector.loaders._common import Loaded, binary_mismatch, check_file, check_names, format_mismatch
 
 __all__ = ["read_parquet", "read_ipc", "read_csv", "read_tsv", "read_jsonl"]
 
@@ -26,13 +26,16 @@ def read_parquet(path: Path) -> Loaded:
 
     if path.is_dir():
         try:
-            return Loaded(pq.read_table(path), str(path), media_root=path)
+            table = pq.read_table(path)
+            check_names(table.schema, path)
+            return Loaded(table, str(path), media_root=path)
         except (pa.ArrowException, OSError) as exc:
             raise format_mismatch(path, "Parquet", exc) from None
     check_file(path)
     try:
         parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         schema = parquet.schema_arrow
+        check_names(schema, path)
         if len(set(schema.names)) < len(schema.names):  # read whole; the Dataset names the duplicate
             return Loaded(parquet.read(), str(path), media_root=_root(path))
         streamed = [f.name for f in schema if _is_float_list(f.type)]
@@ -109,6 +112,7 @@ def read_ipc(path: Path) -> Loaded:
         table.validate(full=True)
     except (pa.ArrowException, OSError) as exc:
         raise format_mismatch(path, "Arrow IPC/Feather", exc) from None
+    check_names(table.schema, path)
     return Loaded(table, str(path), media_root=_root(path))
 
 
@@ -152,6 +156,7 @@ def read_jsonl(path: Path) -> Loaded:
         line = _first_bad_json_line(path)
         where = f" (line {line})" if line else ""
         raise FormatError(f"{path}{where}: not valid JSON Lines: {str(exc).splitlines()[0]}") from None
+    check_names(table.schema, path)
     return Loaded(table, str(path), media_root=_root(path))
 
 
@@ -171,6 +176,10 @@ def _read_delimited(path: Path, *, encoding: str, delimiter: str, kind: str) -> 
         raise _delimited_error(path, exc, kind, encoding) from None
     except (UnicodeError, LookupError) as exc:  # UnicodeError: a UTF-16 file without its BOM
         raise FormatError(f"{path}: cannot decode as {encoding!r}: {exc}; pass encoding=... naming the file's encoding") from None
+    try:
+        table.schema.names
+    except UnicodeDecodeError:  # the header row is not checked for UTF-8
+        raise _non_utf8_error(path) from None
     if any(pa.types.is_binary(f.type) for f in table.schema):
         # pyarrow reads a column with invalid UTF-8 as binary rather than failing
         raise _non_utf8_error(path)

@@ -449,9 +449,11 @@ def test_corrupted_valid_inputs(cache, data):
 
 # -- (c) random Arrow schemas and dtypes, random JSON and CSV documents -----------------------
 
+# mostly plain names, so tables get past the name checks; sometimes empty, blank or repeated ones
 _NAMES = st.one_of(
-    st.sampled_from(["id", "embedding", "label", "text", "image", "emb_0", "emb_1", "", " ", "x", "x", "<b>"]),
-    st.text(max_size=8),
+    st.sampled_from(["id", "embedding", "label", "text", "image", "emb_0", "emb_1", "x", "<b>", "名前"]),
+    st.text(min_size=1, max_size=8).filter(str.strip),
+    st.sampled_from(["", " ", "x"]),
 )
 _HOSTILE = st.sampled_from(
     ["", " ", "\x00", "../../etc/passwd", "/etc/passwd", "<script>alert(1)</script>", "a.png", "C:\\x.jpg",
@@ -535,6 +537,8 @@ def _tables(draw) -> pa.Table:
             array = pa.array(column, kind_type)
         names.append(draw(_NAMES))
         arrays.append(array)
+    if draw(st.integers(0, 4)):  # usually unique names; sometimes repeats are the point
+        names = [name if name not in names[:i] else f"{name}_{i}" for i, name in enumerate(names)]
     return pa.Table.from_arrays(arrays, names=names)
 
 

@@ -170,3 +170,13 @@ def test_unknown_option_is_rejected(tmp_path):
     np.save(tmp_path / "emb.npy", np.eye(4, dtype=np.float32))
     with pytest.raises(ProjectorError, match="metdata=.*did you mean 'metadata'"):
         projector.load(tmp_path / "emb.npy", metdata="x.csv")
+
+
+def test_zero_width_arrays_are_vector_errors(tmp_path):
+    # found by the loader fuzz: an (N, 0) array reached Arrow as a list of size 0 (ArrowInvalid)
+    np.save(tmp_path / "z.npy", np.zeros((3, 0), np.float32))
+    with pytest.raises(VectorError, match=r"z\.npy: holds an array of shape \(3, 0\): vectors of 0 values"):
+        projector.load(tmp_path / "z.npy")
+    np.savez(tmp_path / "z.npz", e=np.zeros((3, 0), np.float32))
+    with pytest.raises(VectorError, match=r"z\.npz: no 2-D array of numbers.*'e' \(shape \(3, 0\)"):
+        projector.load(tmp_path / "z.npz")

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import projector
-from projector import FormatError, LoadError, ProjectorError, SchemaError
+from projector import FormatError, LoadError, ProjectorError, SchemaError, VectorError
 
 
 def _table(n=10, d=4):
@@ -217,6 +217,17 @@ def test_list_column_as_id_is_a_schema_error(tmp_path):
     assert projector.load(tmp_path / "l.jsonl").roles.id == "_row_id"
     with pytest.raises(SchemaError, match=r"l\.jsonl: id column 'id' holds list<item: null> values.*leave id= out"):
         projector.load(tmp_path / "l.jsonl", id="id")
+
+
+def test_non_utf8_header_and_zero_length_vectors(tmp_path):
+    # found by the loader fuzz: a header name that is not UTF-8 raised UnicodeDecodeError, and a
+    # fixed-size list of 0 values an ArrowInvalid
+    (tmp_path / "h.csv").write_bytes(b'\x81,v\n1,"[1,2]"\n')
+    with pytest.raises(FormatError, match=r"h\.csv, line 1: bytes that are not valid UTF-8"):
+        projector.load(tmp_path / "h.csv")
+    feather.write_feather(pa.table({"e": pa.array([[], []], pa.list_(pa.float64(), 0))}), tmp_path / "z.arrow")
+    with pytest.raises(VectorError, match="'e': every vector is empty"):
+        projector.load(tmp_path / "z.arrow")
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.tsv"])
