@@ -434,7 +434,7 @@ def _mutated(draw, blob: bytes) -> bytes:
     return blob
 
 
-@_fuzz(180)
+@_fuzz(240)
 @given(data=st.data())
 def test_corrupted_valid_inputs(cache, data):
     inputs = _valid_inputs()
@@ -517,10 +517,11 @@ def _tables(draw) -> pa.Table:
     rows = draw(st.integers(0, 6))
     width = draw(st.integers(1, 4))
     names, arrays = [], []
-    if draw(st.booleans()):  # most tables get an embedding-shaped column, so roles get past "no embedding"
+    if draw(st.integers(0, 3)):  # most tables get an embedding-shaped column, so roles get past "no embedding"
         dim = draw(st.integers(0, 4))
         kind = draw(st.sampled_from([pa.float32(), pa.float64(), pa.float16(), pa.int32()]))
-        raw = draw(st.lists(st.lists(_float_values(16), min_size=dim, max_size=dim + 1), min_size=rows, max_size=rows))
+        ragged = draw(st.integers(0, 3)) == 0
+        raw = draw(st.lists(st.lists(_float_values(16), min_size=dim, max_size=dim + ragged), min_size=rows, max_size=rows))
         if kind == pa.int32():
             raw = [[int(v) if np.isfinite(v) else 0 for v in row] for row in raw]
         elif kind == pa.float16():
@@ -570,7 +571,7 @@ def _crashes_parquet_writer(kind: pa.DataType) -> bool:
     return False
 
 
-@_fuzz(160)
+@_fuzz(240)
 @given(data=st.data(), suffix=st.sampled_from([".parquet", ".arrow", ".arrows", ".feather"]))
 def test_random_arrow_tables(cache, data, suffix):
     table = data.draw(_tables(), label="table")
