@@ -15,6 +15,7 @@ same arrays load the same table:
 from __future__ import annotations
 
 import os
+import tokenize
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -230,10 +231,13 @@ def starts_with(path: Path, magic: bytes) -> bool:
 def _npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], str]:
     """Shape and dtype kind from a .npy header, without reading (or unpickling) the data."""
     version = np.lib.format.read_magic(handle)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-    else:
-        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    try:
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    except (tokenize.TokenError, SyntaxError) as exc:  # numpy re-tokenizes a corrupt header
+        raise ValueError(f"its header is not readable ({exc})") from None
     return tuple(shape), "O" if dtype.hasobject else dtype.kind
 
 

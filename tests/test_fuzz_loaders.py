@@ -571,7 +571,7 @@ def _crashes_parquet_writer(kind: pa.DataType) -> bool:
     return False
 
 
-@_fuzz(240)
+@_fuzz(160)
 @given(data=st.data(), suffix=st.sampled_from([".parquet", ".arrow", ".arrows", ".feather"]))
 def test_random_arrow_tables(cache, data, suffix):
     table = data.draw(_tables(), label="table")

@@ -180,3 +180,12 @@ def test_zero_width_arrays_are_vector_errors(tmp_path):
     np.savez(tmp_path / "z.npz", e=np.zeros((3, 0), np.float32))
     with pytest.raises(VectorError, match=r"z\.npz: no 2-D array of numbers.*'e' \(shape \(3, 0\)"):
         projector.load(tmp_path / "z.npz")
+
+
+def test_corrupt_npy_header_is_a_format_error(tmp_path):
+    # found by the loader fuzz: numpy raised tokenize.TokenError for this header
+    header = b"{{'fortran_order': False, 'shape': (6, 4), }"
+    data = b"\x93NUMPY\x01\x00" + (118).to_bytes(2, "little") + header.ljust(117) + b"\n" + bytes(96)
+    (tmp_path / "bad.npy").write_bytes(data)
+    with pytest.raises(FormatError, match=r"bad\.npy: cannot be read as NumPy \.npy.*header is not readable"):
+        projector.load(tmp_path / "bad.npy")
