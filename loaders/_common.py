@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from projector.errors import FormatError, LoadError, RowCountError
 
-__all__ = ["Loaded", "check_file", "sniff", "binary_mismatch", "format_mismatch", "attach_metadata", "read_metadata"]
+__all__ = ["Loaded", "check_file", "check_names", "sniff", "binary_mismatch", "format_mismatch", "attach_metadata", "read_metadata"]
 
 _MAGIC = (
     (b"PAR1", "Parquet file"),
@@ -58,6 +58,18 @@ def sniff(path: Path) -> str | None:
     if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") < 1 << 30:
         return "safetensors file"
     return None
+
+
+def check_names(schema: pa.Schema, path: Path) -> None:
+    """Fail naming the file and column when a column name is not UTF-8 (Arrow stores bytes)."""
+    for index in range(len(schema.types)):
+        try:
+            schema.field(index).name
+        except UnicodeDecodeError:
+            raise FormatError(
+                f"{path}: column {index + 1} has a name that is not valid UTF-8 text; the file is "
+                "corrupt or was written in another encoding (for CSV/TSV, pass encoding=...)"
+            ) from None
 
 
 def binary_mismatch(path: Path, expected: str) -> FormatError | None:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from projector.errors import FormatError, LoadError
-from projector.loaders._common import Loaded, format_mismatch
+from projector.loaders._common import Loaded, check_names, format_mismatch
 from projector.media import resolve_media_path
 
 __all__ = ["read_hf_disk"]
@@ -129,11 +129,15 @@ def _read_arrow(path: Path) -> pa.Table:
     try:
         source = pa.memory_map(str(path), "r")
         try:
-            return pa.ipc.open_stream(source).read_all()
+            table = pa.ipc.open_stream(source).read_all()
         except pa.ArrowInvalid:
-            return pa.ipc.open_file(source).read_all()
+            table = pa.ipc.open_file(source).read_all()
+        # IPC readers trust the file's offsets; a corrupt one would crash the process later
+        table.validate(full=True)
     except (pa.ArrowException, OSError) as exc:
         raise format_mismatch(path, "Arrow IPC stream", exc) from None
+    check_names(table.schema, path)
+    return table
 
 
 def _loaded(table: pa.Table, media: dict[str, str], source: str, root: Path, notes: list[str]) -> Loaded:

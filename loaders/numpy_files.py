@@ -15,6 +15,7 @@ same arrays load the same table:
 from __future__ import annotations
 
 import os
+import tokenize
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -71,6 +72,8 @@ def read_npy(path: Path, *, metadata: Any = None) -> Loaded:
         raise _pickled(path, "holds an array of Python objects")
     if len(shape) != 2:
         raise shape_error(path, shape)
+    if shape[1] == 0:
+        raise VectorError(f"{path}: holds an array of shape {tuple(shape)}: vectors of 0 values; an embedding needs at least one")
     if kind not in _NUMBERS:
         raise VectorError(f"{path}: holds {_kind_name(kind)}; embeddings must be numbers")
     try:
@@ -143,9 +146,9 @@ def plan_arrays(entries: Mapping[str, tuple[tuple[int, ...], str]], source: str)
     ``"O"`` for pickled objects), ``"list"`` for a Python list, or a type name for anything
     else. Raises when nothing can be an embedding, naming what the file holds.
     """
-    matrices = {k: s for k, (s, kind) in entries.items() if len(s) == 2 and kind == "f"}
+    matrices = {k: s for k, (s, kind) in entries.items() if len(s) == 2 and s[1] > 0 and kind == "f"}
     if not matrices:
-        matrices = {k: s for k, (s, kind) in entries.items() if len(s) == 2 and kind in _NUMBERS}
+        matrices = {k: s for k, (s, kind) in entries.items() if len(s) == 2 and s[1] > 0 and kind in _NUMBERS}
     refused = [k for k, (_, kind) in entries.items() if kind == "O"]
     if not matrices:
         held = "; ".join(f"{k!r} {_describe(s, kind)}" for k, (s, kind) in entries.items()) or "nothing"
@@ -228,10 +231,13 @@ def starts_with(path: Path, magic: bytes) -> bool:
 def _npy_header(handle: IO[bytes]) -> tuple[tuple[int, ...], str]:
     """Shape and dtype kind from a .npy header, without reading (or unpickling) the data."""
     version = np.lib.format.read_magic(handle)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-    else:
-        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    try:
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    except (tokenize.TokenError, SyntaxError) as exc:  # numpy re-tokenizes a corrupt header
+        raise ValueError(f"its header is not readable ({exc})") from None
     return tuple(shape), "O" if dtype.hasobject else dtype.kind
 
 

@@ -90,7 +90,7 @@ def tensors_column(path: Path, encoding: str) -> pa.FixedSizeListArray:
                 column_types={f"f{i}": pa.float32() for i in range(dim)}, null_values=[]
             ),
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, UnicodeError) as exc:  # UnicodeError: a UTF-16 file without its BOM
         raise _tensors_error(path, exc, dim, encoding) from None
     matrix = np.empty((table.num_rows, dim), dtype=np.float32)
     for j, column in enumerate(table.columns):

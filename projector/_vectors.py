@@ -191,6 +191,8 @@ def _parse_json_vectors(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
 def _common_length(column: pa.ChunkedArray, name: str, ids: pa.ChunkedArray | None) -> int:
     kind = column.type
     if pa.types.is_fixed_size_list(kind):
+        if kind.list_size == 0:
+            raise VectorError(f"column {name!r}: every vector is empty (a fixed-size list of 0 values)")
         return kind.list_size
     lengths = pc.list_value_length(column)
     low, high = pc.min_max(lengths).values()

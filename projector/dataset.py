@@ -378,7 +378,13 @@ def _pick_id(table: pa.Table, id: str | None, stored: Roles | None, where: str) 
         column = table.column(id)
         if column.null_count:
             raise SchemaError(f"{where}id column {id!r} has {column.null_count} missing values; ids must be set on every row")
-        if _distinct(column) != len(column):
+        distinct = _distinct(column)
+        if distinct is None:
+            raise SchemaError(
+                f"{where}id column {id!r} holds {column.type} values, which cannot be told apart as ids; "
+                "name a column of strings or integers, or leave id= out to number rows"
+            )
+        if distinct != len(column):
             raise SchemaError(f"{where}id column {id!r} repeats values; ids must be unique (leave id= out to number rows)")
         return id, False, False
     if stored is not None and stored.id in table.column_names:
@@ -396,10 +402,14 @@ def _pick_id(table: pa.Table, id: str | None, stored: Roles | None, where: str) 
     return GENERATED_ID, True, True
 
 
-def _distinct(column: pa.ChunkedArray) -> int:
+def _distinct(column: pa.ChunkedArray) -> int | None:
+    """How many distinct values; None for a type Arrow cannot count (lists, nested structs)."""
     import pyarrow.compute as pc
 
-    return pc.count_distinct(column).as_py()
+    try:
+        return pc.count_distinct(column).as_py()
+    except pa.ArrowNotImplementedError:
+        return None
 
 
 def _check_finite(

@@ -183,6 +183,8 @@ def _read_manifest(run: Path) -> list[RunEntry]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
+    except UnicodeDecodeError as error:
+        raise LoadError(f"{path}: not a projector run manifest (not UTF-8 text: {error}); was it overwritten?") from None
     try:
         document = json.loads(text)
         if document.get("format") != FORMAT:

@@ -242,6 +242,17 @@ def test_corrupt_arrow_file_is_a_format_error(tmp_path):
         projector.load(tmp_path / "ds")
 
 
+def test_corrupt_offsets_in_arrow_file_are_a_format_error(tmp_path):
+    # found by the loader fuzz: the stream reader trusts offsets; reading the captions crashed Python
+    _save(_dataset(4), tmp_path / "ds")
+    data = tmp_path / "ds" / "data-00000-of-00001.arrow"
+    offsets = np.array([0, 16, 32, 48, 64], np.int32).tobytes()
+    assert data.read_bytes().count(offsets) == 1
+    data.write_bytes(data.read_bytes().replace(offsets, np.array([0, 16, 32, 48, 6400], np.int32).tobytes()))
+    with pytest.raises(FormatError, match=r"data-00000-of-00001\.arrow: cannot be read.*offsets"):
+        projector.load(tmp_path / "ds")
+
+
 def test_missing_arrow_file_is_named(tmp_path):
     _save(_dataset(4), tmp_path / "ds")
     (tmp_path / "ds" / "data-00000-of-00001.arrow").unlink()

@@ -170,3 +170,22 @@ def test_unknown_option_is_rejected(tmp_path):
     np.save(tmp_path / "emb.npy", np.eye(4, dtype=np.float32))
     with pytest.raises(ProjectorError, match="metdata=.*did you mean 'metadata'"):
         projector.load(tmp_path / "emb.npy", metdata="x.csv")
+
+
+def test_zero_width_arrays_are_vector_errors(tmp_path):
+    # found by the loader fuzz: an (N, 0) array reached Arrow as a list of size 0 (ArrowInvalid)
+    np.save(tmp_path / "z.npy", np.zeros((3, 0), np.float32))
+    with pytest.raises(VectorError, match=r"z\.npy: holds an array of shape \(3, 0\): vectors of 0 values"):
+        projector.load(tmp_path / "z.npy")
+    np.savez(tmp_path / "z.npz", e=np.zeros((3, 0), np.float32))
+    with pytest.raises(VectorError, match=r"z\.npz: no 2-D array of numbers.*'e' \(shape \(3, 0\)"):
+        projector.load(tmp_path / "z.npz")
+
+
+def test_corrupt_npy_header_is_a_format_error(tmp_path):
+    # found by the loader fuzz: numpy raised tokenize.TokenError for this header
+    header = b"{{'fortran_order': False, 'shape': (6, 4), }"
+    data = b"\x93NUMPY\x01\x00" + (118).to_bytes(2, "little") + header.ljust(117) + b"\n" + bytes(96)
+    (tmp_path / "bad.npy").write_bytes(data)
+    with pytest.raises(FormatError, match=r"bad\.npy: cannot be read as NumPy \.npy.*header is not readable"):
+        projector.load(tmp_path / "bad.npy")

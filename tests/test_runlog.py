@@ -154,4 +154,7 @@ def test_broken_manifest_and_escaping_entry(tmp_path):
     (run / MANIFEST_NAME).write_text("{not json")
     with pytest.raises(LoadError, match="not a projector run manifest"):
         projector.load(run)
+    (run / MANIFEST_NAME).write_bytes(b"\x80 not text")  # found by the loader fuzz
+    with pytest.raises(LoadError, match=r"projector-run\.json: not a projector run manifest \(not UTF-8"):
+        projector.load(run)
     assert runlog.LOCK_NAME.startswith(".")

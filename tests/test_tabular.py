@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import projector
-from projector import FormatError, LoadError, ProjectorError, SchemaError
+from projector import FormatError, LoadError, ProjectorError, SchemaError, VectorError
 
 
 def _table(n=10, d=4):
@@ -177,6 +177,65 @@ def test_duplicate_column_names_in_csv(tmp_path):
     (tmp_path / "dup.csv").write_text('v,v,label\n"[1,2]","[3,4]",a\n"[1,2]","[3,4]",b\n')
     with pytest.raises(SchemaError, match=r"dup\.csv: column name 'v' appears more than once"):
         projector.load(tmp_path / "dup.csv")
+
+
+def test_duplicate_column_names_in_parquet(tmp_path):
+    # found by the loader fuzz: the column-by-column Parquet read met a KeyError
+    table = pa.Table.from_arrays([pa.array([[1.0, 2.0], [3.0, 4.0]]), pa.array([1, 2])], names=["v", "v"])
+    pq.write_table(table, tmp_path / "dup.parquet")
+    with pytest.raises(SchemaError, match=r"dup\.parquet: column name 'v' appears more than once"):
+        projector.load(tmp_path / "dup.parquet")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_corrupt_offsets_in_arrow_file_are_a_format_error(tmp_path, stream):
+    # found by the loader fuzz: IPC readers trust offsets, so reading the strings crashed Python
+    table = pa.table({"name": ["ab", "cd"], "embedding": pa.array([[1.0, 2.0], [3.0, 4.0]], pa.list_(pa.float32(), 2))})
+    sink = pa.BufferOutputStream()
+    with (pa.ipc.new_stream if stream else pa.ipc.new_file)(sink, table.schema) as writer:
+        writer.write_table(table)
+    offsets = np.array([0, 2, 4], np.int32).tobytes()
+    data = sink.getvalue().to_pybytes()
+    assert data.count(offsets) == 1
+    (tmp_path / "bad.arrow").write_bytes(data.replace(offsets, np.array([0, 2, 4000], np.int32).tobytes()))
+    with pytest.raises(FormatError, match=r"bad\.arrow: cannot be read as Arrow IPC.*offsets"):
+        projector.load(tmp_path / "bad.arrow")
+
+
+@pytest.mark.parametrize("content", [b"null", b"\xef\xbb\xbf null\n", b'{"v": [1, 2]}\n\n  null\n{"v": [3, 4]}\n'])
+def test_jsonl_null_line_is_a_format_error(tmp_path, content):
+    # found by the loader fuzz: pyarrow's JSON reader segfaults on a `null` line starting a block
+    (tmp_path / "n.jsonl").write_bytes(content)
+    line = 3 if content.startswith(b"{") else 1
+    with pytest.raises(FormatError, match=rf"n\.jsonl \(line {line}\): .*the line is null"):
+        projector.load(tmp_path / "n.jsonl")
+
+
+def test_list_column_as_id_is_a_schema_error(tmp_path):
+    # found by the loader fuzz: counting distinct list values raised ArrowNotImplementedError
+    (tmp_path / "l.jsonl").write_text('{"id": [], "v": [1, 2]}\n{"id": [], "v": [3, 4]}\n')
+    assert projector.load(tmp_path / "l.jsonl").roles.id == "_row_id"
+    with pytest.raises(SchemaError, match=r"l\.jsonl: id column 'id' holds list<item: null> values.*leave id= out"):
+        projector.load(tmp_path / "l.jsonl", id="id")
+
+
+def test_non_utf8_header_and_zero_length_vectors(tmp_path):
+    # found by the loader fuzz: a header name that is not UTF-8 raised UnicodeDecodeError, and a
+    # fixed-size list of 0 values an ArrowInvalid
+    (tmp_path / "h.csv").write_bytes(b'\x81,v\n1,"[1,2]"\n')
+    with pytest.raises(FormatError, match=r"h\.csv, line 1: bytes that are not valid UTF-8"):
+        projector.load(tmp_path / "h.csv")
+    feather.write_feather(pa.table({"e": pa.array([[], []], pa.list_(pa.float64(), 0))}), tmp_path / "z.arrow")
+    with pytest.raises(VectorError, match="'e': every vector is empty"):
+        projector.load(tmp_path / "z.arrow")
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv"])
+def test_utf16_without_bom_is_a_format_error(tmp_path, name):
+    # found by the loader fuzz: Python's UTF-16 stream decoder raises a bare UnicodeError
+    (tmp_path / name).write_bytes(b"id")
+    with pytest.raises(FormatError, match=rf"{name}: cannot decode as 'utf-16'.*BOM.*encoding="):
+        projector.load(tmp_path / name, encoding="utf-16")
 
 
 def test_missing_path_unknown_suffix_and_empty_folder(tmp_path):
