@@ -6,12 +6,21 @@
     view.select([3, 14, 15])                      # select from Python; the map follows
 
 A :class:`~projector.dataset.Dataset` or :class:`~projector.projection.Projection` left at the
-end of a cell displays the same way.
+end of a cell displays the same way; a terminal IPython, which shows only text, gets the text
+repr without computing a map or importing Panel (:func:`wants_map`).
+
+The notebook has none of the app's HTTP routes, so the views run inline
+(:class:`~projector.app.links.InlineLinks`): thumbnails and sound are ``data:`` URLs, and hover
+cards ask Python over the notebook's comm (:mod:`projector.app.views.hover`). The map writes
+Bokeh models directly; Panel sends such changes made from a cell only while the output's
+document is held, so :meth:`MapView.select` and :meth:`MapView.focus` hold and push it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+import sys
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -21,7 +30,34 @@ if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.projection import Projection
 
-__all__ = ["MapView", "show"]
+__all__ = ["MapView", "show", "wants_map", "repr_bundle"]
+
+# what a Panel output is made of; a front end that takes neither gets the text repr
+_MAP_TYPES = ("text/html", "application/vnd.holoviews_exec.v0+json")
+
+
+def wants_map(include: Iterable[str] | None = None, exclude: Iterable[str] | None = None) -> bool:
+    """Whether the front end asking for a repr can show the interactive map.
+
+    IPython passes no ``include`` when it formats a cell's result; its formatter's active types
+    say what the front end shows (only ``text/plain`` in a terminal IPython).
+    """
+    if include is None and "IPython" in sys.modules:  # never imported here just to ask
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        formatter = getattr(shell, "display_formatter", None)
+        include = getattr(formatter, "active_types", None)
+    wanted = set(_MAP_TYPES) if include is None else set(include) & set(_MAP_TYPES)
+    return bool(wanted - set(exclude or ()))
+
+
+def repr_bundle(make_view: Callable[[], "MapView"], text: str, include=None, exclude=None) -> dict[str, Any]:
+    """The mime bundle of an object that displays as a map: ``make_view()`` only when the
+    front end shows maps, else just ``text`` (no PCA, no Panel import)."""
+    if not wants_map(include, exclude):
+        return {"text/plain": text}
+    return make_view()._repr_mimebundle_(include, exclude)
 
 
 class MapView:
@@ -51,7 +87,7 @@ class MapView:
                 raise SchemaError(f"color_by={color_by!r}: no such column; columns: {dataset.column_names}")
             state.color_by = color_by
         self.store = store
-        self.session = Session(store, state)
+        self.session = Session(store, state, inline=True)  # no HTTP routes in a notebook
 
     @property
     def rows(self) -> np.ndarray:
@@ -76,17 +112,21 @@ class MapView:
 
             bad = int(array[(array < 0) | (array >= n)][0])
             raise ProjectorError(f"row {bad} is outside 0..{n - 1}")
-        self.session.state.select(array)
+        with _pushed(self.session.panel):
+            self.session.state.select(array)
 
     def focus(self, row: int) -> None:
         """Show ``row``'s sample card and its nearest neighbours in the original space."""
-        self.session.state.focused = int(row)
+        with _pushed(self.session.panel):
+            self.session.state.focused = int(row)
 
     def panel(self):
         """The Panel layout, e.g. to put into a larger dashboard."""
         return self.session.panel
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        if not wants_map(include, exclude):
+            return {"text/plain": repr(self)}
         import panel as pn
 
         pn.extension(inline=True)  # no CDN: notebook outputs work offline too
@@ -94,6 +134,33 @@ class MapView:
 
     def __repr__(self) -> str:
         return f"<MapView {self.store.num_rows:,} rows, map {self.session.state.map_key!r}, {self.session.state.selection.size:,} selected>"
+
+
+@contextmanager
+def _pushed(viewable) -> Iterator[None]:
+    """Bokeh changes made inside reach every notebook output of ``viewable``.
+
+    Panel sends a document's *held* events over its comm; changes made from a cell outside
+    Panel's own callbacks are not held, so they would never reach the page. This holds each
+    output's document, runs the change, pushes, and restores the hold.
+    """
+    from panel.io.notebook import push
+    from panel.io.state import state
+
+    outputs = [state._views[ref] for ref in list(viewable._models) if ref in state._views]
+    outputs = [(doc, comm) for _, _, doc, comm in outputs if comm is not None]
+    held = [(doc, doc.callbacks.hold_value) for doc, _ in outputs]
+    for doc, _ in held:
+        doc.hold("combine")
+    try:
+        yield
+    finally:
+        for doc, comm in outputs:
+            push(doc, comm)
+        for doc, before in held:
+            doc.unhold()
+            if before is not None:
+                doc.hold(before)
 
 
 def show(dataset: Any, projection: "Projection | None" = None, *, color_by: str | None = None) -> MapView:
