@@ -13,11 +13,16 @@ The notebook has none of the app's HTTP routes, so the views run inline
 (:class:`~projector.app.links.InlineLinks`): thumbnails and sound are ``data:`` URLs, and hover
 cards ask Python over the notebook's comm (:mod:`projector.app.views.hover`). The map writes
 Bokeh models directly; Panel sends such changes made from a cell only while the output's
-document is held, so :meth:`MapView.select` and :meth:`MapView.focus` hold and push it.
+document is held, so :meth:`MapView.select` and :meth:`MapView.focus` hold and push it, and
+so do the map's own Python callbacks (:func:`_dispatch_callbacks`) in place of the Bokeh
+pane's ``autodispatch``: that one leaves the document held after the first callback it runs,
+and the later events of the same comm message then never reach their callbacks (a hover ask
+queued behind a resize was never answered).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -88,6 +93,8 @@ class MapView:
             state.color_by = color_by
         self.store = store
         self.session = Session(store, state, inline=True)  # no HTTP routes in a notebook
+        self.session.map.panel.autodispatch = False
+        _dispatch_callbacks(self.session.map.figure, self.session.panel)
 
     @property
     def rows(self) -> np.ndarray:
@@ -161,6 +168,31 @@ def _pushed(viewable) -> Iterator[None]:
             doc.unhold()
             if before is not None:
                 doc.hold(before)
+
+
+def _dispatch_callbacks(figure, viewable) -> None:
+    """Every Python callback on ``figure`` and the models it holds pushes what it changed to
+    each notebook output of ``viewable`` (see the module docs)."""
+    from bokeh.model import Model
+
+    def on_change(callback):
+        @functools.wraps(callback)
+        def run(attr, old, new):
+            with _pushed(viewable):
+                callback(attr, old, new)
+        return run
+
+    def on_event(callback):
+        @functools.wraps(callback)
+        def run(event):
+            with _pushed(viewable):
+                callback(event)
+        return run
+
+    for model in figure.select({"type": Model}):
+        for registry, wrap in ((model._callbacks, on_change), (model._event_callbacks, on_event)):
+            for callbacks in registry.values():
+                callbacks[:] = [wrap(callback) for callback in callbacks]
 
 
 def show(dataset: Any, projection: "Projection | None" = None, *, color_by: str | None = None) -> MapView:

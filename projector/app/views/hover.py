@@ -40,6 +40,8 @@ class CommHover:
         self.endpoint = f"projector-{self.ask.id}/"
         self.answer.js_on_change("data", CustomJS(args={"answer": self.answer}, code=ANSWER_JS))
         self.ask.on_change("data", self._asked)
+        # the hover callbacks' arguments; the answer is among them so that it is part of the page
+        self.args = {"ask": self.ask, "answer": self.answer}
         self.answered = 0  # records sent (for tests and diagnostics)
 
     def _asked(self, attr: str, old, new) -> None:

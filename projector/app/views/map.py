@@ -144,12 +144,12 @@ class MapView:
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
         # without our routes (a notebook), hover records come over the document instead
-        ask = comm_hover.ask if comm_hover is not None else None
+        asking = comm_hover.args if comm_hover is not None else {"ask": None}
         row_endpoint = comm_hover.endpoint if comm_hover is not None else row_endpoint
         self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor)
-        self.raster.hover_callback.args = {**self.raster.hover_callback.args, "ask": ask}
+        self.raster.hover_callback.args = {**self.raster.hover_callback.args, **asking}
         self._neighbors_watch = JobWatch(self._draw_rings)  # neighbours are found off the event loop
-        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": "", "ask": ask}, code=HOVER_JS))
+        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": "", **asking}, code=HOVER_JS))
         fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)
