@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from projector.errors import SchemaError, VectorError
+from projector.schema import first_values
 
 __all__ = [
     "primitive_values",
@@ -47,7 +48,7 @@ def looks_like_json_vectors(column: pa.ChunkedArray) -> bool:
     """A string column whose first values are JSON lists of numbers, as CSV files carry them."""
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return False
-    sample = [v for v in column.drop_null().slice(0, 8).to_pylist()]
+    sample = first_values(column, 8)
     if not sample:
         return False
     for value in sample:

@@ -145,6 +145,10 @@ def _add_serve_command(commands: Any) -> None:
         "--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
         help="also accept pages served through this host (a reverse proxy, a remote browser); repeat for several",
     )
+    serve.add_argument(
+        "--prefix", default="", metavar="PATH",
+        help="serve every page and endpoint below PATH (e.g. /projector), for a reverse proxy that forwards that path",
+    )
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
     serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
     _add_projection_options(serve)
@@ -235,8 +239,9 @@ def _project(args: argparse.Namespace) -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     from projector.app import open_sources
-    from projector.app.server import serve
+    from projector.app.server import serve, url_prefix
 
+    prefix = url_prefix(args.prefix)  # a bad one fails before any data is read
     if args.sample is not None and args.sample < 1:
         raise ProjectorError(f"--sample {args.sample}: must be at least 1")
     if not 0 <= args.port <= 65535:
@@ -258,7 +263,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
     stopped = serve(
         sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
-        on_ready=lambda url: report(f"projector: serving at {url}"),
+        prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
     )
     report("projector: stopped")
     if not stopped:  # a cancelled job is inside a step it cannot leave; do not wait for it

@@ -132,14 +132,7 @@ class Dataset:
         )
         root = Path(media_root).resolve() if media_root is not None else None
         for name in (*roles.images, *roles.audio):
-            column = table.column(name)
-            if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-                check_paths(column.to_pylist(), root, name)
-            elif pa.types.is_struct(column.type):
-                # a path matters only where no bytes are stored beside it
-                paths = column.combine_chunks().field("path").to_pylist()
-                stored = column.combine_chunks().field("bytes").to_pylist()
-                check_paths([p if b is None else None for p, b in zip(paths, stored)], root, f"{name}.path")
+            _check_media_column(table.column(name), root, name)
 
         if table.num_rows < MIN_PROJECTABLE_ROWS:
             message = (
@@ -353,6 +346,30 @@ def _infer_vectors(table: pa.Table) -> tuple[pa.Table, list[str]]:
         table, name = _vectors.gather_prefix(table, prefix, columns)
         found.append(name)
     return table, found
+
+
+def _check_media_column(column: pa.ChunkedArray, root: Path | None, name: str) -> None:
+    """Refuse media paths that leave ``root``, reading no image bytes: they may be gigabytes in
+    a memory-mapped file, and copying them out would cost that much memory."""
+    import pyarrow.compute as pc
+
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        check_paths(column.to_pylist(), root, name)
+        return
+    if not pa.types.is_struct(column.type) or column.type.get_field_index("path") < 0:
+        return
+    has_bytes = column.type.get_field_index("bytes") >= 0
+    offset = 0
+    for chunk in column.chunks:
+        paths = pc.struct_field(chunk, "path")
+        if has_bytes:
+            # a path matters only where no bytes sit beside it; the null test reads validity bits
+            rows = pc.indices_nonzero(pc.is_null(pc.struct_field(chunk, "bytes")))
+            paths, numbers = paths.take(rows), [offset + row for row in rows.to_pylist()]
+        else:
+            numbers = range(offset, offset + len(chunk))
+        check_paths(paths.to_pylist(), root, f"{name}.path", rows=numbers)
+        offset += len(chunk)
 
 
 def _pick_id(table: pa.Table, id: str | None, stored: Roles | None, where: str) -> tuple[str, bool, bool]:

@@ -17,6 +17,7 @@ import pyarrow as pa
 from projector.dataset import MIN_PROJECTABLE_ROWS, Dataset
 from projector.duplicates import unique_rows
 from projector.media import is_url
+from projector.schema import first_values
 
 __all__ = ["DatasetInfo", "describe", "INFO_SCHEMA_VERSION"]
 
@@ -137,7 +138,7 @@ def _storage(column: pa.ChunkedArray) -> str:
         return "bytes or path (struct)"
     if pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
         return "bytes"
-    sample = column.drop_null().slice(0, 16).to_pylist()
+    sample = first_values(column, 16)
     if sample and all(is_url(v) for v in sample):
         return "url"
     return "path"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import threading
 import warnings
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from projector.errors import ProjectorWarning, UnsafeInputError
 
@@ -26,6 +27,7 @@ __all__ = [
     "make_thumbnail",
     "placeholder_png",
     "encode_png",
+    "BrokenMedia",
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
@@ -49,14 +51,17 @@ def looks_like_image_bytes(data: bytes) -> bool:
     return data.startswith(_IMAGE_MAGIC)
 
 
-def check_paths(values: Iterable[str | None], root: Path | None, column: str) -> None:
+def check_paths(
+    values: Iterable[str | None], root: Path | None, column: str, *, rows: Iterable[int] | None = None
+) -> None:
     """Refuse path values that lexically leave ``root``; URLs and nulls pass.
 
     Cheap enough for millions of rows: no file system access. Symlinks are checked when a
-    file is opened (:func:`resolve_media_path`).
+    file is opened (:func:`resolve_media_path`). ``rows`` numbers the values for messages when
+    they are some rows of a column, not all of them in order.
     """
     root_text = os.path.normpath(os.path.abspath(root)) if root is not None else None
-    for row, value in enumerate(values):
+    for row, value in zip(rows, values) if rows is not None else enumerate(values):
         if value is None or value == "" or is_url(value):
             continue
         if root_text is None:
@@ -92,11 +97,14 @@ def resolve_media_path(root: Path, value: str) -> Path:
     return candidate
 
 
-def make_thumbnail(source: bytes | Path, size: int = THUMBNAIL_SIZE, *, what: str = "image") -> bytes:
+def make_thumbnail(
+    source: bytes | Path, size: int = THUMBNAIL_SIZE, *, what: str = "image", on_error: Callable[[str], None] | None = None,
+) -> bytes:
     """A PNG thumbnail of an image file or bytes, at most ``size`` pixels on a side.
 
-    A truncated, corrupt or oversized image (decompression bomb) becomes a grey placeholder
-    with a :class:`ProjectorWarning` naming ``what``, so one bad file never stops a load.
+    A truncated, corrupt or oversized image (decompression bomb) becomes a grey placeholder,
+    so one bad file never stops a load: ``on_error(reason)`` is told (a caller that counts
+    them warns once), else a :class:`ProjectorWarning` names ``what``.
     """
     from PIL import Image
 
@@ -113,6 +121,9 @@ def make_thumbnail(source: bytes | Path, size: int = THUMBNAIL_SIZE, *, what: st
                 image.thumbnail((size, size))
                 return encode_png(image.convert("RGBA") if image.mode in ("P", "LA", "RGBA") else image.convert("RGB"))
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        if on_error is not None:
+            on_error(str(exc))
+            return placeholder_png(size)
         warnings.warn(
             f"{what}: cannot make a thumbnail ({exc}); showing a placeholder",
             ProjectorWarning,
@@ -134,3 +145,41 @@ def encode_png(image, *, compress_level: int = 6) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False, compress_level=compress_level)
     return buffer.getvalue()
+
+
+class BrokenMedia:
+    """Media that showed as placeholders (missing, empty, unreadable, remote or outside the
+    data root), counted per column with the first rows kept, so one warning can say how many
+    and where. Thread-safe: thumbnails are made on worker threads."""
+
+    SHOWN = 5
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, set[int]] = {}
+
+    def add(self, column: str, row: int) -> bool:
+        """Count ``row`` of ``column`` (once however often it is asked for); True if new."""
+        with self._lock:
+            rows = self._rows.setdefault(column, set())
+            new = row not in rows
+            rows.add(row)
+            return new
+
+    def count(self, column: str | None = None) -> int:
+        with self._lock:
+            return sum(len(rows) for name, rows in self._rows.items() if column is None or name == column)
+
+    def message(self, column: str) -> str | None:
+        """``'image': 3 media files are missing, ... (rows 7, 12, 40)``, or None if none."""
+        with self._lock:
+            rows = sorted(self._rows.get(column, ()))
+        if not rows:
+            return None
+        shown = ", ".join(map(str, rows[: self.SHOWN])) + (", ..." if len(rows) > self.SHOWN else "")
+        if len(rows) == 1:
+            return f"{column!r}: 1 media file is missing, empty, unreadable or outside the data root and shows as a grey placeholder (row {shown})"
+        return (
+            f"{column!r}: {len(rows):,} media files are missing, empty, unreadable or outside the data root "
+            f"and show as grey placeholders (rows {shown})"
+        )

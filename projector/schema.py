@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 
 from projector.media import AUDIO_SUFFIXES, IMAGE_SUFFIXES, is_url, looks_like_image_bytes
 
-__all__ = ["Roles", "ROLES_METADATA_KEY", "infer_roles", "roles_from_schema", "with_roles"]
+__all__ = ["Roles", "ROLES_METADATA_KEY", "infer_roles", "roles_from_schema", "with_roles", "first_values"]
 
 ROLES_METADATA_KEY = b"projector:roles"
 GENERATED_ID = "_row_id"
@@ -173,10 +173,10 @@ def _infer_one(name: str, column: pa.ChunkedArray, n: int) -> str | None:
                 return "images"
             if all(v.endswith(AUDIO_SUFFIXES) for v in lowered):
                 return "audio"
+        if not _short(sample):
+            return "texts"  # long values are text: counting them would copy every one into a hash table
         distinct = pc.count_distinct(column).as_py()
-        if distinct <= MAX_LABEL_CATEGORIES and distinct < max(n / 2, 2) and _short(sample):
-            return "labels"
-        return "texts"
+        return "labels" if distinct <= MAX_LABEL_CATEGORIES and distinct < max(n / 2, 2) else "texts"
     if pa.types.is_integer(kind):
         return "labels" if _LABEL_NAME.match(name) else "numeric"
     if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
@@ -184,9 +184,21 @@ def _infer_one(name: str, column: pa.ChunkedArray, n: int) -> str | None:
     return None
 
 
+def first_values(column: pa.ChunkedArray, n: int) -> list:
+    """The first ``n`` non-null values as Python objects, copying no others: ``drop_null``
+    copies what it keeps, which for a whole column is all its text or bytes."""
+    values: list = []
+    start, size = 0, n
+    while len(values) < n and start < len(column):
+        window = column.slice(start, size)  # windows grow, for columns that start with many nulls
+        rows = pc.indices_nonzero(pc.is_valid(window)).slice(0, n - len(values))
+        values.extend(window[row].as_py() for row in rows.to_pylist())
+        start, size = start + size, size * 2
+    return values
+
+
 def _sample(column: pa.ChunkedArray) -> list:
-    values = column.drop_null().slice(0, _SAMPLE).to_pylist() if len(column) else []
-    return [v for v in values if v not in ("", b"")]
+    return [v for v in first_values(column, _SAMPLE) if v not in ("", b"")]
 
 
 def _strip_query(value: str) -> str:

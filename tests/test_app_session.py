@@ -190,8 +190,8 @@ def test_computing_a_map_from_the_form_shows_it_when_done(store):
 
 def test_datasets_served_together_are_linked_from_the_header(store):
     session = Session(store, others=["hostile", "run-step1", "<x>"])
-    assert 'href="/run-step1"' in session.header.object
-    assert 'href="/hostile"' not in session.header.object  # not itself
+    assert 'href="./run-step1"' in session.header.object  # relative: also under --prefix
+    assert 'href="./hostile"' not in session.header.object  # not itself
     assert "&lt;x&gt;" in session.header.object and "<x>" not in session.header.object
 
 

@@ -360,3 +360,48 @@ def test_value_range_skips_missing_and_non_finite_values():
     store = DataStore(projector.Dataset.from_arrays({"emb": vectors}, metadata=metadata))
     assert store.value_range("score") == (-2.0, 5.0)
     assert store.value_range("empty") is None
+
+
+def test_broken_media_are_placeholders_counted_once_with_their_rows(tmp_path):
+    import io
+    import warnings
+
+    from PIL import Image
+
+    from projector.errors import ProjectorWarning
+    from projector.media import placeholder_png
+
+    root = tmp_path / "data"
+    (root / "imgs").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    paths = []
+    for i in range(8):
+        buffer = io.BytesIO()
+        Image.new("RGB", (20, 20), (255, 0, 0)).save(buffer, format="PNG")
+        (root / f"imgs/{i}.png").write_bytes(buffer.getvalue())
+        paths.append(f"imgs/{i}.png")
+    (tmp_path / "elsewhere/secret.png").write_bytes(buffer.getvalue())
+    (root / "imgs/escape.png").symlink_to(tmp_path / "elsewhere/secret.png")
+    paths[1] = "imgs/missing.png"
+    paths[2] = ""
+    paths[3] = "imgs/escape.png"  # a symlink leaving the data root
+    paths[4] = "https://example.org/remote.png"  # never fetched by the server
+    (root / "imgs/5.png").write_bytes(buffer.getvalue()[:30])  # truncated: found when drawn
+    table = pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(np.arange(16, dtype=np.float32)), 2), "image": paths})
+    dataset = projector.Dataset.from_table(table, image="image", media_root=root)
+    store = DataStore(dataset, name="media")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        messages = store.check_media()
+    assert messages == [
+        "'image': 4 media files are missing, empty, unreadable or outside the data root and show as grey placeholders (rows 1, 2, 3, 4)"
+    ]
+    assert [str(w.message) for w in caught if issubclass(w.category, ProjectorWarning)] == messages  # one warning
+    for row in (1, 2, 3, 4, 5):
+        assert store.thumbnail(row, "image", 32) == placeholder_png(32), row
+    assert store.thumbnail(0, "image", 32) != placeholder_png(32)
+    assert store.broken_media.count("image") == 5  # the truncated file joined when drawn; repeats count once
+    assert store.media_notes() == [
+        "'image': 5 media files are missing, empty, unreadable or outside the data root and show as grey placeholders (rows 1, 2, 3, 4, 5)"
+    ]

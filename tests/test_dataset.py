@@ -197,6 +197,16 @@ def test_hf_image_struct_paths_checked_only_without_bytes(tmp_path):
         Dataset.from_table(pa.table({"v": pa.array([[1.0, 2.0]] * 4), "image": bad}), media_root=tmp_path)
 
 
+def test_roles_read_past_leading_nulls_in_every_chunk():
+    # the sample of values is taken in growing windows (drop_null of a whole column copies it)
+    n = 300
+    paths = pa.chunked_array([[None] * 100, [None] * 150 + [f"{i}.jpg" for i in range(50)]], pa.string())
+    pngs = pa.chunked_array([[None] * 250, [b"\x89PNG\r\n" + bytes([i]) for i in range(50)]], pa.binary())
+    vectors = pa.array(np.random.default_rng(0).random((n, 2)).tolist())
+    ds = Dataset.from_table(pa.table({"v": vectors, "img": paths, "raw": pngs}), media_root=".")
+    assert ds.roles.images == ("img", "raw")
+
+
 def test_large_finite_values_are_not_mistaken_for_nonfinite():
     matrix = np.full((6, 4), 3e38, dtype=np.float32)  # each row's float32 sum overflows
     matrix[4, 1] = np.nan

@@ -136,9 +136,9 @@ def test_classlabel_minus_one_is_missing(tmp_path):
     assert ds.table.column("label").to_pylist() == ["cat", None, "fox", "dog"]
 
 
-def _rewrite_image_column(folder, structs) -> None:
+def _rewrite_image_column(folder, structs, data_file="data-00000-of-00001.arrow") -> None:
     """Store path-only image structs, as older `datasets` releases did (newer ones embed bytes)."""
-    data = folder / "data-00000-of-00001.arrow"
+    data = folder / data_file
     table = pa.ipc.open_stream(data.read_bytes()).read_all()
     column = pa.array(structs, type=table.schema.field("image").type)
     table = table.set_column(table.column_names.index("image"), "image", column)
@@ -165,6 +165,63 @@ def test_image_paths_leaving_the_folder_are_refused(tmp_path):
     with pytest.raises(UnsafeInputError, match="leaves the data root.*media_root"):
         projector.load(tmp_path / "ds")
     assert len(projector.load(tmp_path / "ds", media_root=tmp_path)) == 4
+
+
+def test_missing_images_and_bytes_beside_paths_in_a_sharded_dataset(tmp_path):
+    _dataset(8).save_to_disk(str(tmp_path / "ds"), num_shards=2)  # rows 4-7 in the second file
+    second = "data-00001-of-00002.arrow"
+    stored = [
+        {"bytes": _png(1), "path": "../elsewhere.png"},  # the bytes are used; the path is never opened
+        None,  # no image at all
+        {"bytes": None, "path": None},
+        {"bytes": None, "path": "imgs/7.png"},
+    ]
+    _rewrite_image_column(tmp_path / "ds", stored, second)
+    ds = projector.load(tmp_path / "ds")
+    image = ds.table.column("image")
+    assert image.is_null().to_pylist() == [False] * 5 + [True, False, False]
+    assert image[7].as_py() == {"bytes": None, "path": "imgs/7.png"}
+
+    _rewrite_image_column(tmp_path / "ds", [*stored[:3], {"bytes": None, "path": "../../x.png"}], second)
+    with pytest.raises(UnsafeInputError, match=r"column 'image\.path', row 7: media path '\.\./\.\./x\.png' leaves"):
+        projector.load(tmp_path / "ds")
+
+
+def test_loading_leaves_the_image_bytes_in_the_memory_map(tmp_path):
+    rng = np.random.default_rng(3)
+    images = []
+    for _ in range(200):  # random pixels do not compress: about 19 KB each
+        buffer = io.BytesIO()
+        Image.fromarray(rng.integers(0, 256, (80, 80, 3), dtype=np.uint8)).save(buffer, format="PNG")
+        images.append(buffer.getvalue())
+    captions = [None] + [f"{i:04d} " + "words " * 330 for i in range(1, 200)]  # 400 KB of text
+    features = datasets.Features(
+        {
+            "image": datasets.Image(),
+            "embedding": datasets.Sequence(datasets.Value("float32"), length=4),
+            "caption": datasets.Value("string"),
+        }
+    )
+    columns = {"image": [{"bytes": b, "path": None} for b in images], "embedding": rng.random((200, 4)).tolist()}
+    _save(datasets.Dataset.from_dict({**columns, "caption": captions}, features=features), tmp_path / "ds")
+    # a fresh process, so the Arrow pool's high-water mark belongs to the first load alone; the
+    # second, its modules imported, is traced for Python objects. Copying the images out
+    # (combine_chunks, to_pylist), or the text (drop_null of a column with a null, to sample
+    # it) would show in one or the other
+    code = (
+        "import json, sys, tracemalloc, pyarrow as pa, projector\n"
+        "pool = pa.default_memory_pool(); before = pool.bytes_allocated()\n"
+        "projector.load(sys.argv[1]); arrow_peak = pool.max_memory() - before\n"
+        "tracemalloc.start(); ds = projector.load(sys.argv[1])\n"
+        "print(json.dumps([arrow_peak, tracemalloc.get_traced_memory()[1], ds.roles.images, ds.roles.texts]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ds")], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    arrow_peak, python_peak, images_role, texts_role = json.loads(out.stdout)
+    image_bytes = sum(map(len, images))
+    assert image_bytes > 3_000_000 and images_role == ["image"] and texts_role == ["caption"]
+    assert arrow_peak < 100_000, f"Arrow memory rose by {arrow_peak:,} bytes loading {image_bytes:,} of images"
+    assert python_peak < image_bytes / 10, f"Python objects took {python_peak:,} bytes loading {image_bytes:,} of images"
 
 
 def test_state_json_may_not_point_outside_the_folder(tmp_path):

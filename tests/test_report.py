@@ -257,12 +257,12 @@ def test_an_image_outside_the_data_root_is_a_placeholder_not_a_failed_report(tmp
 
     path = write_hostile_dataset(tmp_path, rows=40)
     dataset = projector.load(path)
-    with pytest.warns(projector.ProjectorWarning, match=rf"'image': 1 images are missing, empty or outside the data root and show as placeholders \(rows {SYMLINK_ROW}\)"):
+    with pytest.warns(projector.ProjectorWarning, match=rf"'image': 1 media file is missing, empty, unreadable or outside the data root and shows as a grey placeholder \(row {SYMLINK_ROW}\)"):
         written = dataset.save_html(tmp_path / "report.html", "pca")
     assert written.stat().st_size > 0 and b"secret" not in written.read_bytes()
 
 
-def test_a_missing_file_and_an_empty_path_do_not_fail_an_export(tmp_path, capsys):
+def test_a_missing_an_empty_and_an_unreadable_image_do_not_fail_an_export(tmp_path, capsys):
     from projector.cli import main
 
     from browser.served import png_bytes
@@ -275,9 +275,11 @@ def test_a_missing_file_and_an_empty_path_do_not_fail_an_export(tmp_path, capsys
         paths.append(name)
     paths[7] = "imgs/missing.png"
     paths[9] = ""
+    (tmp_path / "imgs/11.png").write_bytes(png_bytes((0, 0, 0))[:40])  # truncated: unreadable
     vectors = np.random.default_rng(0).standard_normal((50, 6)).astype(np.float32)
     table = pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 6), "image": paths})
     pq.write_table(table, tmp_path / "data.parquet")
     assert main(["export", str(tmp_path / "data.parquet"), "-o", str(tmp_path / "r.html"), "--method", "pca"]) == 0
     err = capsys.readouterr().err
-    assert err.count("show as placeholders (rows 7, 9)") == 1
+    assert err.count("3 media files are missing, empty, unreadable or outside the data root and show as grey placeholders (rows 7, 9, 11)") == 1
+    assert err.count("projector: warning:") == 1, err  # one warning for all three

@@ -82,6 +82,8 @@ def open_sources(
                 store.project("pca")
             store.first_map = store.map_keys[0] if store.map_keys else ""
             store.warm()
+            if store.dataset.roles.images or store.dataset.roles.audio:
+                store.start_media_check()  # one counted warning per column, in the background
             store.auto_method = _background_method(method, store, x is not None)
             store.auto_params = dict(params or {})
             if store.auto_method is not None:

@@ -45,14 +45,19 @@ def media_type(name: str) -> str | None:
     return MEDIA_TYPES.get(PurePath(name).suffix.lower())
 
 
+# URLs put into pages are relative (no leading slash): a page at PREFIX/ or PREFIX/NAME resolves
+# them under PREFIX, so the app works behind a reverse proxy that serves it below a path.
+_PAGE_API = API_PREFIX.lstrip("/")
+
+
 def row_endpoint(store: "DataStore") -> str:
     """The URL the hover card appends a row number to."""
-    return f"{API_PREFIX}/{store.name}/row/"
+    return f"{_PAGE_API}/{quote(store.name, safe='')}/row/"
 
 
 def thumb_url(store: "DataStore", row: int, column: str | None = None, size: int = 96) -> str:
     column = column or (store.dataset.roles.images[0] if store.dataset.roles.images else "")
-    return f"{API_PREFIX}/{store.name}/thumb/{quote(column, safe='')}/{int(row)}?size={int(size)}"
+    return f"{_PAGE_API}/{quote(store.name, safe='')}/thumb/{quote(column, safe='')}/{int(row)}?size={int(size)}"
 
 
 def media_url(store: "DataStore", column: str, row: int) -> str:
@@ -60,7 +65,7 @@ def media_url(store: "DataStore", column: str, row: int) -> str:
     own = store.media_url_value(column, row)
     if own is not None and own.lower().startswith("data:"):
         return own
-    return f"{API_PREFIX}/{store.name}/media/{quote(column, safe='')}/{int(row)}"
+    return f"{_PAGE_API}/{quote(store.name, safe='')}/media/{quote(column, safe='')}/{int(row)}"
 
 
 class Links:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from projector.app.store import DataStore
-from projector.errors import ProjectorWarning
+from projector.errors import ProjectorError, ProjectorWarning
 
 __all__ = ["serve", "build_server", "Failed", "LOOPBACK", "slug"]
 
@@ -82,9 +82,25 @@ def origins(host: str, port: int, extra: Sequence[str] = ()) -> list[str]:
     return sorted({*(f"{name}:{port}" for name in hosts), *extra})
 
 
-def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, allow_websocket_origin: Sequence[str] = ()):
+def url_prefix(prefix: str) -> str:
+    """``prefix`` as the server mounts it: ``""`` or ``/a/b`` (one leading slash, none trailing).
+
+    Raises ProjectorError for anything but plain path segments (no ``..``, query or scheme)."""
+    parts = [part for part in prefix.strip().split("/") if part]
+    bad = [part for part in parts if part in (".", "..") or any(c in part for c in "?#%\\ ") or ":" in part]
+    if bad:
+        raise ProjectorError(f"--prefix {prefix!r}: use a plain URL path such as /projector (not {bad[0]!r})")
+    return "/" + "/".join(parts) if parts else ""
+
+
+def build_server(
+    sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006,
+    allow_websocket_origin: Sequence[str] = (), prefix: str = "",
+):
     """A Bokeh/Panel server for ``sources`` (not started). Returns ``(server, urls)``: the
-    addresses a browser can open, loopback first."""
+    addresses a browser can open, loopback first. ``prefix`` mounts every page and endpoint
+    below a path, for a reverse proxy that forwards e.g. ``/projector/...`` unchanged."""
+    prefix = url_prefix(prefix)
     import panel as pn
 
     from projector.app.routes import routes
@@ -119,8 +135,9 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
         title=next(iter(titles.values())) if len(apps) == 1 else titles,
         extra_patterns=routes(stores),
         index=str(INDEX_TEMPLATE),  # Panel's own index loads fonts and a logo from the internet
+        prefix=prefix,
     )
-    return server, urls(host, port)
+    return server, urls(host, port, prefix)
 
 
 def _page(factory: Callable, *args) -> Callable:
@@ -132,7 +149,7 @@ STOP_GRACE_S = 1.5  # how long Ctrl-C waits for cancelled jobs before the proces
 
 def serve(
     sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, open_browser: bool = False,
-    on_ready: Callable[[str], None] | None = None, allow_websocket_origin: Sequence[str] = (),
+    on_ready: Callable[[str], None] | None = None, allow_websocket_origin: Sequence[str] = (), prefix: str = "",
 ) -> bool:
     """Serve until interrupted; ``on_ready(url)`` runs once per address once the server listens.
 
@@ -140,7 +157,7 @@ def serve(
     :data:`STOP_GRACE_S`; False when one is still inside a step that cannot be interrupted
     (the CLI then exits without waiting for it).
     """
-    server, found = build_server(sources, host=host, port=port, allow_websocket_origin=allow_websocket_origin)
+    server, found = build_server(sources, host=host, port=port, allow_websocket_origin=allow_websocket_origin, prefix=prefix)
     server.start()
     if on_ready is not None:
         for url in found:

@@ -14,6 +14,7 @@ from projector.app.html import bullet_list, escape
 from projector.app.links import InlineLinks, Links, row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
+from projector.app.views._events import JobWatch
 from projector.app.views.compare import CompareView
 from projector.app.views.controls import MapControls, StyleControls
 from projector.app.views.legend import LegendView
@@ -106,6 +107,9 @@ class Session:
         )
         self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
         self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
+        self._media_watch = JobWatch(lambda job: self._show_notes())
+        if store.media_check is not None:
+            self._media_watch.watch(store.media_check)
         self.panel = pn.Column(
             self.header,
             self.notes,
@@ -118,6 +122,12 @@ class Session:
             sizing_mode="stretch_width",
         )
 
+    def _show_notes(self) -> None:
+        """The loader's notes and, once checked, how many media show as placeholders."""
+        lines = [*self.store.dataset.notes, *self.store.media_notes()]
+        self.notes.object = bullet_list(lines)
+        self.notes.visible = bool(lines)
+
     def _header(self) -> str:
         store = self.store
         n = store.num_rows
@@ -128,7 +138,7 @@ class Session:
             how += f"; {self.map.outside:,} far points lie outside the first view (reset shows every point)"
         switch = ""
         if self.others:  # datasets served together (e.g. each set and step of a run directory)
-            links = " ".join(f'<a class="projector-dataset-link" href="/{quote(name)}">{escape(name)}</a>' for name in self.others)
+            links = " ".join(f'<a class="projector-dataset-link" href="./{quote(name)}">{escape(name)}</a>' for name in self.others)
             switch = f'<div class="projector-switch" style="font-size:12px">also served: {links}</div>'
         return (
             f'<div class="projector-header"><b>projector</b> · {escape(store.name)} · '

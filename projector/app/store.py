@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from projector.app.colors import ColorSpec, color_spec
 from projector.app.jobs import Job
 from projector.errors import ProjectorError, SchemaError, UnsafeInputError
+from projector.media import BrokenMedia
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -37,6 +38,7 @@ TOOLTIP_TEXT_CHARS = 160
 PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two can be the axes
 _THUMBNAILS_KEPT = 4096
 _NEIGHBOR_JOBS_KEPT = 64
+MEDIA_CHECK_ROWS = 100_000  # media paths checked per column in the background (as ``projector info``)
 QUALITY_PREFIX = "k-NN preserved: "
 
 
@@ -139,6 +141,8 @@ class DataStore:
         self._maps: dict[str, MapEntry] = {}
         self._lock = threading.Lock()
         self._derived = _Derived()
+        self.broken_media = BrokenMedia()  # images shown as placeholders, for one counted warning
+        self.media_check: Job | None = None  # the background check_media, once started
         self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute")
         # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
@@ -477,7 +481,8 @@ class DataStore:
     # -- media ------------------------------------------------------------------------------
 
     def thumbnail(self, row: int, column: str | None = None, size: int = 96) -> bytes:
-        """A PNG of ``row``'s image, at most ``size`` pixels a side; a grey square if unreadable."""
+        """A PNG of ``row``'s image, at most ``size`` pixels a side. A missing, empty, unreadable,
+        remote or out-of-root image is a grey square, counted in :attr:`broken_media`."""
         from projector.media import make_thumbnail, placeholder_png
 
         row = self._check_row(row)
@@ -494,17 +499,79 @@ class DataStore:
         value = self.dataset.table.column(column)[row].as_py()
         if isinstance(value, dict):
             value = value.get("bytes") or value.get("path")
-        if value is None:
-            png = placeholder_png(size)
+
+        def broken(reason: str = "") -> bytes:
+            self.broken_media.add(column, row)
+            return placeholder_png(size)
+
+        if not value:
+            png = broken()
         elif isinstance(value, (bytes, bytearray)):
-            png = make_thumbnail(bytes(value), size, what=f"{column!r} row {row}")
+            png = make_thumbnail(bytes(value), size, on_error=broken)
         else:
-            png = make_thumbnail(self.media_file(column, row), size, what=f"{column!r} row {row}")
+            try:
+                source = self.media_file(column, row)
+            except UnsafeInputError:  # missing, remote, or outside the data root: never opened
+                png = broken()
+            else:
+                png = make_thumbnail(source, size, on_error=broken)
         with self._lock:
             cache[key] = png
             while len(cache) > _THUMBNAILS_KEPT:
                 cache.popitem(last=False)
         return png
+
+    def start_media_check(self) -> Job:
+        """Run :meth:`check_media` in the background (once); pages show its note when done."""
+        if self.media_check is None:  # called once, by open_sources, before any page exists
+            self.media_check = self.run_short("checking media files", self.check_media)
+        return self.media_check
+
+    def media_notes(self) -> list[str]:
+        """One line per media column with placeholders so far (see :attr:`broken_media`)."""
+        roles = self.dataset.roles
+        return [m for m in (self.broken_media.message(c) for c in (*roles.images, *roles.audio)) if m is not None]
+
+    def check_media(self, limit: int = MEDIA_CHECK_ROWS) -> list[str]:
+        """Find the media that will show as placeholders (missing, empty, remote or outside the
+        data root; the first ``limit`` rows of each column), count them in :attr:`broken_media`
+        and warn once per column. Runs in the background after the first paint
+        (:meth:`run_short`); an unreadable file is counted when a thumbnail of it is made."""
+        import warnings
+
+        from projector.errors import ProjectorWarning
+
+        roles = self.dataset.roles
+        messages = []
+        for column in (*roles.images, *roles.audio):
+            data = self.dataset.table.column(column).slice(0, limit)
+            if pa.types.is_struct(data.type):  # Hugging Face {bytes, path}: a row needs one of them
+                have_bytes = pc.fill_null(pc.greater(pc.binary_length(pc.struct_field(data, "bytes")), 0), False)
+                have_bytes = have_bytes.to_numpy(zero_copy_only=False)
+                paths = pc.struct_field(data, "path")
+            elif pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
+                have_bytes, paths = None, data
+            else:  # bytes stored in the table: only empty ones are broken (unreadable: when drawn)
+                empty = pc.fill_null(pc.equal(pc.binary_length(data), 0), True)
+                for row in np.flatnonzero(empty.to_numpy(zero_copy_only=False)):
+                    self.broken_media.add(column, int(row))
+                paths = None
+            if paths is not None:
+                for row, value in enumerate(paths.to_pylist()):
+                    if have_bytes is not None and have_bytes[row]:
+                        continue
+                    try:
+                        self.media_file(column, row) if value else None
+                    except UnsafeInputError:
+                        self.broken_media.add(column, row)
+                    else:
+                        if not value:
+                            self.broken_media.add(column, row)
+            message = self.broken_media.message(column)
+            if message is not None:
+                messages.append(message)
+                warnings.warn(message, ProjectorWarning, stacklevel=2)
+        return messages
 
     def media_file(self, column: str, row: int) -> Path:
         """The file behind a media path value, confined to the data root (raises otherwise)."""

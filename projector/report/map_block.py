@@ -23,7 +23,6 @@ import numpy as np
 from projector.app.framing import Frame, frame
 from projector.app.html import escape, legend_html, truncate
 from projector.errors import ProjectorError, ProjectorWarning
-from projector.media import placeholder_png
 
 if TYPE_CHECKING:
     from projector.app.store import DataStore, MapEntry
@@ -406,22 +405,14 @@ def _hover_args(store: "DataStore", rows: np.ndarray, data: dict, columns: _Colu
     if roles.images:
         thumb_key = "_thumb"
         index = np.full(rows.size, -1, dtype=np.int32)
-        refused: list[int] = []
         for position in range(min(rows.size, options.thumbnails)):
-            try:
-                png = store.thumbnail(int(rows[position]), roles.images[0], THUMBNAIL_SIZE)
-            except ProjectorError:  # missing, empty, or outside the data root: a placeholder, counted below
-                refused.append(int(rows[position]))
-                png = placeholder_png(THUMBNAIL_SIZE)
+            png = store.thumbnail(int(rows[position]), roles.images[0], THUMBNAIL_SIZE)  # broken: a placeholder, counted
             index[position] = len(thumbs)
             thumbs.append("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
         data[thumb_key] = index
-        if refused:
-            shown_rows = ", ".join(map(str, refused[:5])) + (" ..." if len(refused) > 5 else "")
-            warnings.warn(
-                f"{roles.images[0]!r}: {len(refused)} images are missing, empty or outside the data root and show as placeholders (rows {shown_rows})",
-                ProjectorWarning, stacklevel=2,
-            )
+        message = store.broken_media.message(roles.images[0])
+        if message is not None:
+            warnings.warn(message, ProjectorWarning, stacklevel=2)
     return {"label": label, "id": columns.meta(roles.id), "text": text, "fields": fields, "thumbs": thumbs, "thumb": thumb_key}
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ServedApp", "serve_app", "write_hostile_dataset", "write_broken_file", "write_far_group_dataset", "HOSTILE", "SYMLINK_ROW", "FAR_ROWS", "READY_TIMEOUT"]
+__all__ = ["ServedApp", "serve_app", "write_hostile_dataset", "write_broken_file", "write_far_group_dataset", "HOSTILE", "SCORE_COLUMN", "SYMLINK_ROW", "FAR_ROWS", "READY_TIMEOUT"]
 
 READY_TIMEOUT = 300.0  # seconds until "serving at" (imports, PCA; a busy 2-core machine is slow)
 
@@ -30,6 +30,7 @@ HOSTILE = {
 }
 NOTE_COLUMN = "<u>note</u>"  # a column name that is itself markup
 SECOND_EMBEDDING = "<img src=x onerror=alert('emb')>"  # an embedding column whose name is markup
+SCORE_COLUMN = "<img src=x onerror=alert('score')>"  # a numeric column whose name is markup
 LABELS = ("alpha", "beta", "gamma", "delta", HOSTILE["bold"])
 HOSTILE_ROWS = (0, 1, 2, 3)  # rows whose text is hostile (all labelled <b>bold</b>)
 SYMLINK_ROW = 5  # its image path is a symlink inside the data root that points outside it
@@ -47,7 +48,9 @@ class ServedApp:
 
     @property
     def port(self) -> int:
-        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+        from urllib.parse import urlsplit
+
+        return int(urlsplit(self.url).port)
 
     @property
     def pid(self) -> int:
@@ -156,6 +159,7 @@ def write_hostile_dataset(folder: Path, rows: int = 300) -> Path:
             "text": pa.array(texts),
             NOTE_COLUMN: pa.array(notes),
             "image": pa.array(paths),
+            SCORE_COLUMN: pa.array(rng.random(rows)),
             SECOND_EMBEDDING: pa.array(list((vectors + rng.standard_normal(vectors.shape)).astype(np.float32)), type=pa.list_(pa.float32())),
         }
     )

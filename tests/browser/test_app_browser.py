@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.conftest import map_geometry
-from browser.served import FAR_ROWS, HOSTILE, HOSTILE_ROWS, NOTE_COLUMN, SECOND_EMBEDDING, SYMLINK_ROW
+from browser.served import FAR_ROWS, HOSTILE, HOSTILE_ROWS, NOTE_COLUMN, SCORE_COLUMN, SECOND_EMBEDDING, SYMLINK_ROW
 
 pytestmark = pytest.mark.browser
 
@@ -286,6 +286,42 @@ def test_hostile_values_render_as_text(hostile_app, open_page):
     no_markup_ran(page)
 
 
+def test_every_control_and_tab_shows_hostile_names_as_text(hostile_app, open_page):
+    """Column and category names that are markup, through every sink of the page: colour-by
+    and size-by selects, the colour bar, the hover-column choice and the card, filter titles
+    and options, the selection table and every tab (a dialog fails the test)."""
+    page, _ = open_page(hostile_app.url + "hostile")
+    legend = page.locator(".projector-legend")
+    legend.wait_for(state="visible", timeout=WAIT_MS)
+    select_option(page, "Colour by", SCORE_COLUMN)  # numeric: a colour bar titled with the name
+    legend.wait_for(state="detached", timeout=WAIT_MS)
+    select_option(page, "Size by", SCORE_COLUMN)
+    page.get_by_label("Hover shows", exact=True).select_option(label=[SCORE_COLUMN, NOTE_COLUMN])
+    expect(page.get_by_text(re.compile(re.escape(f"{SCORE_COLUMN}: ") + r"[0-9.]+ \.\. 1")).first).to_be_visible(timeout=WAIT_MS)  # the range filter's title
+
+    geometry = map_geometry(page, None)
+    row = isolated(geometry["points"], list(HOSTILE_ROWS))
+    hover(page, *geometry["points"][row])
+    tip = page.locator("#projector-tooltip")
+    expect(tip).to_contain_text(f"{SCORE_COLUMN}: ", timeout=WAIT_MS)
+    expect(tip).to_contain_text(f"{NOTE_COLUMN}: note {row}", timeout=WAIT_MS)
+
+    frame = geometry["frame"]
+    page.locator("[title='Box Select']").first.click()
+    page.mouse.move(frame["x"] + 2, frame["y"] + 2)
+    page.mouse.down()
+    page.mouse.move(frame["x"] + frame["width"] - 2, frame["y"] + frame["height"] - 2, steps=8)
+    page.mouse.up()
+    expect(page.locator(".projector-selection-count")).not_to_have_text(re.compile(r"^0 of"), timeout=WAIT_MS)
+    headers = page.locator("table.projector-table th")
+    expect(headers.filter(has_text=SCORE_COLUMN).first).to_be_attached(timeout=WAIT_MS)
+    page.get_by_label("label", exact=True).select_option(label=HOSTILE["bold"])  # a category filter
+    for tab in ("Neighbours", "Sample", "Compare", "Selection"):
+        page.locator(".bk-tab", has_text=tab).first.click()
+        page.wait_for_timeout(300)
+    no_markup_ran(page)
+
+
 def test_the_compare_tab_shows_hostile_column_names_as_text(hostile_app, open_page):
     """Two embedding columns, one named with markup: the Compare tab's selects, linked maps and
     most-changed table show every column name as text (a dialog fails the test)."""
@@ -305,7 +341,9 @@ def test_media_outside_the_data_root_is_refused(hostile_app, open_page):
     base = hostile_app.url + "projector/hostile"
     assert page.request.get(f"{base}/media/image/{SYMLINK_ROW + 1}").status == 200  # a file under the root
     assert page.request.get(f"{base}/media/image/{SYMLINK_ROW}").status == 404  # symlink leaving the root
-    assert page.request.get(f"{base}/thumb/image/{SYMLINK_ROW}").status == 404
+    assert page.request.get(f"{base}/thumb/image/{SYMLINK_ROW}").status == 200  # a grey placeholder, counted:
+    expect(page.get_by_text("'image': 1 media file is missing, empty, unreadable or outside the data root and shows as a grey placeholder (row 5)")).to_be_visible()
+    assert "1 media file is missing" in hostile_app.output()  # the one warning, on the console too
     assert page.request.get(f"{base}/media/image/999999").status == 404
     assert page.request.get(f"{base}/media/..%2F..%2Foutside%2Fsecret.png/0").status == 404
     assert page.request.get(f"{base}/media/image/..%2F..%2Foutside%2Fsecret.png").status == 404
