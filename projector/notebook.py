@@ -137,7 +137,13 @@ class MapView:
         import panel as pn
 
         pn.extension(inline=True)  # no CDN: notebook outputs work offline too
-        return self.session.panel._repr_mimebundle_(include, exclude)
+        bundle = self.session.panel._repr_mimebundle_(include, exclude)
+        from panel.io.state import state
+
+        for ref in list(self.session.panel._models):  # later updates stay offline too
+            if ref in state._views:
+                _inline_stylesheets(state._views[ref][2])
+        return bundle
 
     def __repr__(self) -> str:
         return f"<MapView {self.store.num_rows:,} rows, map {self.session.state.map_key!r}, {self.session.state.selection.size:,} selected>"
@@ -158,6 +164,7 @@ def _pushed(viewable) -> Iterator[None]:
     outputs = [(doc, comm) for _, _, doc, comm in outputs if comm is not None]
     held = [(doc, doc.callbacks.hold_value) for doc, _ in outputs]
     for doc, _ in held:
+        _inline_stylesheets(doc)
         doc.hold("combine")
     try:
         yield
@@ -168,6 +175,47 @@ def _pushed(viewable) -> Iterator[None]:
             doc.unhold()
             if before is not None:
                 doc.hold(before)
+
+
+class _InlineStylesheets(dict):
+    """Panel's per-document stylesheet cache (``state._stylesheets``), answering the CDN and
+    server-local URLs it gives models it updates after the first display with ``data:`` URLs
+    of the installed files: the output fetches nothing. (Panel checks a cached sheet's ``url``, so the copies
+    stay ``ImportedStyleSheet``\ s rather than inline ones.)"""
+
+    def __missing__(self, url: str):
+        import base64
+
+        from bokeh.models import ImportedStyleSheet
+        from panel.io.resources import CDN_DIST, DIST_DIR, LOCAL_DIST
+
+        prefix = next((p for p in (CDN_DIST, LOCAL_DIST) if isinstance(url, str) and url.startswith(p)), None)
+        path = DIST_DIR / url.removeprefix(prefix).split("?")[0] if prefix else None
+        if path is None or not path.is_file():
+            raise KeyError(url)
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        self[url] = sheet = ImportedStyleSheet(url=f"data:text/css;base64,{data}")
+        return sheet
+
+    def __contains__(self, url: object) -> bool:
+        try:
+            self[url]
+        except KeyError:
+            return False
+        return True
+
+
+def _inline_stylesheets(doc) -> None:
+    """Install :class:`_InlineStylesheets` as ``doc``'s cache (once; keeping what it held)."""
+    from panel.io.state import state
+
+    cache = state._stylesheets.get(doc)
+    if not isinstance(cache, _InlineStylesheets):
+        fresh = _InlineStylesheets()
+        for url, sheet in (cache or {}).items():
+            if url not in fresh:  # CDN URLs get their data: copy; any other sheet is kept
+                fresh[url] = sheet
+        state._stylesheets[doc] = fresh
 
 
 def _dispatch_callbacks(figure, viewable) -> None:
