@@ -297,9 +297,9 @@ class Dataset:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """In Jupyter, a dataset displays as its interactive map (see :func:`projector.show`)."""
-        from projector.notebook import MapView
+        from projector.notebook import MapView, repr_bundle
 
-        return MapView(self)._repr_mimebundle_(include, exclude)
+        return repr_bundle(lambda: MapView(self), repr(self), include, exclude)
 
     def __repr__(self) -> str:
         dims = ", ".join(f"{name}[{self.table.column(name).type.list_size}]" for name in self.roles.vectors)

@@ -84,10 +84,13 @@ class Projection:
     def _repr_mimebundle_(self, include=None, exclude=None):
         """In Jupyter, a projection displays as a map of its coordinates."""
         from projector.dataset import Dataset
-        from projector.notebook import MapView
+        from projector.notebook import MapView, repr_bundle
 
-        points = Dataset.from_arrays(self.coords[:, :2], name=f"{self.method}_map", source=f"{self.method} of {self.column}")
-        return MapView(points)._repr_mimebundle_(include, exclude)
+        def view() -> MapView:
+            points = Dataset.from_arrays(self.coords[:, :2], name=f"{self.method}_map", source=f"{self.method} of {self.column}")
+            return MapView(points)
+
+        return repr_bundle(view, repr(self), include, exclude)
 
     def __repr__(self) -> str:
         quality = ""

@@ -53,3 +53,31 @@ def test_notebook_runs_headlessly_and_displays_the_map(tmp_path):
     assert any(output.get("data") for output in third)
     html = "".join(str(output.get("data", {}).get("text/html", "")) for output in first)
     assert "cdn.holoviz.org" not in html and "cdn.bokeh.org" not in html
+
+
+def test_text_only_front_ends_get_the_repr_without_a_map(tmp_path):
+    """A terminal IPython asks for text only: no PCA is computed and Panel is never imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROJECTOR_CACHE_DIR": str(tmp_path / "cache"), "IPYTHONDIR": str(tmp_path / "ipython")}
+    code = (
+        "import sys, projector\n"
+        "ds = projector.demo()\n"
+        "b = ds._repr_mimebundle_(include=['text/plain'])\n"
+        "p = ds._repr_mimebundle_(exclude=['text/html', 'application/vnd.holoviews_exec.v0+json'])\n"
+        "assert b == {'text/plain': repr(ds)} == p, (b, p)\n"
+        "assert 'panel' not in sys.modules and 'bokeh' not in sys.modules\n"
+        "assert not ds._derived, ds._derived\n"
+        "print('OK')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.stdout.strip() == "OK", done.stderr
+    assert not any((tmp_path / "cache").rglob("*.*"))  # nothing computed, nothing cached
+    shell = subprocess.run(
+        [sys.executable, "-m", "IPython", "--no-banner", "--colors=NoColor", "-c",
+         "import sys, projector; ds = projector.demo(); display(ds); print('PANEL', 'panel' in sys.modules)"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert "<Dataset 1797 rows" in shell.stdout and "PANEL False" in shell.stdout, shell.stdout + shell.stderr

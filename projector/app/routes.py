@@ -8,62 +8,20 @@ the dataset's root (no ``..``, no symlink escape, no dotfiles). Anything else is
 from __future__ import annotations
 
 import json
-from pathlib import PurePath
 from typing import Mapping
 
 from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler
 
+from projector.app.links import API_PREFIX, MEDIA_TYPES, Links, media_type, media_url, row_endpoint, thumb_url
 from projector.app.store import DataStore
 from projector.errors import ProjectorError
 
 __all__ = ["routes", "API_PREFIX", "row_endpoint", "thumb_url", "media_url", "media_type", "MEDIA_TYPES"]
 
-# Media served as themselves: pictures, sound and plain text, nothing a browser runs. An .html
-# or .svg in the data folder is never served, so it cannot run script on the app's origin.
-MEDIA_TYPES = {
-    ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-    ".webp": "image/webp", ".bmp": "image/bmp", ".avif": "image/avif",
-    ".wav": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".oga": "audio/ogg",
-    ".opus": "audio/ogg", ".flac": "audio/flac", ".m4a": "audio/mp4", ".aac": "audio/aac",
-    ".txt": "text/plain; charset=utf-8",
-}
 # every response, also one opened in a tab of its own: no script, no plugin, nothing fetched
 _CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
-
-API_PREFIX = "/projector"
-_TOOLTIP_FIELDS = 6  # columns a hover card lists unless the page chose some
-_MAX_CHOSEN = 12
 _MAX_THUMB = 512
-
-
-# URLs put into pages are relative (no leading slash): a page at PREFIX/ or PREFIX/NAME resolves
-# them under PREFIX, so the app works behind a reverse proxy that serves it below a path.
-_PAGE_API = API_PREFIX.lstrip("/")
-
-
-def row_endpoint(store: DataStore) -> str:
-    """The URL the hover card appends a row number to (relative to the page)."""
-    return f"{_PAGE_API}/{_quote(store.name)}/row/"
-
-
-def thumb_url(store: DataStore, row: int, column: str | None = None, size: int = 96) -> str:
-    column = column or (store.dataset.roles.images[0] if store.dataset.roles.images else "")
-    return f"{_PAGE_API}/{_quote(store.name)}/thumb/{_quote(column)}/{int(row)}?size={int(size)}"
-
-
-def media_url(store: DataStore, column: str, row: int) -> str:
-    """A media file of a row as the browser should fetch it: the data's own URL, or ours."""
-    own = store.media_url_value(column, row)
-    if own is not None and own.lower().startswith("data:"):
-        return own
-    return f"{_PAGE_API}/{_quote(store.name)}/media/{_quote(column)}/{int(row)}"
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-
-    return quote(text, safe="")
 
 
 class _StoreHandler(RequestHandler):
@@ -91,26 +49,9 @@ class RowHandler(_StoreHandler):
     def get(self, name: str, row: str) -> None:
         store = self.store(name)
         try:
-            record = store.record(int(row))
+            body = Links(store).hover_record(int(row), self.get_arguments("column"))
         except (ProjectorError, ValueError):
             raise HTTPError(404) from None
-        title = record["label"] if record["label"] is not None else f"row {record['row']}"
-        if record["label"] is not None:
-            title = f"{record['label_column']}: {record['label']}"
-        chosen = self.get_arguments("column")
-        if chosen:
-            values = dict(record["fields"])
-            fields = [(n, values[n]) for n in chosen[:_MAX_CHOSEN] if n in values]
-        else:
-            fields = [(n, v) for n, v in record["fields"] if n not in (record["label_column"], record["text_column"])][:_TOOLTIP_FIELDS]
-        body = {
-            "row": record["row"],
-            "id": record["id"],
-            "title": f"{title} · id {record['id']}",
-            "text": record["text"],
-            "thumb": thumb_url(store, record["row"], record["images"][0]) if record["images"] else None,
-            "fields": fields,
-        }
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(body, ensure_ascii=False))
 
@@ -146,11 +87,6 @@ class MediaHandler(_StoreHandler):
         self.set_header("Content-Type", kind)
         self.set_header("Content-Disposition", "inline")
         self.finish(data)
-
-
-def media_type(name: str) -> str | None:
-    """The Content-Type a media file is served with, by its suffix; None: not served."""
-    return MEDIA_TYPES.get(PurePath(name).suffix.lower())
 
 
 def routes(stores: Mapping[str, DataStore]) -> list[tuple]:

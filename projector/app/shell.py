@@ -11,7 +11,7 @@ from urllib.parse import quote
 import panel as pn
 
 from projector.app.html import bullet_list, escape
-from projector.app.routes import row_endpoint
+from projector.app.links import InlineLinks, Links, row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
 from projector.app.views._events import JobWatch
@@ -47,21 +47,34 @@ def initial_state(store: "DataStore") -> ViewState:
 
 
 class Session:
-    """All views of one page over ``store``; the page is :attr:`panel`."""
+    """All views of one page over ``store``; the page is :attr:`panel`.
 
-    def __init__(self, store: "DataStore", state: ViewState | None = None, *, webgl_max_points: int = WEBGL_MAX_POINTS, others: Sequence[str] = ()) -> None:
+    ``inline=True`` is for pages without the app's HTTP routes (notebook outputs): pictures and
+    sound are ``data:`` URLs and hover records travel over the Bokeh document.
+    """
+
+    def __init__(
+        self, store: "DataStore", state: ViewState | None = None, *, webgl_max_points: int = WEBGL_MAX_POINTS,
+        others: Sequence[str] = (), inline: bool = False,
+    ) -> None:
         self.store = store
         self.others = tuple(name for name in others if name != store.name)
         self.state = state if state is not None else initial_state(store)
-        self.map = MapView(store, self.state, row_endpoint=row_endpoint(store), webgl_max_points=webgl_max_points)
+        self.links = InlineLinks(store) if inline else Links(store)
+        self.comm_hover = None
+        if inline:
+            from projector.app.views.hover import CommHover
+
+            self.comm_hover = CommHover(self.links)
+        self.map = MapView(store, self.state, row_endpoint=row_endpoint(store), webgl_max_points=webgl_max_points, comm_hover=self.comm_hover)
         self.legend = LegendView(self.map)
         self.map_controls = MapControls(store, self.state)
         self.style = StyleControls(store, self.state)
         self.search = SearchView(store, self.state)
         self.filters = FilterView(store, self.state)
-        self.selection = SelectionView(store, self.state)
-        self.neighbors = NeighborsView(store, self.state, self.map)
-        self.card = CardView(store, self.state)
+        self.selection = SelectionView(store, self.state, self.links)
+        self.neighbors = NeighborsView(store, self.state, self.map, self.links)
+        self.card = CardView(store, self.state, self.links)
         self.message = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", styles=_NOTE_STYLE)
         self.state.param.watch(self._show_message, ["message"])
         self.header = pn.pane.HTML(self._header(), sizing_mode="stretch_width", styles={"font-size": "14px"})

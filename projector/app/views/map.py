@@ -2,8 +2,9 @@
 
 Coordinates, colour codes and sizes go to the browser once per change as binary arrays. Hover
 cards are fetched per row from the server (``assets/hover.js``), so no text travels with the
-points. Clicks, boxes and lassos are resolved on the server (:mod:`projector.app.geometry`)
-into :class:`ViewState` selections; this view only draws the state.
+points; in a notebook they come over the document instead (:mod:`projector.app.views.hover`).
+Clicks, boxes and lassos are resolved on the server (:mod:`projector.app.geometry`) into
+:class:`ViewState` selections; this view only draws the state.
 
 Maps of more than :data:`WEBGL_MAX_POINTS` rows are drawn as one raster image of every row
 instead (:mod:`projector.app.views.raster`), rendered on the server after each pan or zoom;
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
     from projector.app.colors import ColorSpec
     from projector.app.state import ViewState
     from projector.app.store import DataStore, MapEntry
+    from projector.app.views.hover import CommHover
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
 
@@ -96,7 +98,10 @@ class MapView:
     every row rendered on the server, for maps of more than ``webgl_max_points`` rows).
     """
 
-    def __init__(self, store: "DataStore", state: "ViewState", *, row_endpoint: str, webgl_max_points: int = WEBGL_MAX_POINTS) -> None:
+    def __init__(
+        self, store: "DataStore", state: "ViewState", *, row_endpoint: str, webgl_max_points: int = WEBGL_MAX_POINTS,
+        comm_hover: "CommHover | None" = None,
+    ) -> None:
         if webgl_max_points < 0:
             raise ValueError(f"webgl_max_points={webgl_max_points} must be >= 0; the default is {WEBGL_MAX_POINTS:,}")
         self.store = store
@@ -138,9 +143,13 @@ class MapView:
         fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
+        # without our routes (a notebook), hover records come over the document instead
+        asking = comm_hover.args if comm_hover is not None else {"ask": None}
+        row_endpoint = comm_hover.endpoint if comm_hover is not None else row_endpoint
         self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor)
+        self.raster.hover_callback.args = {**self.raster.hover_callback.args, **asking}
         self._neighbors_watch = JobWatch(self._draw_rings)  # neighbours are found off the event loop
-        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": ""}, code=HOVER_JS))
+        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": "", **asking}, code=HOVER_JS))
         fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)

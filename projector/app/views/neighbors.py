@@ -12,7 +12,7 @@ import numpy as np
 import panel as pn
 
 from projector.app.html import escape, truncate
-from projector.app.routes import thumb_url
+from projector.app.links import Links
 from projector.app.views._events import JobWatch
 
 if TYPE_CHECKING:
@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 __all__ = ["NeighborsView", "neighbors_html"]
 
 
-def neighbors_html(store: "DataStore", row: int, rows: np.ndarray, distances: np.ndarray, kept: int | None, metric: str, column: str | None = None) -> str:
+def neighbors_html(
+    store: "DataStore", row: int, rows: np.ndarray, distances: np.ndarray, kept: int | None, metric: str,
+    column: str | None = None, links: Links | None = None,
+) -> str:
     """The focused row's neighbour list: rank, distance, thumbnail, label and text, escaped."""
+    links = links or Links(store)
     record = store.record(row)
     column = column or store.dataset.roles.vectors[0]
     head = f"{rows.size} nearest to row {row} (id {escape(record['id'])}) by {escape(metric)} distance in {escape(column)}"
@@ -41,7 +45,7 @@ def neighbors_html(store: "DataStore", row: int, rows: np.ndarray, distances: np
         other_record = store.record(other, text_chars=90)
         thumb = ""
         if other_record["images"]:
-            thumb = f'<img src="{escape(thumb_url(store, other, other_record["images"][0], 48))}" width="32" height="32" alt="" style="image-rendering:auto">'
+            thumb = f'<img src="{escape(links.thumb(other, other_record["images"][0], 48))}" width="32" height="32" alt="" style="image-rendering:auto">'
         label = escape(other_record["label"]) if other_record["label"] is not None else ""
         text = escape(truncate(other_record["text"], 90)) if other_record["text"] else ""
         items.append(
@@ -56,8 +60,9 @@ def neighbors_html(store: "DataStore", row: int, rows: np.ndarray, distances: np
 class NeighborsView:
     """k (1-200) and metric controls, and the list for the focused row."""
 
-    def __init__(self, store: "DataStore", state: "ViewState", map_view: "MapView") -> None:
+    def __init__(self, store: "DataStore", state: "ViewState", map_view: "MapView", links: Links | None = None) -> None:
         self.store = store
+        self.links = links or Links(store)
         self.state = state
         self.map_view = map_view
         self.k = pn.widgets.IntSlider.from_param(state.param.neighbor_k, label="Neighbours (k)", width=220)
@@ -90,4 +95,4 @@ class NeighborsView:
         if x.size == self.store.num_rows:
             on_map = self.store.map_neighbors(np.stack([x, y], axis=1), row, rows.size)
             kept = int(np.isin(rows, on_map).sum())
-        self.list.object = neighbors_html(self.store, row, rows, distances, kept, metric, column)
+        self.list.object = neighbors_html(self.store, row, rows, distances, kept, metric, column, self.links)

@@ -17,7 +17,7 @@ import panel as pn
 import pyarrow as pa
 
 from projector.app.html import escape, truncate
-from projector.app.routes import media_url, thumb_url
+from projector.app.links import Links
 from projector.app.store import EXPORT_FORMATS
 from projector.app.views._events import locked
 from projector.app.views.summary import summary, summary_figure
@@ -52,18 +52,20 @@ def table_html(store: "DataStore", rows: Rows, columns: list[str]) -> str:
     )
 
 
-def media_grid_html(store: "DataStore", rows: Rows) -> str:
+def media_grid_html(store: "DataStore", rows: Rows, links: Links | None = None) -> str:
     """Thumbnails, audio players, or (for text-only data) text cards of ``rows``; '' if no media."""
+    links = links or Links(store)
     items = []
     for row in np.asarray(rows).tolist():
         record = store.record(row, text_chars=CARD_CHARS)
         title = escape(f"row {row}" + (f" · {record['label']}" if record["label"] is not None else ""))
         for column in record["images"]:
-            src = escape(thumb_url(store, row, column, GRID_THUMB))
+            src = escape(links.thumb(row, column, GRID_THUMB))
             items.append(f'<img class="projector-media-item" data-row="{row}" src="{src}" alt="{title}" title="{title}" width="64" height="64" loading="lazy">')
         for column in record["audio"]:
-            src = escape(media_url(store, column, row))
-            items.append(f'<div class="projector-media-item projector-audio" data-row="{row}"><div>{title}</div><audio controls preload="none" src="{src}"></audio></div>')
+            src = links.media(column, row)
+            player = f'<audio controls preload="none" src="{escape(src)}"></audio>' if src else "<i>cannot be played here</i>"
+            items.append(f'<div class="projector-media-item projector-audio" data-row="{row}"><div>{title}</div>{player}</div>')
         if not record["images"] and not record["audio"] and record["text"] is not None:
             items.append(f'<div class="projector-media-item projector-text-card" data-row="{row}"><b>{title}</b><br>{escape(truncate(record["text"], CARD_CHARS))}</div>')
     if not items:
@@ -81,9 +83,10 @@ class SelectionView:
     """Count, isolate, clear and export; the selected rows a page at a time, as a table and a
     media grid; a summary chart of a chosen column. :meth:`selected_table` gives the rows to Python."""
 
-    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+    def __init__(self, store: "DataStore", state: "ViewState", links: Links | None = None) -> None:
         self.store = store
         self.state = state
+        self.links = links or Links(store)
         self.count = pn.pane.HTML("", sizing_mode="stretch_width")
         self.isolate = pn.widgets.Toggle.from_param(state.param.isolate, name="Isolate", width=90)
         self.clear = pn.widgets.Button(label="Clear", width=90)
@@ -131,7 +134,7 @@ class SelectionView:
         shown = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
         note = f'<div class="projector-page-note" style="font-size:12px;color:#555">rows {(page - 1) * PAGE_ROWS + 1:,}-{(page - 1) * PAGE_ROWS + shown.size:,} of {rows.size:,}</div>'
         self.table.object = note + table_html(self.store, shown, self.store.display_columns())
-        self.grid.object = media_grid_html(self.store, shown)
+        self.grid.object = media_grid_html(self.store, shown, self.links)
 
     def _draw_summary(self, *_) -> None:
         column = self.summary_column.value
