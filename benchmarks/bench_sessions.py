@@ -8,9 +8,10 @@ each on a fresh, empty ``PROJECTOR_CACHE_DIR``:
    background while the pages open. S pages (one browser, each page in its own context) are
    opened at once:
 
-   - figure: per page, from its navigation start until the Bokeh figure is laid out (timed in
-     the page: ``performance.now()`` of an init script's poll); also the wall time from the
-     first page opened until the first and the last figure;
+   - figure: per page, from asking the browser to open it until the Bokeh figure is laid out
+     (an init script polls for it every 20 ms and notes the page's clock, ``timeOrigin +
+     performance.now()``); also the time from opening the pages until the first and the last
+     figure;
    - hover: with all S pages open, on up to ``HOVER_PAGES`` of them in turn, a mouse move onto
      a painted pixel of the map until ``#projector-tooltip`` shows a row (timed in the page, as
      in ``bench_app.py``); p50 and p95 over every hover.
@@ -67,6 +68,8 @@ FIGURE_WATCH_JS = """(() => {
   poll();
 })();"""
 
+CARD_HIDDEN_JS = """() => { const tip = document.getElementById("projector-tooltip"); return !tip || tip.style.display === "none"; }"""
+
 
 def write_points(n: int, folder: Path, seed: int = 0) -> Path:
     """N rows: a 128-d embedding in 20 Gaussian clusters, their label and a short text."""
@@ -114,21 +117,23 @@ async def wait_idle(pid: int, timeout: float) -> float:
 
 
 async def open_session(browser, url: str, timeout: float) -> dict:
-    """A new context and page on ``url``; seconds from its navigation start to the figure laid
-    out (timed in the page), and when (perf_counter) this process saw it."""
+    """A new context and page on ``url``: when (``time.time()``) it was asked to open the page
+    and when the page laid the figure out (the page's own clock: timeOrigin + performance.now())."""
     context = await browser.new_context(viewport=VIEWPORT)
     await context.add_init_script(FIGURE_WATCH_JS)
     page = await context.new_page()
+    opened = time.time()
     try:
         await page.goto(url, timeout=timeout * 1000)
         await page.wait_for_function("() => window.__figure_ms !== undefined", timeout=timeout * 1000, polling=100)
-        return {"context": context, "page": page, "figure_s": await page.evaluate("() => window.__figure_ms") / 1000, "seen_at": time.perf_counter()}
+        laid_out = await page.evaluate("() => (performance.timeOrigin + window.__figure_ms) / 1000")
+        return {"context": context, "page": page, "opened": opened, "laid_out": laid_out, "figure_s": laid_out - opened}
     except Exception as exc:  # one page failing is a note; the others still count
-        return {"context": context, "page": page, "figure_s": None, "note": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
+        return {"context": context, "page": page, "opened": opened, "figure_s": None, "note": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
 
 
 async def open_sessions(browser, url: str, count: int, timeout: float) -> tuple[list[dict], float]:
-    start = time.perf_counter()
+    start = time.time()
     sessions = await asyncio.gather(*(open_session(browser, url, timeout) for _ in range(count)))
     return sessions, start
 
@@ -153,7 +158,12 @@ async def hover_times(page, count: int, rng: np.random.Generator, timeout: float
     """Seconds from a mouse move onto a painted point until the hover card shows a row."""
     times, notes = [], []
     for x, y in await painted_points(page, count, rng):
-        await page.mouse.move(5, 5)  # off the map: the card hides
+        await page.mouse.move(5, 5)  # off the map: the card hides (in raster mode once the server says so)
+        try:
+            await page.wait_for_function(CARD_HIDDEN_JS, timeout=timeout * 1000, polling=20)
+        except Exception:
+            notes.append(f"the hover card did not hide within {timeout:.0f} s")
+            continue
         await page.wait_for_timeout(300)
         await page.evaluate(HOVER_WATCH_JS)
         await page.mouse.move(x, y)
@@ -183,7 +193,7 @@ async def load_run(path: Path, count: int, method: str, browser, timeout: float)
         try:
             sessions, start = await open_sessions(browser, server.url, count, timeout)
             figures = [s["figure_s"] for s in sessions if s["figure_s"] is not None]
-            seen = sorted(s["seen_at"] - start for s in sessions if s["figure_s"] is not None)  # from the first page opened
+            seen = sorted(s["laid_out"] - start for s in sessions if s["figure_s"] is not None)  # from the pages' opening
             notes = [s["note"] for s in sessions if "note" in s]
             rng = np.random.default_rng(count)
             hovers: list[float] = []
@@ -203,6 +213,7 @@ async def load_run(path: Path, count: int, method: str, browser, timeout: float)
                 "hover_ms_p50": round(1000 * percentile(hovers, 50), 1) if hovers else None,
                 "hover_ms_p95": round(1000 * percentile(hovers, 95), 1) if hovers else None,
                 "hover_ms_all": [round(1000 * t, 1) for t in hovers],
+                "figure_s_all": [round(s["figure_s"], 2) for s in sessions if s["figure_s"] is not None],
                 "server_up_s": round(time.perf_counter() - server.started, 1),
                 "server_log": log,
                 "notes": notes,
