@@ -190,6 +190,35 @@ def raster_session(store):
     return Session(store, webgl_max_points=10)
 
 
+def test_pages_on_one_map_share_its_layout_and_plain_frames(store):
+    """A new page reuses the binning, hover index and first frame another page built; a page
+    with its own selection draws its own frame and leaves the shared one as it was."""
+    first, second = Session(store, webgl_max_points=10), Session(store, webgl_max_points=10)
+    assert second.map._x is first.map._x
+    assert second.map.raster.raster is first.map.raster.raster
+    assert second.map.raster.nearest is first.map.raster.nearest
+    shared = first.map.raster.source.data["image"][0]
+    assert second.map.raster.source.data["image"][0] is shared
+    assert not shared.flags.writeable
+    plain = shared.copy()
+    second.map.select_geometry({"type": "rect", "x0": 9.0, "x1": 11.0, "y0": 9.0, "y1": 11.0})
+    greyed = second.map.raster.source.data["image"][0]
+    assert greyed is not shared and not np.array_equal(greyed, plain)
+    np.testing.assert_array_equal(first.map.raster.source.data["image"][0], plain)
+    second.state.clear_selection()
+    assert second.map.raster.source.data["image"][0] is shared  # back to the plain view: the kept frame
+
+
+def test_a_kept_frame_is_only_reused_for_the_same_colouring(corners):
+    raster, colors = corners
+    one = MapRaster(raster.x, raster.y)
+    plain = one.render(VIEW, colors, spread=0)
+    assert one.render(VIEW, colors, spread=0) is plain
+    assert one.render(VIEW, None, spread=0) is not plain
+    assert one.render(VIEW, colors, spread=1) is not plain
+    assert one.render(VIEW, colors, spread=0, selection=np.array([0])) is not plain
+
+
 def test_the_raster_draws_every_row(raster_session):
     data = raster_session.map.raster.source.data
     image = data["image"][0]
