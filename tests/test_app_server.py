@@ -201,3 +201,25 @@ def test_allow_websocket_origin_admits_a_proxy(tmp_path):
         assert "proxy.example:8443" in origins("127.0.0.1", port, ["proxy.example:8443"])
     finally:
         app.stop()
+
+
+def test_only_the_first_page_of_a_server_is_validated(monkeypatch):
+    """Bokeh's model checks run for a server's first page; later pages, built by the same
+    code, skip them (BOKEH_VALIDATE_DOC, when set, still decides)."""
+    from bokeh.settings import settings
+
+    from projector.app.server import _CheckFirstPage
+
+    monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
+    check = _CheckFirstPage()
+    try:
+        check()
+        assert settings.perform_document_validation() is True
+        check()
+        assert settings.perform_document_validation() is False
+    finally:
+        settings.perform_document_validation.unset_value()
+    monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
+    check = _CheckFirstPage()
+    check(), check()
+    assert settings.perform_document_validation() is True

@@ -140,7 +140,20 @@ def test_switching_maps_and_pca_axes(session, store):
     assert session.map_controls.maps.value == entry.key
 
 
+def test_the_parameter_form_is_built_when_opened(session):
+    controls = session.map_controls
+    assert controls.params.objects == [] and not controls.params.visible
+    assert controls.options() == {}  # closed: the method's defaults
+    controls.tune.value = True
+    assert controls.params.visible and "n_neighbors" in [w.label for w in controls.params.objects]
+    controls.method.value = "t-SNE"
+    assert "perplexity" in [w.label for w in controls.params.objects]
+    controls.tune.value = False
+    assert not controls.params.visible and "perplexity" in controls.options()  # what was typed still counts
+
+
 def test_controls_validate_parameters_before_computing(session):
+    session.map_controls.tune.value = True
     session.map_controls.method.value = "UMAP"
     names = [widget.label for widget in session.map_controls.params.objects]
     assert "n_neighbors" in names and "backend" not in names
@@ -170,6 +183,7 @@ def test_computing_a_map_from_the_form_shows_it_when_done(store):
     session = Session(store)
     controls = session.map_controls
     controls.method.value = "t-SNE"
+    controls.tune.value = True
     next(w for w in controls.params.objects if w.label == "n_iter").value = 50
     next(w for w in controls.params.objects if w.label == "early_exaggeration_iter").value = 50
     controls._start()

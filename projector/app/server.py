@@ -101,11 +101,12 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
         )
     stores = {source.name: source for source in sources if isinstance(source, DataStore)}
     apps: dict[str, Callable] = {}
+    checked = _CheckFirstPage()
     for source in sources:
         if isinstance(source, DataStore):
-            apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else ())
+            apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else (), before=checked)
         else:
-            apps[source.name] = _page(error_page, source.name, source.message)
+            apps[source.name] = _page(error_page, source.name, source.message, before=checked)
     panel_apps = next(iter(apps.values())) if len(apps) == 1 else apps
     titles = {name: f"projector · {name}" for name in apps}
     server = pn.serve(
@@ -123,8 +124,31 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
     return server, urls(host, port)
 
 
-def _page(factory: Callable, *args) -> Callable:
-    return lambda: factory(*args)
+def _page(factory: Callable, *args, before: Callable[[], None] = lambda: None) -> Callable:
+    def page():
+        before()
+        return factory(*args)
+
+    return page
+
+
+class _CheckFirstPage:
+    """Bokeh checks every model of every new page for mistakes, about a tenth of what a page
+    costs the server. The pages of one server are built by the same code: once the first has
+    been checked (a document is checked before the next page starts), the rest are not.
+    ``BOKEH_VALIDATE_DOC`` still decides when it is set."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def __call__(self) -> None:
+        import os
+
+        from bokeh.settings import settings
+
+        self.pages += 1
+        if self.pages == 2 and "BOKEH_VALIDATE_DOC" not in os.environ:
+            settings.perform_document_validation.set_value(False)
 
 
 STOP_GRACE_S = 1.5  # how long Ctrl-C waits for cancelled jobs before the process leaves anyway

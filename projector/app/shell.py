@@ -86,11 +86,8 @@ class Session:
         if len(store.dataset.roles.vectors) > 1:
             self.compare = CompareView(store, self.state, on_done=self._compared)
             tabs.append(("Compare", self.compare.panel))
-        details = pn.Tabs(
-            *tabs,
-            sizing_mode="stretch_width",
-            dynamic=False,
-        )
+        # only the open tab is sent to the browser; the others are built there when first shown
+        details = pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
         self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
         self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
         self.panel = pn.Column(
