@@ -339,3 +339,16 @@ def test_neighbours_are_searched_in_the_column_of_the_map_shown():
     assert listed_a == [int(i) for i in dataset.neighbors(7, k=session.state.neighbor_k, column="a")[0][0]]
     assert listed_a != listed
     store.close()
+
+
+def test_hidden_tabs_reach_the_page_when_first_opened(store):
+    session = Session(store)
+    details = session.details
+    assert details[0] is session.selection.panel
+    assert details[1].objects == [] and details[2].objects == []  # not sent with the page
+    session.map.click(float(session.map._x[7]), float(session.map._y[7]))  # focusing opens Neighbours
+    assert details.active == 1 and details[1].objects == [session.neighbors.panel]
+    details.active = 2
+    assert details[2].objects == [session.card.panel]
+    details.active = 0
+    assert details[1].objects == [session.neighbors.panel]  # opened tabs stay

@@ -25,7 +25,7 @@ from projector.app.views.selection import SelectionView
 if TYPE_CHECKING:
     from projector.app.store import DataStore
 
-__all__ = ["Session", "build_page", "error_page", "initial_state"]
+__all__ = ["Session", "build_page", "error_page", "initial_state", "lazy_tabs"]
 
 SIDEBAR_WIDTH = 300
 _NOTE_STYLE = {"background": "#fff4e5", "padding": "6px 10px", "border-radius": "4px", "font-size": "13px"}
@@ -86,8 +86,7 @@ class Session:
         if len(store.dataset.roles.vectors) > 1:
             self.compare = CompareView(store, self.state, on_done=self._compared)
             tabs.append(("Compare", self.compare.panel))
-        # only the open tab is sent to the browser; the others are built there when first shown
-        details = pn.Tabs(*tabs, sizing_mode="stretch_width", dynamic=True)
+        self.details = details = lazy_tabs(tabs)
         self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
         self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
         self.panel = pn.Column(
@@ -150,6 +149,25 @@ class Session:
         rows = state.selection
         if rows.size and (rows.min() < 0 or rows.max() >= store.num_rows):
             state.select(rows[(rows >= 0) & (rows < store.num_rows)])
+
+
+def lazy_tabs(tabs: Sequence[tuple[str, pn.viewable.Viewable]]) -> pn.Tabs:
+    """Tabs whose hidden panels reach the browser when first opened, not with the page (a new
+    page is mostly widgets for the server to build and send). Opened panels stay, so what they
+    show is still in the page after switching back; Panel's ``dynamic`` tabs unload them."""
+    panels = [panel for _, panel in tabs]
+    details = pn.Tabs(
+        *[(title, panel if i == 0 else pn.Column(sizing_mode="stretch_width")) for i, (title, panel) in enumerate(tabs)],
+        sizing_mode="stretch_width",
+    )
+
+    def opened(event) -> None:
+        holder = details[event.new]
+        if holder is not panels[event.new] and not holder.objects:
+            holder.objects = [panels[event.new]]
+
+    details.param.watch(opened, "active")
+    return details
 
 
 def build_page(store: "DataStore", others: Sequence[str] = ()) -> pn.viewable.Viewable:
