@@ -175,9 +175,14 @@ def store():
 
 
 def test_the_mode_switches_past_the_threshold(store):
-    assert Session(store, webgl_max_points=store.num_rows).map.mode == "webgl"
+    webgl = Session(store, webgl_max_points=store.num_rows).map
+    assert webgl.mode == "webgl"
+    assert webgl.points in webgl.figure.renderers and webgl.hover in webgl.figure.tools
+    assert webgl.raster.renderer not in webgl.figure.renderers  # nothing of the other mode is sent
     session = Session(store, webgl_max_points=store.num_rows - 1)
     assert session.map.mode == "raster"
+    assert session.map.raster.renderer in session.map.figure.renderers
+    assert session.map.points not in session.map.figure.renderers and session.map.hover not in session.map.figure.tools
     assert session.map.source.data["x"].size == 0  # no points travel to the browser
     assert session.map.hover.renderers == []
     assert "400 points, all drawn as a raster image" in session.header.object

@@ -343,12 +343,18 @@ def test_neighbours_are_searched_in_the_column_of_the_map_shown():
 
 def test_hidden_tabs_reach_the_page_when_first_opened(store):
     session = Session(store)
-    details = session.details
-    assert details[0] is session.selection.panel
-    assert details[1].objects == [] and details[2].objects == []  # not sent with the page
-    session.map.click(float(session.map._x[7]), float(session.map._y[7]))  # focusing opens Neighbours
-    assert details.active == 1 and details[1].objects == [session.neighbors.panel]
-    details.active = 2
-    assert details[2].objects == [session.card.panel]
-    details.active = 0
-    assert details[1].objects == [session.neighbors.panel]  # opened tabs stay
+    tabs = session.details.tabs
+    assert tabs[0] is session.selection.panel
+    assert tabs[1].objects == [] and tabs[2].objects == []  # not sent with the page
+    session.map.click(float(session.map._x[7]), float(session.map._y[7]))  # a focused row fills both
+    assert tabs.active == 1
+    assert tabs[1].objects == [session.neighbors.panel] and tabs[2].objects == [session.card.panel]
+    tabs.active = 0
+    assert tabs[1].objects == [session.neighbors.panel]  # filled tabs stay
+
+
+def test_a_hidden_tab_is_filled_when_opened(store):
+    session = Session(store)
+    session.details.tabs.active = 2
+    assert session.details.tabs[2].objects == [session.card.panel]
+    assert session.details.tabs[1].objects == []

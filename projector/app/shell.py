@@ -25,7 +25,7 @@ from projector.app.views.selection import SelectionView
 if TYPE_CHECKING:
     from projector.app.store import DataStore
 
-__all__ = ["Session", "build_page", "error_page", "initial_state", "lazy_tabs"]
+__all__ = ["Session", "build_page", "error_page", "initial_state", "LazyTabs"]
 
 SIDEBAR_WIDTH = 300
 _NOTE_STYLE = {"background": "#fff4e5", "padding": "6px 10px", "border-radius": "4px", "font-size": "13px"}
@@ -86,8 +86,8 @@ class Session:
         if len(store.dataset.roles.vectors) > 1:
             self.compare = CompareView(store, self.state, on_done=self._compared)
             tabs.append(("Compare", self.compare.panel))
-        self.details = details = lazy_tabs(tabs)
-        self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
+        self.details = LazyTabs(tabs)
+        self.state.param.watch(self._focused, ["focused"])
         self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
         self.panel = pn.Column(
             self.header,
@@ -95,7 +95,7 @@ class Session:
             self.message,
             pn.Row(
                 sidebar,
-                pn.Column(pn.Row(self.map.panel, self.legend.panel, height=560, sizing_mode="stretch_width"), details, sizing_mode="stretch_width"),
+                pn.Column(pn.Row(self.map.panel, self.legend.panel, height=560, sizing_mode="stretch_width"), self.details.tabs, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
             sizing_mode="stretch_width",
@@ -118,6 +118,11 @@ class Session:
             f'<span class="projector-drawn">{how}</span> · '
             f'<span style="color:#777">{escape(store.dataset.source or "")}</span>{switch}</div>'
         )
+
+    def _focused(self, *_) -> None:
+        """A focused row fills its neighbour list and its sample card: both reach the page now."""
+        self.details.fill(1, 2)
+        self.details.tabs.active = 1
 
     def _compared(self, column: str) -> None:
         """A comparison finished: colour the main map by its per-row overlap."""
@@ -151,23 +156,25 @@ class Session:
             state.select(rows[(rows >= 0) & (rows < store.num_rows)])
 
 
-def lazy_tabs(tabs: Sequence[tuple[str, pn.viewable.Viewable]]) -> pn.Tabs:
-    """Tabs whose hidden panels reach the browser when first opened, not with the page (a new
-    page is mostly widgets for the server to build and send). Opened panels stay, so what they
-    show is still in the page after switching back; Panel's ``dynamic`` tabs unload them."""
-    panels = [panel for _, panel in tabs]
-    details = pn.Tabs(
-        *[(title, panel if i == 0 else pn.Column(sizing_mode="stretch_width")) for i, (title, panel) in enumerate(tabs)],
-        sizing_mode="stretch_width",
-    )
+class LazyTabs:
+    """Tabs whose hidden panels reach the browser when first opened (or :meth:`fill`\ ed), not
+    with the page: a new page is mostly widgets for the server to build and send. Filled panels
+    stay, so what they show is still in the page after switching back (Panel's ``dynamic`` tabs
+    unload them, and fetch a stylesheet from a CDN)."""
 
-    def opened(event) -> None:
-        holder = details[event.new]
-        if holder is not panels[event.new] and not holder.objects:
-            holder.objects = [panels[event.new]]
+    def __init__(self, tabs: Sequence[tuple[str, pn.viewable.Viewable]]) -> None:
+        self.panels = [panel for _, panel in tabs]
+        self.tabs = pn.Tabs(
+            *[(title, panel if i == 0 else pn.Column(sizing_mode="stretch_width")) for i, (title, panel) in enumerate(tabs)],
+            sizing_mode="stretch_width",
+        )
+        self.tabs.param.watch(lambda event: self.fill(event.new), "active")
 
-    details.param.watch(opened, "active")
-    return details
+    def fill(self, *indices: int) -> None:
+        for i in indices:
+            holder = self.tabs[i]
+            if holder is not self.panels[i] and not holder.objects:
+                holder.objects = [self.panels[i]]
 
 
 def build_page(store: "DataStore", others: Sequence[str] = ()) -> pn.viewable.Viewable:

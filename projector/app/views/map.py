@@ -129,10 +129,16 @@ class MapView:
         fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
-        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor)
+        # every map of a dataset has one row per row, so its mode never changes: only what that
+        # mode draws goes into the figure (a new page sends and builds fewer models)
+        raster = store.num_rows > webgl_max_points
+        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor, attached=raster)
         self._neighbors_watch = JobWatch(self._draw_rings)  # neighbours are found off the event loop
         self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": ""}, code=HOVER_JS))
-        fig.add_tools(self.hover)
+        if raster:
+            fig.renderers = [r for r in fig.renderers if r is not self.points]
+        else:
+            fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)
         self.figure = fig

@@ -332,9 +332,11 @@ class RasterLayer:
         hover_js: CustomJS body drawing the card of ``cb_data.index.indices[0]``; it gets
             ``source`` (the pointer) and ``endpoint`` as arguments.
         row_endpoint: URL prefix of the row endpoint, passed to ``hover_js``.
+        attached: False for a map that is never drawn as a raster: the layer then adds nothing
+            to the figure and listens to nothing.
     """
 
-    def __init__(self, figure, *, hover_js: str, row_endpoint: str, executor: "Executor | None" = None) -> None:
+    def __init__(self, figure, *, hover_js: str, row_endpoint: str, executor: "Executor | None" = None, attached: bool = True) -> None:
         from bokeh.events import RangesUpdate
         from bokeh.models import ColumnDataSource, CustomJS
 
@@ -355,6 +357,10 @@ class RasterLayer:
         self.executor = executor  # renders run there inside a served page, not on its event loop
         self._dirty = False
         self._in_flight = False
+        self.attached = attached
+        if not attached:  # a map drawn as WebGL points: nothing of this layer reaches the page
+            figure.renderers = [r for r in figure.renderers if r is not self.renderer and r is not self.pointer_renderer]
+            return
         figure.on_event(RangesUpdate, lambda _event: self.request_render())
         figure.on_change("inner_width", self._on_resize)
         figure.on_change("inner_height", self._on_resize)
@@ -378,6 +384,8 @@ class RasterLayer:
             self.raster = self.nearest = None
             self.source.data = _empty_image()
             return
+        if not self.attached:
+            raise RuntimeError("this raster layer was built detached (the map is drawn as WebGL points)")
         self._listen_to_pointer()
         self.raster = raster if raster is not None else MapRaster(x, y)
         self.nearest = nearest if nearest is not None else NearestRows(self.raster.x, self.raster.y).build()
