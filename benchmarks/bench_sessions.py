@@ -40,6 +40,7 @@ import io
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import tempfile
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{CHROMIUM} is missing: install Debian's chromium package")
     folder = Path(args.data_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a plain kill also ends the servers and the browser
     try:
         rows = asyncio.run(asyncio.wait_for(run(args, sizes, counts, folder), args.timeout))
     except asyncio.TimeoutError:
@@ -305,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(json.dumps({"machine": machine, "results": rows}, indent=2) + "\n")
     print(f"wrote {output}", file=sys.stderr)
     return 0
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def print_rows(rows: list[dict]) -> None:

@@ -223,3 +223,24 @@ def test_only_the_first_page_of_a_server_is_validated(monkeypatch):
     check = _CheckFirstPage()
     check(), check()
     assert settings.perform_document_validation() is True
+
+
+def test_a_page_whose_websocket_is_late_is_kept_not_built_twice():
+    """Bokeh drops a page whose websocket has not connected within 15 s and builds it again
+    when it does; tabs opened together on a busy machine connect later than that."""
+    import numpy as np
+    import pyarrow as pa
+
+    import projector
+    from projector.app.server import UNCONNECTED_PAGE_S, build_server
+    from projector.app.store import DataStore
+
+    vectors = np.random.default_rng(0).standard_normal((20, 4)).astype(np.float32)
+    store = DataStore(projector.Dataset.from_table(pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 4)})), name="tiny")
+    server, _ = build_server([store], port=0)
+    try:
+        assert UNCONNECTED_PAGE_S >= 60
+        assert server._tornado._unused_session_lifetime_milliseconds == UNCONNECTED_PAGE_S * 1000
+    finally:
+        server.stop()
+        store.close()

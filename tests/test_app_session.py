@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import panel as pn
 import pytest
 
 import projector
@@ -142,7 +143,7 @@ def test_switching_maps_and_pca_axes(session, store):
 
 def test_the_parameter_form_is_built_when_opened(session):
     controls = session.map_controls
-    assert controls.params.objects == [] and not controls.params.visible
+    assert not any(isinstance(w, pn.widgets.Widget) for w in controls.params.objects) and not controls.params.visible
     assert controls.options() == {}  # closed: the method's defaults
     controls.tune.value = True
     assert controls.params.visible and "n_neighbors" in [w.label for w in controls.params.objects]
@@ -343,18 +344,18 @@ def test_neighbours_are_searched_in_the_column_of_the_map_shown():
 
 def test_hidden_tabs_reach_the_page_when_first_opened(store):
     session = Session(store)
-    tabs = session.details.tabs
-    assert tabs[0] is session.selection.panel
-    assert tabs[1].objects == [] and tabs[2].objects == []  # not sent with the page
+    details = session.details
+    assert details.tabs[0] is session.selection.panel
+    assert not details.filled(1) and not details.filled(2)  # not sent with the page
     session.map.click(float(session.map._x[7]), float(session.map._y[7]))  # a focused row fills both
-    assert tabs.active == 1
-    assert tabs[1].objects == [session.neighbors.panel] and tabs[2].objects == [session.card.panel]
-    tabs.active = 0
-    assert tabs[1].objects == [session.neighbors.panel]  # filled tabs stay
+    assert details.tabs.active == 1
+    assert details.tabs[1] is session.neighbors.panel and details.tabs[2] is session.card.panel
+    details.tabs.active = 0
+    assert details.tabs[1] is session.neighbors.panel  # filled tabs stay
 
 
 def test_a_hidden_tab_is_filled_when_opened(store):
     session = Session(store)
     session.details.tabs.active = 2
-    assert session.details.tabs[2].objects == [session.card.panel]
-    assert session.details.tabs[1].objects == []
+    assert session.details.tabs[2] is session.card.panel
+    assert not session.details.filled(1)

@@ -21,6 +21,11 @@ from projector.errors import ProjectorWarning
 __all__ = ["serve", "build_server", "Failed", "LOOPBACK", "slug"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# A page is built when its HTML is requested and dropped when its websocket has not connected
+# this long after. Bokeh's 15 s is shorter than many tabs opened at once take to load their
+# scripts on a busy machine; a dropped page is built again when its websocket connects, so each
+# late tab cost the server two pages.
+UNCONNECTED_PAGE_S = 120
 INDEX_TEMPLATE = Path(__file__).parent / "assets" / "index.html"
 
 
@@ -120,6 +125,7 @@ def build_server(sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.
         title=next(iter(titles.values())) if len(apps) == 1 else titles,
         extra_patterns=routes(stores),
         index=str(INDEX_TEMPLATE),  # Panel's own index loads fonts and a logo from the internet
+        unused_session_lifetime_milliseconds=int(UNCONNECTED_PAGE_S * 1000),
     )
     return server, urls(host, port)
 

@@ -157,24 +157,27 @@ class Session:
 
 
 class LazyTabs:
-    """Tabs whose hidden panels reach the browser when first opened (or :meth:`fill`\ ed), not
-    with the page: a new page is mostly widgets for the server to build and send. Filled panels
+    """Tabs whose hidden panels reach the browser when first opened or :meth:`fill` is called,
+    not with the page: a new page is mostly widgets for the server to build and send. Filled panels
     stay, so what they show is still in the page after switching back (Panel's ``dynamic`` tabs
     unload them, and fetch a stylesheet from a CDN)."""
 
     def __init__(self, tabs: Sequence[tuple[str, pn.viewable.Viewable]]) -> None:
+        self.titles = [title for title, _ in tabs]
         self.panels = [panel for _, panel in tabs]
         self.tabs = pn.Tabs(
-            *[(title, panel if i == 0 else pn.Column(sizing_mode="stretch_width")) for i, (title, panel) in enumerate(tabs)],
+            *[(title, panel if i == 0 else pn.Spacer(height=0)) for i, (title, panel) in enumerate(tabs)],
             sizing_mode="stretch_width",
         )
         self.tabs.param.watch(lambda event: self.fill(event.new), "active")
 
+    def filled(self, i: int) -> bool:
+        return self.tabs[i] is self.panels[i]
+
     def fill(self, *indices: int) -> None:
         for i in indices:
-            holder = self.tabs[i]
-            if holder is not self.panels[i] and not holder.objects:
-                holder.objects = [self.panels[i]]
+            if not self.filled(i):
+                self.tabs[i] = (self.titles[i], self.panels[i])
 
 
 def build_page(store: "DataStore", others: Sequence[str] = ()) -> pn.viewable.Viewable:

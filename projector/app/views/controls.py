@@ -79,7 +79,7 @@ class MapControls:
         # the parameter form is built when first opened: most maps use the defaults, and its
         # ~10 widgets were a tenth of what every new page cost the server
         self.tune = pn.widgets.Toggle(label="Parameters", value=False, sizing_mode="stretch_width")
-        self.params = pn.Column(sizing_mode="stretch_width", visible=False)
+        self.params = pn.Column(_placeholder(), sizing_mode="stretch_width", visible=False)
         self._params_for = ""  # the method whose form self.params holds
         self.compute = pn.widgets.Button(label="Compute map", color="primary", sizing_mode="stretch_width")
         self.cancel = pn.widgets.Button(label="Cancel", color="warning", visible=False, sizing_mode="stretch_width")
@@ -180,7 +180,7 @@ class MapControls:
             self.params.objects = parameter_widgets(method)
             self._params_for = method
         elif not self.tune.value and self._params_for != method:
-            self.params.objects, self._params_for = [], ""  # a stale form must not feed options()
+            self.params.objects, self._params_for = [_placeholder()], ""  # a stale form must not feed options()
         self.params.visible = self.tune.value
 
     def options(self) -> dict[str, Any]:
@@ -282,6 +282,11 @@ def _pending(job: "Job | None") -> str:
         share = f" {job.fraction:.0%}" if job.fraction is not None else ""
         return f"quality: computing in the background ({job.stage or 'waiting'}{share})"
     return "" if job.state == "done" else f"quality: {job.describe()}"
+
+
+def _placeholder() -> pn.Spacer:
+    """What an unbuilt form holds (Bokeh warns about an empty layout)."""
+    return pn.Spacer(height=0)
 
 
 def _labelled(names: list[str]) -> dict[str, str]:
