@@ -266,9 +266,11 @@ async def run(args, sizes: list[int], counts: list[int], folder: Path) -> list[d
             for n in sizes:
                 path = write_points(n, folder)
                 for count in counts:
-                    print(f"{n:,} points, {count} sessions while {args.method} computes ...", file=sys.stderr, flush=True)
-                    row = {"points": n, "method": args.method, **await load_run(path, count, args.method, browser, args.session_timeout)}
-                    if not args.no_cpu:
+                    row = {"points": n, "method": args.method, "sessions": count, "notes": []}
+                    if args.only != "cpu":
+                        print(f"{n:,} points, {count} sessions while {args.method} computes ...", file=sys.stderr, flush=True)
+                        row.update(await load_run(path, count, args.method, browser, args.session_timeout))
+                    if args.only != "load":
                         print(f"{n:,} points, {count} sessions, server CPU (--method none) ...", file=sys.stderr, flush=True)
                         row["cpu"] = await cpu_run(path, count, browser, args.session_timeout)
                     rows.append(row)
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", "--sizes", dest="sizes", default="100000", help="comma-separated numbers of points (default: 100000)")
     parser.add_argument("--sessions", default="1,10,30", help="comma-separated numbers of pages opened at once (default: 1,10,30)")
     parser.add_argument("--method", default="umap", help="map computed in the background while pages open (default: umap)")
-    parser.add_argument("--no-cpu", action="store_true", help="skip the server CPU runs (--method none)")
+    parser.add_argument("--only", choices=("load", "cpu"), help="load: only the runs while --method computes; cpu: only the server CPU runs (default: both)")
     parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "projector-bench-sessions"), help="where the Parquet files are written and kept")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds for the whole run (default 1800)")
     parser.add_argument("--session-timeout", type=float, default=180.0, help="seconds for each page, hover or server start (default 180)")
@@ -319,10 +321,11 @@ def print_rows(rows: list[dict]) -> None:
 
     print(f"{'points':>9} {'sessions':>8} {'figures':>7} {'figure p50 s':>12} {'figure max s':>12} {'first s':>8} {'last s':>7} {'hovers':>6} {'hover p50 ms':>12} {'hover p95 ms':>12} {'CPU s/session':>13}")
     for r in rows:
+        r = {key: None for key in ("figures", "figure_s_p50", "figure_s_max", "first_figure_s", "last_figure_s", "hovers", "hover_ms_p50", "hover_ms_p95")} | r
         cpu = r.get("cpu", {}).get("cpu_s_per_session")
         print(
-            f"{r['points']:>9,} {r['sessions']:>8} {r['figures']:>7} {cell(r['figure_s_p50'], 12)} {cell(r['figure_s_max'], 12)} {cell(r['first_figure_s'], 8)} "
-            f"{cell(r['last_figure_s'], 7)} {r['hovers']:>6} {cell(r['hover_ms_p50'], 12, 0)} {cell(r['hover_ms_p95'], 12, 0)} {cell(cpu, 13)}"
+            f"{r['points']:>9,} {r['sessions']:>8} {cell(r['figures'], 7, 0)} {cell(r['figure_s_p50'], 12)} {cell(r['figure_s_max'], 12)} {cell(r['first_figure_s'], 8)} "
+            f"{cell(r['last_figure_s'], 7)} {cell(r['hovers'], 6, 0)} {cell(r['hover_ms_p50'], 12, 0)} {cell(r['hover_ms_p95'], 12, 0)} {cell(cpu, 13)}"
         )
         for note in r["notes"] + r.get("cpu", {}).get("notes", []):
             print(f"{'':>9} note: {note}")
