@@ -38,8 +38,9 @@ class MapLayout:
 
     def __init__(self, entry: "MapEntry", x: np.ndarray, y: np.ndarray, names: tuple[str, str]) -> None:
         self.entry = entry  # held, so the store's key (which names it by id) stays unique
-        self.x = np.ascontiguousarray(x, dtype=np.float32)
-        self.y = np.ascontiguousarray(y, dtype=np.float32)
+        self.x = np.array(x, dtype=np.float32)  # own copies, read-only: every page holds them
+        self.y = np.array(y, dtype=np.float32)
+        self.x.flags.writeable = self.y.flags.writeable = False
         self.names = names
         self.frame: Frame | None = frame(self.x, self.y) if self.x.size else None
         self._raster: MapRaster | None = None

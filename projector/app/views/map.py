@@ -129,7 +129,7 @@ class MapView:
         fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
         self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
         fig.add_layout(self.colorbar, "right")
-        # every map of a dataset has one row per row, so its mode never changes: only what that
+        # every map of a dataset has a point per row, so its mode never changes: only what that
         # mode draws goes into the figure (a new page sends and builds fewer models)
         raster = store.num_rows > webgl_max_points
         self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor, attached=raster)
