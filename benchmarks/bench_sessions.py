@@ -14,17 +14,21 @@ each on a fresh, empty ``PROJECTOR_CACHE_DIR``:
      figure;
    - hover: with all S pages open, on up to ``HOVER_PAGES`` of them in turn, a mouse move onto
      a painted pixel of the map until ``#projector-tooltip`` shows a row (timed in the page, as
-     in ``bench_app.py``); p50 and p95 over every hover.
+     in ``bench_app.py``); p50 and p95 over every hover. The JSON notes which map the first
+     page showed at the end (``map_at_end``): pages switch to the UMAP once it is ready.
 
 2. Server CPU: the same file served with ``--method none``, so nothing computes in the
    background. One page is opened and closed first (one-time work: imports, the first map's
    quality score), then the server is left until it idles. Its CPU time (``/proc/PID/stat``
    utime + stime, all threads) is read, S pages are opened at once, and once every figure is
-   laid out and the server idles again it is read once more; the idle rate measured before,
-   over the same interval, is subtracted. CPU seconds per new session = that difference / S.
+   laid out and the server idles again (under 5 % of a core for 1 s) it is read once more; the
+   idle rate measured before, over the same interval, is subtracted. CPU seconds per new
+   session = that difference / S. This includes everything the server does for a page: its
+   HTTP request, building it, sending it, the browser's first events and raster frames.
 
-Bounded: ``--timeout`` for the whole run and ``--session-timeout`` for each page; every server
-and the browser are ended on the way out, also after an error or Ctrl-C.
+Bounded: ``--timeout`` for the whole run and ``--session-timeout`` for each page, server start,
+hover or wait for idle; every server and the browser are ended on the way out, also after an
+error, Ctrl-C or SIGTERM. ``--only load`` or ``--only cpu`` runs one of the two kinds.
 
     python benchmarks/bench_sessions.py                                   # 100k points; 1, 10, 30 sessions
     python benchmarks/bench_sessions.py --rows 20000 --sessions 1,3       # quicker
@@ -203,6 +207,11 @@ async def load_run(path: Path, count: int, method: str, browser, timeout: float)
                 hovers += times
                 notes += more
             log = [line.strip() for line in server.lines if "serving at" not in line][-10:]
+            shown = [s for s in sessions if s["figure_s"] is not None]
+            try:  # did the background map arrive while the pages were measured? (pages switch to it)
+                map_at_end = await shown[0]["page"].get_by_label("Map", exact=True).input_value(timeout=5000) if shown else None
+            except Exception:
+                map_at_end = None
             return {
                 "sessions": count,
                 "figures": len(figures),
@@ -216,6 +225,7 @@ async def load_run(path: Path, count: int, method: str, browser, timeout: float)
                 "hover_ms_all": [round(1000 * t, 1) for t in hovers],
                 "figure_s_all": [round(s["figure_s"], 2) for s in sessions if s["figure_s"] is not None],
                 "server_up_s": round(time.perf_counter() - server.started, 1),
+                "map_at_end": map_at_end,
                 "server_log": log,
                 "notes": notes,
             }
