@@ -150,10 +150,11 @@ def write_points(n: int, folder: Path, dim: int = 8, seed: int = 0) -> Path:
 class Server:
     """`projector serve` in a subprocess; ``ready_s`` is the time until it printed its URL.
 
-    With ``coords`` it is told the x, y columns; without, it computes its first map."""
+    With ``coords`` it is told the x, y columns; without, it computes its first map. ``extra``
+    are more ``serve`` options (e.g. ``--method umap``)."""
 
-    def __init__(self, path: Path, cache: Path, coords: bool = True, timeout: float = 900) -> None:
-        command = [sys.executable, "-m", "projector", "serve", str(path), *(["--x", "x", "--y", "y"] if coords else []), "--port", "0", "--no-open"]
+    def __init__(self, path: Path, cache: Path, coords: bool = True, timeout: float = 900, extra: tuple[str, ...] = ()) -> None:
+        command = [sys.executable, "-m", "projector", "serve", str(path), *(["--x", "x", "--y", "y"] if coords else []), "--port", "0", "--no-open", *extra]
         env = {**os.environ, "PROJECTOR_CACHE_DIR": str(cache), "PYTHONUNBUFFERED": "1"}
         self.lines: list[str] = []
         self.url = ""

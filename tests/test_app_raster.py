@@ -175,9 +175,14 @@ def store():
 
 
 def test_the_mode_switches_past_the_threshold(store):
-    assert Session(store, webgl_max_points=store.num_rows).map.mode == "webgl"
+    webgl = Session(store, webgl_max_points=store.num_rows).map
+    assert webgl.mode == "webgl"
+    assert webgl.points in webgl.figure.renderers and webgl.hover in webgl.figure.tools
+    assert webgl.raster.renderer not in webgl.figure.renderers  # nothing of the other mode is sent
     session = Session(store, webgl_max_points=store.num_rows - 1)
     assert session.map.mode == "raster"
+    assert session.map.raster.renderer in session.map.figure.renderers
+    assert session.map.points not in session.map.figure.renderers and session.map.hover not in session.map.figure.tools
     assert session.map.source.data["x"].size == 0  # no points travel to the browser
     assert session.map.hover.renderers == []
     assert "400 points, all drawn as a raster image" in session.header.object
@@ -188,6 +193,35 @@ def test_the_mode_switches_past_the_threshold(store):
 @pytest.fixture
 def raster_session(store):
     return Session(store, webgl_max_points=10)
+
+
+def test_pages_on_one_map_share_its_layout_and_plain_frames(store):
+    """A new page reuses the binning, hover index and first frame another page built; a page
+    with its own selection draws its own frame and leaves the shared one as it was."""
+    first, second = Session(store, webgl_max_points=10), Session(store, webgl_max_points=10)
+    assert second.map._x is first.map._x
+    assert second.map.raster.raster is first.map.raster.raster
+    assert second.map.raster.nearest is first.map.raster.nearest
+    shared = first.map.raster.source.data["image"][0]
+    assert second.map.raster.source.data["image"][0] is shared
+    assert not shared.flags.writeable
+    plain = shared.copy()
+    second.map.select_geometry({"type": "rect", "x0": 9.0, "x1": 11.0, "y0": 9.0, "y1": 11.0})
+    greyed = second.map.raster.source.data["image"][0]
+    assert greyed is not shared and not np.array_equal(greyed, plain)
+    np.testing.assert_array_equal(first.map.raster.source.data["image"][0], plain)
+    second.state.clear_selection()
+    assert second.map.raster.source.data["image"][0] is shared  # back to the plain view: the kept frame
+
+
+def test_a_kept_frame_is_only_reused_for_the_same_colouring(corners):
+    raster, colors = corners
+    one = MapRaster(raster.x, raster.y)
+    plain = one.render(VIEW, colors, spread=0)
+    assert one.render(VIEW, colors, spread=0) is plain
+    assert one.render(VIEW, None, spread=0) is not plain
+    assert one.render(VIEW, colors, spread=1) is not plain
+    assert one.render(VIEW, colors, spread=0, selection=np.array([0])) is not plain
 
 
 def test_the_raster_draws_every_row(raster_session):

@@ -217,3 +217,46 @@ def test_allow_websocket_origin_admits_a_proxy(tmp_path):
         assert "proxy.example:8443" in origins("127.0.0.1", port, ["proxy.example:8443"])
     finally:
         app.stop()
+
+
+def test_only_the_first_page_of_a_server_is_validated(monkeypatch):
+    """Bokeh's model checks run for a server's first page; later pages, built by the same
+    code, skip them (BOKEH_VALIDATE_DOC, when set, still decides)."""
+    from bokeh.settings import settings
+
+    from projector.app.server import _CheckFirstPage
+
+    monkeypatch.delenv("BOKEH_VALIDATE_DOC", raising=False)
+    check = _CheckFirstPage()
+    try:
+        check()
+        assert settings.perform_document_validation() is True
+        check()
+        assert settings.perform_document_validation() is False
+    finally:
+        settings.perform_document_validation.unset_value()
+    monkeypatch.setenv("BOKEH_VALIDATE_DOC", "true")
+    check = _CheckFirstPage()
+    check(), check()
+    assert settings.perform_document_validation() is True
+
+
+def test_a_page_whose_websocket_is_late_is_kept_not_built_twice():
+    """Bokeh drops a page whose websocket has not connected within 15 s and builds it again
+    when it does; tabs opened together on a busy machine connect later than that."""
+    import numpy as np
+    import pyarrow as pa
+
+    import projector
+    from projector.app.server import UNCONNECTED_PAGE_S, build_server
+    from projector.app.store import DataStore
+
+    vectors = np.random.default_rng(0).standard_normal((20, 4)).astype(np.float32)
+    store = DataStore(projector.Dataset.from_table(pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 4)})), name="tiny")
+    server, _ = build_server([store], port=0)
+    try:
+        assert UNCONNECTED_PAGE_S >= 60
+        assert server._tornado._unused_session_lifetime_milliseconds == UNCONNECTED_PAGE_S * 1000
+    finally:
+        server.stop()
+        store.close()

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import panel as pn
 import pytest
 
 import projector
@@ -140,7 +141,20 @@ def test_switching_maps_and_pca_axes(session, store):
     assert session.map_controls.maps.value == entry.key
 
 
+def test_the_parameter_form_is_built_when_opened(session):
+    controls = session.map_controls
+    assert not any(isinstance(w, pn.widgets.Widget) for w in controls.params.objects) and not controls.params.visible
+    assert controls.options() == {}  # closed: the method's defaults
+    controls.tune.value = True
+    assert controls.params.visible and "n_neighbors" in [w.label for w in controls.params.objects]
+    controls.method.value = "t-SNE"
+    assert "perplexity" in [w.label for w in controls.params.objects]
+    controls.tune.value = False
+    assert not controls.params.visible and "perplexity" in controls.options()  # what was typed still counts
+
+
 def test_controls_validate_parameters_before_computing(session):
+    session.map_controls.tune.value = True
     session.map_controls.method.value = "UMAP"
     names = [widget.label for widget in session.map_controls.params.objects]
     assert "n_neighbors" in names and "backend" not in names
@@ -170,6 +184,7 @@ def test_computing_a_map_from_the_form_shows_it_when_done(store):
     session = Session(store)
     controls = session.map_controls
     controls.method.value = "t-SNE"
+    controls.tune.value = True
     next(w for w in controls.params.objects if w.label == "n_iter").value = 50
     next(w for w in controls.params.objects if w.label == "early_exaggeration_iter").value = 50
     controls._start()
@@ -325,3 +340,22 @@ def test_neighbours_are_searched_in_the_column_of_the_map_shown():
     assert listed_a == [int(i) for i in dataset.neighbors(7, k=session.state.neighbor_k, column="a")[0][0]]
     assert listed_a != listed
     store.close()
+
+
+def test_hidden_tabs_reach_the_page_when_first_opened(store):
+    session = Session(store)
+    details = session.details
+    assert details.tabs[0] is session.selection.panel
+    assert not details.filled(1) and not details.filled(2)  # not sent with the page
+    session.map.click(float(session.map._x[7]), float(session.map._y[7]))  # a focused row fills both
+    assert details.tabs.active == 1
+    assert details.tabs[1] is session.neighbors.panel and details.tabs[2] is session.card.panel
+    details.tabs.active = 0
+    assert details.tabs[1] is session.neighbors.panel  # filled tabs stay
+
+
+def test_a_hidden_tab_is_filled_when_opened(store):
+    session = Session(store)
+    session.details.tabs.active = 2
+    assert session.details.tabs[2] is session.card.panel
+    assert not session.details.filled(1)

@@ -21,6 +21,11 @@ from projector.errors import ProjectorError, ProjectorWarning
 __all__ = ["serve", "build_server", "Failed", "LOOPBACK", "slug"]
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# A page is built when its HTML is requested and dropped when its websocket has not connected
+# this long after. Bokeh's 15 s is shorter than many tabs opened at once take to load their
+# scripts on a busy machine; a dropped page is built again when its websocket connects, so each
+# late tab cost the server two pages.
+UNCONNECTED_PAGE_S = 120
 INDEX_TEMPLATE = Path(__file__).parent / "assets" / "index.html"
 
 
@@ -117,11 +122,12 @@ def build_server(
         )
     stores = {source.name: source for source in sources if isinstance(source, DataStore)}
     apps: dict[str, Callable] = {}
+    checked = _CheckFirstPage()
     for source in sources:
         if isinstance(source, DataStore):
-            apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else ())
+            apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else (), before=checked)
         else:
-            apps[source.name] = _page(error_page, source.name, source.message)
+            apps[source.name] = _page(error_page, source.name, source.message, before=checked)
     panel_apps = next(iter(apps.values())) if len(apps) == 1 else apps
     titles = {name: f"projector · {name}" for name in apps}
     server = pn.serve(
@@ -136,12 +142,36 @@ def build_server(
         extra_patterns=routes(stores),
         index=str(INDEX_TEMPLATE),  # Panel's own index loads fonts and a logo from the internet
         prefix=prefix,
+        unused_session_lifetime_milliseconds=int(UNCONNECTED_PAGE_S * 1000),
     )
     return server, urls(host, port, prefix)
 
 
-def _page(factory: Callable, *args) -> Callable:
-    return lambda: factory(*args)
+def _page(factory: Callable, *args, before: Callable[[], None] = lambda: None) -> Callable:
+    def page():
+        before()
+        return factory(*args)
+
+    return page
+
+
+class _CheckFirstPage:
+    """Bokeh checks every model of every new page for mistakes, about a tenth of what a page
+    costs the server. The pages of one server are built by the same code: once the first has
+    been checked (a document is checked before the next page starts), the rest are not.
+    ``BOKEH_VALIDATE_DOC`` still decides when it is set."""
+
+    def __init__(self) -> None:
+        self.pages = 0
+
+    def __call__(self) -> None:
+        import os
+
+        from bokeh.settings import settings
+
+        self.pages += 1
+        if self.pages == 2 and "BOKEH_VALIDATE_DOC" not in os.environ:
+            settings.perform_document_validation.set_value(False)
 
 
 STOP_GRACE_S = 1.5  # how long Ctrl-C waits for cancelled jobs before the process leaves anyway

@@ -26,7 +26,7 @@ from projector.app.views.selection import SelectionView
 if TYPE_CHECKING:
     from projector.app.store import DataStore
 
-__all__ = ["Session", "build_page", "error_page", "initial_state"]
+__all__ = ["Session", "build_page", "error_page", "initial_state", "LazyTabs"]
 
 SIDEBAR_WIDTH = 300
 _NOTE_STYLE = {"background": "#fff4e5", "padding": "6px 10px", "border-radius": "4px", "font-size": "13px"}
@@ -100,12 +100,8 @@ class Session:
         if len(store.dataset.roles.vectors) > 1:
             self.compare = CompareView(store, self.state, on_done=self._compared)
             tabs.append(("Compare", self.compare.panel))
-        details = pn.Tabs(
-            *tabs,
-            sizing_mode="stretch_width",
-            dynamic=False,
-        )
-        self.state.param.watch(lambda *_: setattr(details, "active", 1), ["focused"])
+        self.details = LazyTabs(tabs)
+        self.state.param.watch(self._focused, ["focused"])
         self.notes = pn.pane.HTML(bullet_list(store.dataset.notes), sizing_mode="stretch_width", visible=bool(store.dataset.notes))
         self._media_watch = JobWatch(lambda job: self._show_notes())
         if store.media_check is not None:
@@ -116,7 +112,7 @@ class Session:
             self.message,
             pn.Row(
                 sidebar,
-                pn.Column(pn.Row(self.map.panel, self.legend.panel, height=560, sizing_mode="stretch_width"), details, sizing_mode="stretch_width"),
+                pn.Column(pn.Row(self.map.panel, self.legend.panel, height=560, sizing_mode="stretch_width"), self.details.tabs, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
             sizing_mode="stretch_width",
@@ -145,6 +141,11 @@ class Session:
             f'<span class="projector-drawn">{how}</span> · '
             f'<span style="color:#777">{escape(store.dataset.source or "")}</span>{switch}</div>'
         )
+
+    def _focused(self, *_) -> None:
+        """A focused row fills its neighbour list and its sample card: both reach the page now."""
+        self.details.fill(1, 2)
+        self.details.tabs.active = 1
 
     def _compared(self, column: str) -> None:
         """A comparison finished: colour the main map by its per-row overlap."""
@@ -176,6 +177,30 @@ class Session:
         rows = state.selection
         if rows.size and (rows.min() < 0 or rows.max() >= store.num_rows):
             state.select(rows[(rows >= 0) & (rows < store.num_rows)])
+
+
+class LazyTabs:
+    """Tabs whose hidden panels reach the browser when first opened or :meth:`fill` is called,
+    not with the page: a new page is mostly widgets for the server to build and send. Filled panels
+    stay, so what they show is still in the page after switching back (Panel's ``dynamic`` tabs
+    unload them, and fetch a stylesheet from a CDN)."""
+
+    def __init__(self, tabs: Sequence[tuple[str, pn.viewable.Viewable]]) -> None:
+        self.titles = [title for title, _ in tabs]
+        self.panels = [panel for _, panel in tabs]
+        self.tabs = pn.Tabs(
+            *[(title, panel if i == 0 else pn.Spacer(height=0)) for i, (title, panel) in enumerate(tabs)],
+            sizing_mode="stretch_width",
+        )
+        self.tabs.param.watch(lambda event: self.fill(event.new), "active")
+
+    def filled(self, i: int) -> bool:
+        return self.tabs[i] is self.panels[i]
+
+    def fill(self, *indices: int) -> None:
+        for i in indices:
+            if not self.filled(i):
+                self.tabs[i] = (self.titles[i], self.panels[i])
 
 
 def build_page(store: "DataStore", others: Sequence[str] = ()) -> pn.viewable.Viewable:

@@ -39,6 +39,7 @@ PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two
 _THUMBNAILS_KEPT = 4096
 _NEIGHBOR_JOBS_KEPT = 64
 MEDIA_CHECK_ROWS = 100_000  # media paths checked per column in the background (as ``projector info``)
+SHARED_ENTRIES = 16  # map layouts kept for new pages (a map and a pair of its axes each)
 QUALITY_PREFIX = "k-NN preserved: "
 
 
@@ -119,6 +120,7 @@ class _Derived:
     thumbnails: "OrderedDict[tuple[str, int, int], bytes]" = field(default_factory=OrderedDict)
     color_columns: tuple[str, ...] | None = None
     summaries: dict[tuple, Any] = field(default_factory=dict)  # categories and ranges for filters
+    shared: "OrderedDict[tuple, Any]" = field(default_factory=OrderedDict)  # see DataStore.shared
 
 
 class DataStore:
@@ -143,6 +145,7 @@ class DataStore:
         self._derived = _Derived()
         self.broken_media = BrokenMedia()  # images shown as placeholders, for one counted warning
         self.media_check: Job | None = None  # the background check_media, once started
+        self._shared_lock = threading.Lock()
         self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute")
         # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
@@ -312,6 +315,23 @@ class DataStore:
         roles = self.dataset.roles
         if roles.labels:
             self.colors(roles.labels[0])
+
+    def shared(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """``make()``, built once per ``key`` and handed to every session of this store: what
+        pages would otherwise each derive alike (a map's drawn axes, framing, raster binning).
+        The :data:`SHARED_ENTRIES` keys used last are kept; values must not be changed."""
+        cache = self._derived.shared
+        with self._shared_lock:
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+        value = make()  # not under the lock: a slow build blocks no other key
+        with self._shared_lock:
+            value = cache.setdefault(key, value)
+            cache.move_to_end(key)
+            while len(cache) > SHARED_ENTRIES:
+                cache.popitem(last=False)
+        return value
 
     def close(self) -> None:
         """Cancel every job, queued or running (a running projection stops at its next

@@ -76,12 +76,17 @@ class MapControls:
         self.about = pn.pane.HTML("", sizing_mode="stretch_width")
         self.method = pn.widgets.RadioButtonGroup(label="Method", options=list(METHODS), value="UMAP", color="default")
         self.column = pn.widgets.Select(label="Embedding", options=list(store.dataset.roles.vectors), sizing_mode="stretch_width")
-        self.params = pn.Column(sizing_mode="stretch_width")
+        # the parameter form is built when first opened: most maps use the defaults, and its
+        # ~10 widgets were a tenth of what every new page cost the server
+        self.tune = pn.widgets.Toggle(label="Parameters", value=False, sizing_mode="stretch_width")
+        self.params = pn.Column(_placeholder(), sizing_mode="stretch_width", visible=False)
+        self._params_for = ""  # the method whose form self.params holds
         self.compute = pn.widgets.Button(label="Compute map", color="primary", sizing_mode="stretch_width")
         self.cancel = pn.widgets.Button(label="Cancel", color="warning", visible=False, sizing_mode="stretch_width")
         self.progress = pn.indicators.Progress(label="progress", value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
         self.status = text_pane(sizing_mode="stretch_width", styles={"font-size": "12px"})
         self.method.param.watch(self._show_params, "value")
+        self.tune.param.watch(self._show_params, "value")
         self.compute.on_click(self._start)
         self.cancel.on_click(self._cancel)
         self._poller = Poller(self.poll, _POLL_MS)
@@ -98,7 +103,7 @@ class MapControls:
             self.maps, self.axes, self.about, self.background,
             pn.layout.Divider(),
             pn.pane.Markdown("**New map**", margin=(0, 5)),
-            self.method, self.column, self.params, self.compute, self.progress, self.cancel, self.status,
+            self.method, self.column, self.tune, self.params, self.compute, self.progress, self.cancel, self.status,
             sizing_mode="stretch_width",
         )
 
@@ -169,14 +174,21 @@ class MapControls:
             self.state.quality_version += 1  # the quality colour-by can now be drawn
 
     def _show_params(self, *_) -> None:
-        self.params.objects = parameter_widgets(METHODS[self.method.value])
+        """Show (building it if needed) or hide the chosen method's parameter form."""
+        method = METHODS[self.method.value]
+        if self.tune.value and self._params_for != method:
+            self.params.objects = parameter_widgets(method)
+            self._params_for = method
+        elif not self.tune.value and self._params_for != method:
+            self.params.objects, self._params_for = [_placeholder()], ""  # a stale form must not feed options()
+        self.params.visible = self.tune.value
 
     def options(self) -> dict[str, Any]:
         """The parameters typed into the form (validated by the method's parameter class)."""
         from projector.reduce.params import PARAMS
 
         method = METHODS[self.method.value]
-        values = {widget.label: widget.value for widget in self.params.objects}
+        values = {widget.label: widget.value for widget in self.params.objects} if self._params_for == method else {}
         params = PARAMS[method].from_options(values)  # raises a ParameterError naming the field
         return {name: value for name, value in params.to_dict().items() if name in values}
 
@@ -270,6 +282,11 @@ def _pending(job: "Job | None") -> str:
         share = f" {job.fraction:.0%}" if job.fraction is not None else ""
         return f"quality: computing in the background ({job.stage or 'waiting'}{share})"
     return "" if job.state == "done" else f"quality: {job.describe()}"
+
+
+def _placeholder() -> pn.Spacer:
+    """What an unbuilt form holds (Bokeh warns about an empty layout)."""
+    return pn.Spacer(height=0)
 
 
 def _labelled(names: list[str]) -> dict[str, str]:

@@ -59,9 +59,9 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from projector.app.framing import frame
 from projector.app.geometry import nearest_row, rows_for_geometry
 from projector.app.views._events import JobWatch
+from projector.app.views.layout import MapLayout, map_axes, map_layout
 from projector.app.views.raster import GREY, RasterLayer, inner_size, numeric_palette
 
 if TYPE_CHECKING:
@@ -79,16 +79,6 @@ HOVER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}")
 _RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
 WEBGL_MAX_POINTS = 20_000  # measured: see the module docs
 NEIGHBOR_COLOR = "#e4005b"
-
-
-def map_axes(entry: "MapEntry", state: "ViewState") -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
-    """The x and y of every row on the current map, and the axis names."""
-    i, j = entry.drawn_axes(state.pca_x, state.pca_y)
-    if entry.method == "pca":
-        names = (f"PC{i + 1}", f"PC{j + 1}")
-    else:
-        names = (entry.axis_names or ("x", "y"))[:2]
-    return entry.coords[:, i], entry.coords[:, j], (names[0], names[1])
 
 
 class MapView:
@@ -110,6 +100,7 @@ class MapView:
         self.mode = "webgl"
         self._x = np.zeros(0, dtype=np.float32)
         self._y = np.zeros(0, dtype=np.float32)
+        self._layout: MapLayout | None = None
         self.visible: np.ndarray | None = None  # rows drawn (filters, isolate); None: all
         self.outside = 0  # far points the first view leaves out (the reset tool shows them)
 
@@ -146,11 +137,17 @@ class MapView:
         # without our routes (a notebook), hover records come over the document instead
         asking = comm_hover.args if comm_hover is not None else {"ask": None}
         row_endpoint = comm_hover.endpoint if comm_hover is not None else row_endpoint
-        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor)
+        # every map of a dataset has a point per row, so its mode never changes: only what that
+        # mode draws goes into the figure (a new page sends and builds fewer models)
+        raster = store.num_rows > webgl_max_points
+        self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor, attached=raster)
         self.raster.hover_callback.args = {**self.raster.hover_callback.args, **asking}
         self._neighbors_watch = JobWatch(self._draw_rings)  # neighbours are found off the event loop
         self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": "", **asking}, code=HOVER_JS))
-        fig.add_tools(self.hover)
+        if raster:
+            fig.renderers = [r for r in fig.renderers if r is not self.points]
+        else:
+            fig.add_tools(self.hover)
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)
         self.figure = fig
@@ -182,9 +179,9 @@ class MapView:
         entry = self._entry()
         if entry is None:
             return
-        x, y, (xname, yname) = map_axes(entry, self.state)
-        self._x = np.ascontiguousarray(x, dtype=np.float32)
-        self._y = np.ascontiguousarray(y, dtype=np.float32)
+        layout = self._layout = map_layout(self.store, entry, self.state)  # shared with every page on this map
+        self._x, self._y = layout.x, layout.y
+        xname, yname = layout.names
         self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y))
         self.mode = "raster" if self._x.size > self.webgl_max_points else "webgl"
         self._apply_mapper()
@@ -196,7 +193,7 @@ class MapView:
             self.source.data = {name: np.zeros(0, np.float32) for name in ("x", "y", "c", "s")}
             self.source.selected.indices = []
             self.hover.renderers = []  # hover cards come from the raster layer's pointer
-            self.raster.show(self._x, self._y, **self._raster_style())
+            self.raster.show(self._x, self._y, raster=layout.raster, nearest=layout.nearest, **self._raster_style())
         else:
             self.raster.show(None)
             self.hover.renderers = [self.points]
@@ -207,9 +204,9 @@ class MapView:
     def fit(self) -> None:
         """Zoom to the bulk of the points; the reset tool shows every point
         (:func:`~projector.app.framing.frame`). Raster mode renders these ranges."""
-        if self._x.size == 0:
+        view = self._layout.frame if self._layout is not None else None
+        if view is None:
             return
-        view = frame(self._x, self._y)
         self.outside = view.outside
         for (start, end), (low, high), axis in ((view.x, view.x_full, self.figure.x_range), (view.y, view.y_full, self.figure.y_range)):
             axis.update(start=start, end=end, reset_start=low, reset_end=high)

@@ -23,6 +23,8 @@ draws the same hover card as the WebGL scatter (``assets/hover.js``).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -44,6 +46,8 @@ MAX_PIXELS = 4096  # widest or tallest image rendered, whatever the browser repo
 DEFAULT_SIZE = (800, 500)  # plot size assumed until the browser reports it
 HOVER_TOLERANCE = 10.0  # screen pixels from the pointer to the nearest row hovered
 POINTER_COLOR = "#222222"
+FRAMES_KEPT = 8  # plain frames each map raster keeps for the next page that opens on the same view
+FRAME_CACHE_PIXELS = 1920 * 1200  # larger frames are not kept
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ class MapRaster:
         self._x64 = x.astype(np.float64)  # binning at deep zoom needs more than float32's 7 digits
         self._y64 = y.astype(np.float64)
         self._weights: tuple = (None, None)  # (ColorSpec, per-row weights)
+        # the last plain frames (no mask, no selection): pages opening on one map share them
+        self._frames: "OrderedDict[tuple, tuple]" = OrderedDict()
+        self._frames_lock = threading.Lock()
 
     @property
     def num_rows(self) -> int:
@@ -116,6 +123,23 @@ class MapRaster:
             opacity: the most opaque a pixel gets, in (0, 1].
             spread: pixels an isolated point grows by on every side (only into empty pixels).
         """
+        plain = visible is None and (selection is None or len(selection) == 0)
+        key = (viewport, id(colors), round(float(opacity), 4), int(spread))
+        if plain:
+            with self._frames_lock:
+                known = self._frames.get(key)
+            if known is not None and known[0] is colors:
+                return known[1]
+        image = self._draw(viewport, colors, visible, selection, opacity, spread)
+        if plain and viewport.width * viewport.height <= FRAME_CACHE_PIXELS:
+            image.flags.writeable = False  # shared: nobody may paint on another page's frame
+            with self._frames_lock:
+                self._frames[key] = (colors, image)
+                while len(self._frames) > FRAMES_KEPT:
+                    self._frames.popitem(last=False)
+        return image
+
+    def _draw(self, viewport: Viewport, colors: "ColorSpec | None", visible, selection, opacity: float, spread: int) -> np.ndarray:
         size = viewport.width * viewport.height
         pixel = self._bin(viewport)  # rows not drawn go to pixel ``size``, cut off at the end
         if visible is not None:
@@ -308,9 +332,11 @@ class RasterLayer:
         hover_js: CustomJS body drawing the card of ``cb_data.index.indices[0]``; it gets
             ``source`` (the pointer) and ``endpoint`` as arguments.
         row_endpoint: URL prefix of the row endpoint, passed to ``hover_js``.
+        attached: False for a map that is never drawn as a raster: the layer then adds nothing
+            to the figure and listens to nothing.
     """
 
-    def __init__(self, figure, *, hover_js: str, row_endpoint: str, executor: "Executor | None" = None) -> None:
+    def __init__(self, figure, *, hover_js: str, row_endpoint: str, executor: "Executor | None" = None, attached: bool = True) -> None:
         from bokeh.events import RangesUpdate
         from bokeh.models import ColumnDataSource, CustomJS
 
@@ -331,6 +357,10 @@ class RasterLayer:
         self.executor = executor  # renders run there inside a served page, not on its event loop
         self._dirty = False
         self._in_flight = False
+        self.attached = attached
+        if not attached:  # a map drawn as WebGL points: nothing of this layer reaches the page
+            figure.renderers = [r for r in figure.renderers if r is not self.renderer and r is not self.pointer_renderer]
+            return
         figure.on_event(RangesUpdate, lambda _event: self.request_render())
         figure.on_change("inner_width", self._on_resize)
         figure.on_change("inner_height", self._on_resize)
@@ -342,16 +372,23 @@ class RasterLayer:
     def active(self) -> bool:
         return self.raster is not None
 
-    def show(self, x: np.ndarray | None, y: np.ndarray | None = None, **style) -> None:
-        """Draw the rows at ``x``, ``y`` as a raster now (None: turn raster mode off)."""
+    def show(
+        self, x: np.ndarray | None, y: np.ndarray | None = None, *,
+        raster: "MapRaster | None" = None, nearest: "NearestRows | None" = None, **style,
+    ) -> None:
+        """Draw the rows at ``x``, ``y`` as a raster now (None: turn raster mode off).
+        ``raster`` and ``nearest``, when given, are those rows already binned and indexed
+        (shared by the pages on one map); else they are built here."""
         self._point_at(None)
         if x is None:
             self.raster = self.nearest = None
             self.source.data = _empty_image()
             return
+        if not self.attached:
+            raise RuntimeError("this raster layer was built detached (the map is drawn as WebGL points)")
         self._listen_to_pointer()
-        self.raster = MapRaster(x, y)
-        self.nearest = NearestRows(self.raster.x, self.raster.y).build()
+        self.raster = raster if raster is not None else MapRaster(x, y)
+        self.nearest = nearest if nearest is not None else NearestRows(self.raster.x, self.raster.y).build()
         self.style = style
         if self._served():
             self.request_render()
