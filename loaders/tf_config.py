@@ -276,7 +276,7 @@ def _sprite_tiles(path: Path, n: int, width: int, height: int, notes: list[str])
                         f"{sheet.width}x{sheet.height} pixels is more than {MAX_IMAGE_PIXELS:,}"
                     )
                 pixels = np.asarray(sheet.convert("RGBA"))
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow raises SyntaxError for some broken PNG chunks
         _warn(notes, f"{path}: cannot read the sprite ({exc}); showing placeholders")
         return [placeholder_png(size)] * n
     pixels = _fewest_channels(pixels)

@@ -120,7 +120,7 @@ def make_thumbnail(
                 image.draft("RGB", (size, size))
                 image.thumbnail((size, size))
                 return encode_png(image.convert("RGBA") if image.mode in ("P", "LA", "RGBA") else image.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # Pillow raises SyntaxError for some broken PNG chunks
         if on_error is not None:
             on_error(str(exc))
             return placeholder_png(size)

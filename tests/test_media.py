@@ -74,3 +74,14 @@ def test_decompression_bomb_becomes_placeholder(monkeypatch):
 def test_looks_like_image_bytes():
     assert media.looks_like_image_bytes(_png())
     assert not media.looks_like_image_bytes(b"hello world")
+
+
+def test_a_png_whose_data_chunk_is_broken_becomes_a_placeholder():
+    # found by the loader fuzz: Pillow raises SyntaxError (not OSError) for this file
+    broken = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00\x00Km)\xdc"
+        b"\x00\x00\x00\x14IDATx\x9ccd\xd0\x88b\xc0\x06\x98\xb0\x00\x01\x01\x01\x01\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    reasons = []
+    assert media.make_thumbnail(broken, 16, on_error=reasons.append) == media.placeholder_png(16)
+    assert len(reasons) == 1
