@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -405,3 +406,18 @@ def test_broken_media_are_placeholders_counted_once_with_their_rows(tmp_path):
     assert store.media_notes() == [
         "'image': 5 media files are missing, empty, unreadable or outside the data root and show as grey placeholders (rows 1, 2, 3, 4, 5)"
     ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread is Linux's")
+def test_background_maps_run_at_a_lower_priority_than_the_pages(demo_store, monkeypatch):
+    import os
+    import threading
+
+    from projector.app.store import BACKGROUND_NICE
+
+    seen = []
+    monkeypatch.setattr(demo_store, "project", lambda *args: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    job = demo_store.start_projection("umap")
+    assert job.wait(30)
+    page = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen == [min(19, page + BACKGROUND_NICE)]  # hovers and paints (this thread's priority) come first

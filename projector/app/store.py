@@ -38,6 +38,7 @@ TOOLTIP_TEXT_CHARS = 160
 PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two can be the axes
 _THUMBNAILS_KEPT = 4096
 _NEIGHBOR_JOBS_KEPT = 64
+BACKGROUND_NICE = 10  # how much lower the CPU priority of background maps and quality scores is
 MEDIA_CHECK_ROWS = 100_000  # media paths checked per column in the background (as ``projector info``)
 SHARED_ENTRIES = 16  # map layouts kept for new pages (a map and a pair of its axes each)
 QUALITY_PREFIX = "k-NN preserved: "
@@ -147,9 +148,9 @@ class DataStore:
         self.media_check: Job | None = None  # the background check_media, once started
         self._shared_lock = threading.Lock()
         self._comparisons: dict[str, ComparisonResult] = {}
-        self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute")
+        self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute", initializer=_yield_to_pages)
         # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
-        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality")
+        self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality", initializer=_yield_to_pages)
         self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
         # short work a page waits for (neighbour lists, raster frames, searches, a comparison's
         # drawing): never on a session's event loop, never queued behind a projection
@@ -742,6 +743,19 @@ class DataStore:
             finite = values[np.isfinite(values)]
             self._derived.summaries[key] = (float(finite.min()), float(finite.max())) if finite.size else None
         return self._derived.summaries[key]
+
+
+def _yield_to_pages() -> None:
+    """A map or quality score computed in the background runs at a lower CPU priority than the
+    threads that answer pages (Linux keeps a nice value per thread, and the threads a library
+    starts from this one inherit it), so hovers and paints stay quick while a UMAP computes."""
+    import os
+
+    try:
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICE))
+    except (AttributeError, OSError):  # not Linux, or not allowed: the same priority as before
+        pass
 
 
 _FORMULA = r"^[=+\-@\t\r]"  # what a spreadsheet reads as a formula (OWASP's list)
