@@ -38,6 +38,7 @@ def test_ctrl_c_during_a_running_umap_stops_the_server(tmp_path, open_page, star
         started = time.monotonic()
         code = app.process.wait(timeout=30)
         took = time.monotonic() - started
+        print(f"{started_by}: Ctrl-C to exit {took:.2f} s")
         assert code == 0, app
         assert took < 10, f"the server took {took:.1f} s to stop"  # STOP_GRACE_S is 1.5 s; the rest is a busy machine
         deadline = time.monotonic() + 5
