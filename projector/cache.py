@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
+from projector.device import usable_cpus
 from projector.errors import ProjectorError, ProjectorWarning
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def content_hash(matrix: "np.ndarray") -> str:
             block = np.ascontiguousarray(array[start : start + rows])  # a view when already C order
             return hashlib.sha256(block).digest()  # OpenSSL releases the GIL on large updates
 
-        workers = min(len(starts), _cpu_count(), 8)
+        workers = min(len(starts), usable_cpus(), 8)
         if workers > 1:
             with ThreadPoolExecutor(workers, thread_name_prefix="projector-hash") as pool:
                 digests = list(pool.map(leaf, starts))
@@ -544,13 +545,6 @@ def _unlink(path: Path) -> int:
     except OSError:
         return 0
     return 1
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 # What parsing a damaged entry can raise besides pyarrow's own errors (ArrowException), and what

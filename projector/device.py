@@ -14,9 +14,18 @@ from projector.errors import MissingDependencyError, ProjectorError
 # first; a user's own setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-__all__ = ["Device", "resolve_device", "torch_available"]
+__all__ = ["Device", "resolve_device", "torch_available", "usable_cpus"]
 
 Device = Literal["auto", "cpu", "cuda"]
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (a container's or ``taskset``'s share, not the
+    machine's count, which oversubscribes: 64 threads on a 2-CPU container)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def torch_available() -> bool:

@@ -485,3 +485,38 @@ def test_a_cached_map_scores_the_labels_it_is_shown_with(private_cache, digits):
     assert first.quality.label_accuracy_map > 0.5
     assert second.quality.label_accuracy_map < 0.3  # scored with its own (shuffled) labels
     assert second.quality.label_accuracy_map == other.project("pca", cache=False).quality.label_accuracy_map
+
+
+def test_torch_tsne_leaves_torch_global_generator_alone():
+    torch = pytest.importorskip("torch")  # the torch extra is in the dev lock: runs in CI
+    import scipy.sparse as sp
+
+    from projector.reduce.tsne_torch import tsne_torch_layout
+
+    rng = np.random.default_rng(0)
+    n = 60
+    affinities = sp.random(n, n, density=0.1, random_state=0, format="csr")
+    affinities = affinities + affinities.T
+    affinities = sp.csr_matrix(affinities / affinities.sum())
+    torch.manual_seed(1234)
+    before = torch.random.get_rng_state().clone()
+    coords = tsne_torch_layout(
+        affinities, rng.standard_normal((n, 2)), learning_rate="auto", n_iter=20, early_exaggeration=12.0,
+        early_exaggeration_iter=10, seed=7,
+    )
+    assert np.isfinite(coords).all()
+    assert torch.equal(torch.random.get_rng_state(), before)  # a user's torch seed is theirs
+
+
+def test_opentsne_threads_follow_the_cpus_this_process_may_use(monkeypatch):
+    import os
+
+    from projector.reduce.tsne import tsne_affinities
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((80, 5))
+    distances = np.sqrt(((vectors[:, None] - vectors[None]) ** 2).sum(-1))
+    order = np.argsort(distances, axis=1)[:, 1:11]
+    affinities = tsne_affinities(order, np.take_along_axis(distances, order, axis=1), perplexity=3.0, seed=0)
+    assert affinities.n_jobs == 1  # not os.cpu_count(): a container's share, not the machine's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from projector.device import usable_cpus
 from projector.progress import Cancelled, Reporter
 
 __all__ = ["tsne_layout", "tsne_affinities"]
@@ -18,13 +19,11 @@ __all__ = ["tsne_layout", "tsne_affinities"]
 
 def tsne_affinities(indices: np.ndarray, distances: np.ndarray, *, perplexity: float, seed: int):
     """openTSNE's perplexity-calibrated affinities from a self-excluded kNN graph."""
-    import os
-
     from openTSNE.affinity import PerplexityBasedNN
     from openTSNE.nearest_neighbors import PrecomputedNeighbors
 
     knn = PrecomputedNeighbors(indices.astype(np.int64), distances.astype(np.float64))
-    return PerplexityBasedNN(perplexity=perplexity, knn_index=knn, n_jobs=os.cpu_count() or 1, random_state=seed)
+    return PerplexityBasedNN(perplexity=perplexity, knn_index=knn, n_jobs=usable_cpus(), random_state=seed)
 
 
 
@@ -67,9 +66,7 @@ def tsne_layout(
 
 
 def _barnes_hut(affinities, start, *, learning_rate, n_iter, early_exaggeration, early_exaggeration_iter, seed, report):
-    """openTSNE's own optimisation with Barnes-Hut gradients on all cores."""
-    import os
-
+    """openTSNE's own optimisation with Barnes-Hut gradients on the CPUs this process may use."""
     from openTSNE import TSNEEmbedding
 
     total = early_exaggeration_iter + n_iter
@@ -90,7 +87,7 @@ def _barnes_hut(affinities, start, *, learning_rate, n_iter, early_exaggeration,
         affinities,
         learning_rate=learning_rate,
         negative_gradient_method="bh",
-        n_jobs=os.cpu_count() or 1,
+        n_jobs=usable_cpus(),
         random_state=seed,
         callbacks=callback,
         callbacks_every_iters=50,

@@ -32,12 +32,14 @@ def tsne_torch_layout(
     device: str = "cpu",
     report: Reporter | None = None,
 ) -> np.ndarray:
-    """Optimise ``init`` (N, dims) against the sparse symmetric ``affinities`` (scipy CSR, sums to 1)."""
+    """Optimise ``init`` (N, dims) against the sparse symmetric ``affinities`` (scipy CSR, sums to 1).
+
+    The descent draws nothing at random (``seed`` is taken with the rest of the schedule), so
+    torch's global generator is left alone."""
     import torch
 
     report = report or Reporter()
     dev = torch.device(device)
-    torch.manual_seed(seed)
     coo = affinities.tocoo()
     rows = torch.as_tensor(coo.row.astype(np.int64), device=dev)
     cols = torch.as_tensor(coo.col.astype(np.int64), device=dev)
