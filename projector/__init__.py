@@ -26,6 +26,7 @@ from projector.errors import (
     ProjectorWarning,
     RowCountError,
     SchemaError,
+    TooFewRowsError,
     UnsafeInputError,
     VectorError,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "SchemaError",
     "VectorError",
     "RowCountError",
+    "TooFewRowsError",
     "UnsafeInputError",
     "MissingDependencyError",
     "ProjectorWarning",

@@ -229,8 +229,6 @@ def _project(args: argparse.Namespace) -> int:
         args.method, column=column, device=args.device, cache=not args.no_cache,
         quality=not args.no_quality, progress=progress, **options,
     )
-    if projection is None:
-        raise ProjectorError(f"{args.path}: {len(dataset)} rows; PCA, UMAP and t-SNE need at least 4")
     table = projection.to_table(dataset.table)
     write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
     print(_summary(projection, args.output, time.perf_counter() - started))
@@ -296,8 +294,6 @@ def _export(args: argparse.Namespace) -> int:
     projection = args.method
     if args.x is None:
         projection = dataset.project(args.method, device=args.device, cache=not args.no_cache, **options)
-        if projection is None:
-            raise ProjectorError(f"{args.path}: {len(dataset)} rows; PCA, UMAP and t-SNE need at least 4")
     if suffix in (".html", ".htm"):
         from projector.report import save_html
 

@@ -251,7 +251,9 @@ class Dataset:
         """Project an embedding column to a 2-D or 3-D map: PCA, UMAP or t-SNE.
 
         See :func:`projector.reduce.project` for the options (``column=``, ``device=``,
-        ``cache=``, ``quality=``, ``progress=`` and the method's parameters).
+        ``cache=``, ``quality=``, ``progress=`` and the method's parameters). Raises
+        :class:`~projector.errors.TooFewRowsError` (a ValueError) below four rows; returns
+        None only for ``cache_only=True`` when the cache does not hold the map.
         """
         from projector.reduce import project
 

@@ -15,6 +15,7 @@ __all__ = [
     "SchemaError",
     "VectorError",
     "RowCountError",
+    "TooFewRowsError",
     "UnsafeInputError",
     "MissingDependencyError",
     "ProjectorWarning",
@@ -47,6 +48,11 @@ class VectorError(SchemaError):
 
 class RowCountError(SchemaError):
     """Metadata rows do not line up with embedding rows."""
+
+
+class TooFewRowsError(ProjectorError, ValueError):
+    """Too few rows to project: PCA, UMAP and t-SNE need at least four (also a ValueError, as
+    scikit-learn raises for too few samples)."""
 
 
 class UnsafeInputError(ProjectorError):

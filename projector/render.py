@@ -350,7 +350,7 @@ def export_image(
 
     Both the suffix and an existing file are checked before any projection is computed.
     """
-    from projector.errors import ProjectorError, RowCountError
+    from projector.errors import RowCountError
     from projector.reduce.scoring import quality_as_drawn
 
     writer = image_writer(path)
@@ -361,10 +361,6 @@ def export_image(
     if projection is None or isinstance(projection, str):
         method = projection or "auto"
         projection = dataset.project(method)
-        if projection is None:
-            raise ProjectorError(
-                f"{len(dataset)} rows cannot be drawn as a {method} map; projections need at least 4 rows"
-            )
     if len(projection.coords) != len(dataset):
         raise RowCountError(
             f"the projection has {len(projection.coords)} rows but the dataset has {len(dataset)}; "

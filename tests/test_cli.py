@@ -226,3 +226,14 @@ def test_serve_passes_device_cache_and_parameters_to_the_background_map(tmp_path
     projection = job.result.projection
     assert projection.params["n_neighbors"] == 6 and projection.provenance["device"] == "cpu"
     store.close()
+
+
+@pytest.mark.parametrize("command", ["project", "export"])
+def test_three_rows_are_one_error_naming_the_file(tmp_path, capsys, command):
+    path = tmp_path / "three.parquet"
+    pq.write_table(pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(np.eye(3, 5, dtype=np.float32).ravel()), 5)}), path)
+    output = tmp_path / ("out.parquet" if command == "project" else "out.html")
+    assert main([command, str(path), "-o", str(output), "--method", "pca"]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: 'emb': 3 rows cannot be projected; PCA, UMAP and t-SNE need at least 4" in err
+    assert not output.exists()

@@ -259,11 +259,14 @@ def test_zero_rows_is_an_error():
         Dataset.from_arrays(np.zeros((0, 5), np.float32))
 
 
-def test_three_rows_give_no_projection_and_say_why():
+def test_three_rows_raise_one_error_that_is_also_a_value_error():
     with pytest.warns(ProjectorWarning):
         ds = Dataset.from_arrays(np.eye(3, 5, dtype=np.float32))
-    with pytest.warns(ProjectorWarning, match="3 rows cannot be projected"):
-        assert ds.project("umap", cache=False) is None
+    for method in ("umap", "pca", "tsne"):
+        with pytest.raises(projector.TooFewRowsError, match="'embedding': 3 rows cannot be projected; .* at least 4"):
+            ds.project(method, cache=False)
+    with pytest.raises(ValueError):  # as scikit-learn raises for too few samples
+        ds.project("umap", cache=False)
 
 
 def test_small_n_clamps_and_records_effective_values():

@@ -208,8 +208,11 @@ class DataStore:
         options = dict(params or {})
         if method == "pca":
             options.setdefault("dims", min(PCA_APP_COMPONENTS, self.dimension(column)))
-        projection = self.dataset.project(method, column=column, progress=progress, quality=False, **self.compute, **options)
-        if projection is None:
+        from projector.errors import TooFewRowsError
+
+        try:
+            projection = self.dataset.project(method, column=column, progress=progress, quality=False, **self.compute, **options)
+        except TooFewRowsError:  # the rows load and can be inspected; the page says why there is no map
             return None
         return self.add_projection(projection, "computed")
 

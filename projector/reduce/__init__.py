@@ -58,7 +58,10 @@ def project(
             are errors.
 
     Returns:
-        The projection, or None (with a warning saying why) when there are too few rows.
+        The projection (None only with ``cache_only`` when the cache does not hold it).
+
+    Raises:
+        TooFewRowsError: fewer than four rows (also a ValueError).
     """
     from projector.dataset import MIN_PROJECTABLE_ROWS
     from projector.device import resolve_device
@@ -70,9 +73,10 @@ def project(
     matrix = dataset.vectors(name)
     n, d = matrix.shape
     if n < MIN_PROJECTABLE_ROWS:
-        message = f"{name!r}: {n} rows cannot be projected; PCA, UMAP and t-SNE need at least {MIN_PROJECTABLE_ROWS}"
-        warnings.warn(message, ProjectorWarning, stacklevel=2)
-        return None
+        from projector.errors import TooFewRowsError
+
+        where = f"{dataset.source}: " if dataset.source else ""
+        raise TooFewRowsError(f"{where}{name!r}: {n} rows cannot be projected; PCA, UMAP and t-SNE need at least {MIN_PROJECTABLE_ROWS}")
     if method == "auto":
         method = "identity" if d <= 3 else "umap"
     if method == "identity":

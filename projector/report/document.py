@@ -61,10 +61,7 @@ def map_entry(dataset: "Dataset", projection: "Projection | str | None" = None, 
         method = projection or "auto"
         if method == "auto" and store.map_keys:
             return store, store.map(store.map_keys[0])
-        computed = dataset.project(method)
-        if computed is None:
-            raise ProjectorError(f"{len(dataset)} rows cannot be mapped; PCA, UMAP and t-SNE need at least 4")
-        projection = computed
+        projection = dataset.project(method)
     if len(projection.coords) != dataset.num_rows:
         raise ProjectorError(f"the projection has {len(projection.coords)} rows but the dataset {dataset.num_rows}; project this dataset")
     entry: MapEntry = store.add_projection(projection, "computed")
@@ -141,8 +138,6 @@ class Report:
         comparison = compare(dataset, a, b, k=k, metric=metric)
         first = dataset.project(method, column=a)
         second = dataset.project(method, column=b)
-        if first is None or second is None:
-            raise ProjectorError(f"{len(dataset)} rows cannot be mapped; PCA, UMAP and t-SNE need at least 4")
         store = DataStore(dataset, name="report")
         colors = [color_by] if isinstance(color_by, str) else color_by
         options = MapOptions(color_by=colors, k=k, metric=metric if metric != "ip" else "cosine", max_points=max_points or INTERACTIVE_MAX_POINTS)
