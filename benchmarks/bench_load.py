@@ -26,6 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
+# read by both children: kB figures from /proc; VmHWM is the process's own peak (ru_maxrss
+# would carry the parent's peak over fork+exec)
+_STATUS = r"""
+def status(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+"""
+
 _CHILD = r"""
 import gc, json, os, sys, time
 import numpy as np, pyarrow as pa, pyarrow.parquet as pq
@@ -35,15 +46,7 @@ try:
 except ImportError:
     pass
 
-def status(key):
-    # kB figures from /proc; VmHWM is this process's own peak (ru_maxrss would carry the
-    # parent's peak over fork+exec)
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
+{status}
 kind, path = sys.argv[1], sys.argv[2]
 gc.collect()
 base = status("VmRSS")
@@ -71,13 +74,7 @@ import pyarrow as pa
 import projector, projector.dataset, projector.loaders.hf_disk
 import projector.app, projector.app.store, projector.app.server, projector.reduce.pca
 
-def status(key):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(key)
-
+{status}
 kind, path = sys.argv[1], sys.argv[2]
 gc.collect()
 with open("/proc/self/clear_refs", "w") as f:
@@ -105,7 +102,7 @@ print(json.dumps({
 
 
 def _measure(kind: str, path: Path) -> dict:
-    child = _HF_CHILD if path.is_dir() else _CHILD
+    child = (_HF_CHILD if path.is_dir() else _CHILD).replace("{status}", _STATUS)
     out = subprocess.run([sys.executable, "-c", child, kind, str(path)], capture_output=True, text=True)
     if out.returncode:
         raise RuntimeError(out.stderr)

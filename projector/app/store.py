@@ -585,12 +585,9 @@ class DataStore:
                     if have_bytes is not None and have_bytes[row]:
                         continue
                     try:
-                        self.media_file(column, row) if value else None
+                        self._media_path(column, row, value)  # empty, remote or outside the root: raises
                     except UnsafeInputError:
                         self.broken_media.add(column, row)
-                    else:
-                        if not value:
-                            self.broken_media.add(column, row)
             message = self.broken_media.message(column)
             if message is not None:
                 messages.append(message)
@@ -599,11 +596,14 @@ class DataStore:
 
     def media_file(self, column: str, row: int) -> Path:
         """The file behind a media path value, confined to the data root (raises otherwise)."""
-        from projector.media import is_url, resolve_media_path
-
         if column not in (*self.dataset.roles.images, *self.dataset.roles.audio):
             raise UnsafeInputError(f"{column!r} is not a media column")
-        value = self.value(column, row)
+        return self._media_path(column, row, self.value(column, row))
+
+    def _media_path(self, column: str, row: int, value: Any) -> Path:
+        """:meth:`media_file` for ``value``, the row's cell already read."""
+        from projector.media import is_url, resolve_media_path
+
         if isinstance(value, dict):
             value = value.get("path")
         if not isinstance(value, str) or not value or is_url(value):

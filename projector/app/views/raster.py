@@ -390,10 +390,7 @@ class RasterLayer:
         self.raster = raster if raster is not None else MapRaster(x, y)
         self.nearest = nearest if nearest is not None else NearestRows(self.raster.x, self.raster.y).build()
         self.style = style
-        if self._served():
-            self.request_render()
-        else:
-            self.render()
+        self.request_render()  # at once outside a server
 
     def _listen_to_pointer(self) -> None:
         # only in raster mode: the browser sends every pointer move to the server once subscribed
@@ -434,13 +431,7 @@ class RasterLayer:
         if self.raster is None:
             return
         view = self.viewport()
-        image = self.raster.render(view, **self.style)
-        self.renders += 1
-        self.source.data = {"image": [image], "x": [view.x0], "y": [view.y0], "dw": [view.x1 - view.x0], "dh": [view.y1 - view.y0]}
-
-    def _served(self) -> bool:
-        doc = self.figure.document
-        return doc is not None and doc.session_context is not None
+        self._apply(self.raster, view, self.raster.render(view, **self.style))
 
     def request_render(self) -> None:
         """Render soon: on the executor when there is one (one frame in flight at a time; the
@@ -449,7 +440,7 @@ class RasterLayer:
         if self.raster is None:
             return
         doc = self.figure.document
-        if not self._served():
+        if doc is None or doc.session_context is None:
             self.render()
         elif self.executor is not None:
             self._dirty = True
@@ -477,6 +468,7 @@ class RasterLayer:
             self._in_flight = False
 
     def _apply(self, raster: "MapRaster", view: Viewport, image: np.ndarray) -> None:
+        """Send ``image`` of ``view`` to the browser, unless the map changed while it was drawn."""
         if raster is not self.raster:
             return  # the map changed while this frame was drawn
         self.renders += 1
