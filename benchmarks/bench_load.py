@@ -72,7 +72,7 @@ import gc, json, os, sys, time
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 import pyarrow as pa
 import projector, projector.dataset, projector.loaders.hf_disk
-import projector.app, projector.app.store, projector.app.server, projector.reduce.pca
+import projector.app, projector.explore.store, projector.app.server, projector.reduce.pca
 
 {status}
 kind, path = sys.argv[1], sys.argv[2]

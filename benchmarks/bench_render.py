@@ -1,4 +1,4 @@
-"""Static map images: how long projector.render takes to draw and write a map of N points.
+"""Static map images: how long projector.image takes to draw and write a map of N points.
 
 For each size and colouring, times the stages of ``Dataset.save_image``: the colouring
 (``color_spec`` on the Arrow column), the layout with the datashader point layer (``compose``),
@@ -47,7 +47,7 @@ def make_map(n: int, seed: int = 0):
 
 
 def spec_for(colouring: str, n: int, names, values):
-    from projector.app.colors import color_spec
+    from projector.explore.colors import color_spec
 
     if colouring == "categorical":
         return color_spec("cluster", names, n)
@@ -66,7 +66,7 @@ def median_time(run, repeats: int) -> tuple[float, object]:
 
 
 def measure(n: int, colouring: str, repeats: int, folder: Path, width: int, height: int) -> dict:
-    from projector.render import compose, save_png, save_svg
+    from projector.image import compose, save_png, save_svg
 
     xy, names, values = make_map(n)
     spec_s, spec = median_time(lambda: spec_for(colouring, n, names, values), repeats)
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     import datashader
     import PIL
 
-    from projector.render import compose
+    from projector.image import compose
 
     start = time.perf_counter()  # numba compiles every kernel the rows below use
     for colouring in colourings:

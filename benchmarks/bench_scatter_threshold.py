@@ -9,7 +9,7 @@ For each size N, in Debian's headless Chromium (software WebGL, as in CI and VMs
 
 and on the server, in this process:
 
-- ``raster_ms``: :meth:`projector.app.views.raster.MapRaster.render` of N points coloured by
+- ``raster_ms``: :meth:`projector.explore.shading.MapRaster.render` of N points coloured by
   20 categories into an 800 x 500 image (median of 5; what every pan or zoom costs in raster
   mode, plus sending 1.6 MB to the browser).
 
@@ -84,8 +84,8 @@ def webgl(n: int, folder: Path, browser) -> dict:
 def raster(n: int) -> dict:
     import pyarrow as pa
 
-    from projector.app.colors import color_spec
-    from projector.app.views.raster import MapRaster, Viewport
+    from projector.explore.colors import color_spec
+    from projector.explore.shading import MapRaster, Viewport
 
     x, y, label = points(n)
     colors = color_spec("label", pa.chunked_array([pa.array(label.astype(str))]), n)

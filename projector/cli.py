@@ -299,7 +299,7 @@ def _export(args: argparse.Namespace) -> int:
 
         written = save_html(dataset, args.output, projection, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y, overwrite=args.overwrite)
     else:
-        from projector.render import export_image
+        from projector.image import export_image
 
         if args.x is not None:
             from projector.report.document import map_entry

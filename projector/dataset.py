@@ -274,9 +274,9 @@ class Dataset:
         """Write the map as a PNG or SVG (by the suffix) with title, legend and footer; returns the path.
 
         ``projection`` None computes ``self.project("auto")``; ``color_by`` None colours by the
-        first label column. See :func:`projector.render.export_image` for every option.
+        first label column. See :func:`projector.image.export_image` for every option.
         """
-        from projector.render import export_image
+        from projector.image import export_image
 
         return export_image(
             self, path, projection=projection, color_by=color_by, title=title,

@@ -16,6 +16,7 @@ __all__ = [
     "VectorError",
     "RowCountError",
     "TooFewRowsError",
+    "ParameterError",
     "UnsafeInputError",
     "MissingDependencyError",
     "ProjectorWarning",
@@ -53,6 +54,10 @@ class RowCountError(SchemaError):
 class TooFewRowsError(ProjectorError, ValueError):
     """Too few rows to project: PCA, UMAP and t-SNE need at least four (also a ValueError, as
     scikit-learn raises for too few samples)."""
+
+
+class ParameterError(ProjectorError, ValueError):
+    """A parameter is unknown or outside its bounds (also a ValueError, as in scikit-learn)."""
 
 
 class UnsafeInputError(ProjectorError):

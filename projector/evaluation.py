@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from projector.errors import ProjectorError, SchemaError
+from projector.validation import check_k
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -227,9 +228,8 @@ def _per_class_recall(knn: np.ndarray, codes: np.ndarray, values: np.ndarray) ->
 
 
 def _check_k(k: Any, n: int) -> int:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ProjectorError(f"k={k!r} must be a whole number >= 1; the default is 10.")
-    return int(min(k, n - 1))
+    """``k`` checked, and lowered to the ``n - 1`` other rows there are."""
+    return min(check_k(k), n - 1)
 
 
 def _py(value: Any) -> Any:

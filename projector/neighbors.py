@@ -80,6 +80,7 @@ import numpy as np
 import projector.device  # noqa: F401  (sets the OpenMP wait policy before faiss loads)
 from projector.errors import MissingDependencyError, ProjectorError, ProjectorWarning, VectorError
 from projector.progress import ProgressCallback, Reporter
+from projector.validation import METRICS, check_k, check_metric
 
 __all__ = [
     "KnnGraph",
@@ -93,7 +94,6 @@ __all__ = [
     "HNSW_EF_SEARCH",
 ]
 
-METRICS = ("cosine", "l2", "ip")
 #: Above this many points (on a CPU) an all-points graph is searched within clusters, not exactly.
 EXACT_MAX_ROWS = 10_000
 # Up to this many dimensions, graphs above EXACT_MAX_ROWS points are built exactly by a k-d tree.
@@ -205,8 +205,8 @@ def _knn_graph(vectors, k, metric, *, exact, device, progress, seed, backend, ap
     """knn_graph, with the backend and the approximate method ("hnsw" for the benchmark) chosen."""
     started = time.perf_counter()
     report = Reporter(progress)
-    _check_metric(metric)
-    k = _check_k(k)
+    check_metric(metric)
+    k = check_k(k)
     if exact is not None and not isinstance(exact, bool):
         raise ProjectorError(f"exact={exact!r} must be True, False or None (choose by size)")
     if approximate not in ("clustered", "hnsw"):
@@ -389,7 +389,7 @@ class NeighborIndex:
         backend: str = "auto",
     ) -> None:
         started = time.perf_counter()
-        _check_metric(metric)
+        check_metric(metric)
         if backend not in BACKENDS:
             raise ProjectorError(f"backend={backend!r} must be one of {', '.join(map(repr, BACKENDS))}")
         if backend == "torch" and not exact:
@@ -432,7 +432,7 @@ class NeighborIndex:
         not return (its own row; -1 for none), wherever among equal points it turns up. ``k``
         above the points available is clamped with a warning. Both results are (M, k).
         """
-        k = _check_k(k)
+        k = check_k(k)
         matrix = _as_matrix(queries, "queries", dim=self.dim)
         if exclude is None:
             rows = None
@@ -458,7 +458,7 @@ class NeighborIndex:
         if rows is None:
             distances, found = self.search(vectors, k)
             return found, distances
-        k = _check_k(k)
+        k = check_k(k)
         if exclude_self:
             k = _clamp_k(k, self.n - 1, "other than the query row")
         else:
@@ -669,15 +669,6 @@ def _resolve_device(device: str) -> str:
     return resolve_device(device)
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise ProjectorError(f"metric={metric!r} must be one of 'cosine', 'l2' or 'ip'; the default is 'cosine'")
-
-
-def _check_k(k: Any) -> int:
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ProjectorError(f"k={k!r} must be a positive integer (the number of neighbours); 10 to 30 is typical")
-    return int(k)
 
 
 def _clamp_k(k: int, limit: int, what: str) -> int:

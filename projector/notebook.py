@@ -10,7 +10,7 @@ end of a cell displays the same way; a terminal IPython, which shows only text, 
 repr without computing a map or importing Panel (:func:`wants_map`).
 
 The notebook has none of the app's HTTP routes, so the views run inline
-(:class:`~projector.app.links.InlineLinks`): thumbnails and sound are ``data:`` URLs, and hover
+(:class:`~projector.explore.links.InlineLinks`): thumbnails and sound are ``data:`` URLs, and hover
 cards ask Python over the notebook's comm (:mod:`projector.app.views.hover`). The map writes
 Bokeh models directly; Panel sends such changes made from a cell only while the output's
 document is held, so :meth:`MapView.select` and :meth:`MapView.focus` hold and push it, and
@@ -76,7 +76,7 @@ class MapView:
 
     def __init__(self, dataset: "Dataset", projection: "Projection | None" = None, *, color_by: str | None = None) -> None:
         from projector.app.shell import Session, initial_state
-        from projector.app.store import DataStore
+        from projector.explore.store import DataStore
 
         store = DataStore(dataset, name="notebook")
         entry = store.add_projection(projection, "computed") if projection is not None else None
@@ -181,7 +181,7 @@ class _InlineStylesheets(dict):
     """Panel's per-document stylesheet cache (``state._stylesheets``), answering the CDN and
     server-local URLs it gives models it updates after the first display with ``data:`` URLs
     of the installed files: the output fetches nothing. (Panel checks a cached sheet's ``url``, so the copies
-    stay ``ImportedStyleSheet``\ s rather than inline ones.)"""
+    stay ``ImportedStyleSheet`` objects rather than inline ones.)"""
 
     def __missing__(self, url: str):
         import base64

@@ -26,10 +26,10 @@ import numpy as np
 
 from projector.errors import MissingDependencyError, ProjectorError, VectorError
 from projector.progress import Reporter
+from projector.validation import METRICS, check_metric
 
 __all__ = ["Quality", "projection_quality", "knn_preservation", "knn_label_accuracy", "map_knn", "METRICS"]
 
-METRICS = ("cosine", "l2", "ip")
 _BLOCK_ROWS = 1 << 15
 _SEARCH_ROWS = 1 << 14
 _STAGE = "quality"
@@ -103,8 +103,7 @@ def projection_quality(
     all labelled points; see :func:`knn_label_accuracy`. ``seed`` picks the sample.
     """
     report = report or Reporter()
-    if metric not in METRICS:
-        raise ProjectorError(f"metric={metric!r} must be one of {', '.join(map(repr, METRICS))}; the default is 'cosine'.")
+    check_metric(metric)
     coords = _as_coords(coords)
     n = coords.shape[0]
     vectors = np.asarray(vectors)

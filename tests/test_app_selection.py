@@ -18,7 +18,7 @@ from bokeh.models import FactorRange, PlainText  # noqa: E402
 
 from projector.app.routes import media_url, thumb_url  # noqa: E402
 from projector.app.shell import initial_state  # noqa: E402
-from projector.app.store import DataStore  # noqa: E402
+from projector.explore.store import DataStore  # noqa: E402
 from projector.app.views.selection import PAGE_ROWS, SelectionView, export_filename, media_grid_html  # noqa: E402
 from projector.app.views.summary import summary, summary_figure  # noqa: E402
 from projector.dataset import Dataset  # noqa: E402

@@ -249,7 +249,7 @@ def test_a_page_whose_websocket_is_late_is_kept_not_built_twice():
 
     import projector
     from projector.app.server import UNCONNECTED_PAGE_S, build_server
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
     vectors = np.random.default_rng(0).standard_normal((20, 4)).astype(np.float32)
     store = DataStore(projector.Dataset.from_table(pa.table({"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 4)})), name="tiny")

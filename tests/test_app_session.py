@@ -11,7 +11,7 @@ import pytest
 
 import projector
 from projector.app.shell import Session, error_page
-from projector.app.store import DataStore
+from projector.explore.store import DataStore
 from projector.app.views.legend import legend_html
 
 HOSTILE = "<img src=x onerror=alert(1)>"

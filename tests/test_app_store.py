@@ -10,11 +10,11 @@ import pyarrow as pa
 import pytest
 
 import projector
-from projector.app.colors import MISSING, color_spec
-from projector.app.geometry import nearest_row, rows_for_geometry, rows_in_box, rows_in_polygon
-from projector.app.jobs import Job
+from projector.explore.colors import MISSING, color_spec
+from projector.explore.geometry import nearest_row, rows_for_geometry, rows_in_box, rows_in_polygon
+from projector.explore.jobs import Job
 from projector.app.state import URL_SELECTION_LIMIT, ViewState
-from projector.app.store import DataStore, map_key
+from projector.explore.store import DataStore, map_key
 from projector.errors import ProjectorError, SchemaError
 from projector.progress import Cancelled, Progress
 
@@ -413,7 +413,7 @@ def test_background_maps_run_at_a_lower_priority_than_the_pages(demo_store, monk
     import os
     import threading
 
-    from projector.app.store import BACKGROUND_NICE
+    from projector.explore.store import BACKGROUND_NICE
 
     seen = []
     monkeypatch.setattr(demo_store, "project", lambda *args: seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))

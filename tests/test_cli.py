@@ -140,7 +140,7 @@ def test_serve_defaults_to_loopback_and_port_5006():
 def test_serve_sources_turn_a_bad_file_into_an_error_page(tmp_path, monkeypatch):
     from projector.app import open_sources
     from projector.app.server import Failed
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
     monkeypatch.setenv("PROJECTOR_CACHE_DIR", str(tmp_path / "cache"))
     good = tmp_path / "good.parquet"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from projector.app.framing import MIN_POINTS, PAD, frame
+from projector.explore.framing import MIN_POINTS, PAD, frame
 
 
 def padded(values: np.ndarray, pad: float = PAD) -> tuple[float, float]:

@@ -178,7 +178,7 @@ def test_bad_arguments_say_what_to_do(rng):
         knn_graph(x[:1], 3)
     with pytest.raises(ProjectorError, match=r"metric='cos' must be one of"):
         knn_graph(x, 3, "cos")
-    with pytest.raises(ProjectorError, match=r"k=0 must be a positive integer"):
+    with pytest.raises(ProjectorError, match=r"k=0 must be a whole number >= 1"):
         knn_graph(x, 0)
     with pytest.raises(ProjectorError, match=r"exact='yes'"):
         knn_graph(x, 3, exact="yes")

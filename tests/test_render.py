@@ -11,10 +11,10 @@ import pyarrow as pa
 import pytest
 from PIL import Image
 
-from projector.app.colors import color_spec
+from projector.explore.colors import color_spec
 from projector.dataset import Dataset
 from projector.errors import ProjectorError, RowCountError, SchemaError
-from projector.render import ColorBar, Text, compose, numeric_palette, render_image
+from projector.image import ColorBar, Text, compose, numeric_palette, render_image
 
 HOSTILE = "</text><script>alert(1)</script>"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -151,7 +151,7 @@ def test_unknown_suffix_is_named(dataset, tmp_path):
 
 
 def test_colour_by_choices(dataset, tmp_path):
-    from projector.render import dataset_colors
+    from projector.image import dataset_colors
 
     assert dataset_colors(dataset, None).column == "label"
     assert dataset_colors(dataset, "").kind == "none"
@@ -192,7 +192,7 @@ def test_wrong_rows_and_options(dataset, rng):
 
 def test_3d_coordinates_and_footer(rng, tmp_path):
     from projector.projection import Projection
-    from projector.render import footer_text
+    from projector.image import footer_text
 
     coords = rng.normal(size=(30, 3)).astype(np.float32)
     projection = Projection(coords, "umap", "emb", {})

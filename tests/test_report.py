@@ -12,7 +12,7 @@ import pytest
 import projector
 from projector.cli import main
 from projector.report import Report, save_html
-from projector.report.map_block import MapOptions, map_block, stratified_sample
+from projector.figures.map_block import MapOptions, map_block, stratified_sample
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
@@ -235,7 +235,7 @@ def test_writing_a_report_does_not_import_panel():
     import subprocess
     import sys
 
-    code = "import sys, projector.report.document, projector.report.map_block; print('panel' in sys.modules)"
+    code = "import sys, projector.report.document, projector.figures.map_block; print('panel' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
 
 

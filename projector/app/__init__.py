@@ -1,6 +1,6 @@
 """The interactive app behind ``projector serve``: Panel pages over a shared data store.
 
-- :mod:`~projector.app.store`: the dataset, its maps and derived data, shared by sessions;
+- :mod:`~projector.explore.store`: the dataset, its maps and derived data, shared by sessions;
 - :mod:`~projector.app.state`: one session's view state (parameters, mirrored in the URL);
 - :mod:`~projector.app.views`: the map, legend, controls, selection, neighbours, sample card;
 - :mod:`~projector.app.shell`: lays a session's views out;
@@ -50,7 +50,7 @@ def open_sources(
     params: dict[str, Any] | None = None,
     report=print,
 ) -> list:
-    """Load each path into a :class:`~projector.app.store.DataStore` with a first map ready.
+    """Load each path into a :class:`~projector.explore.store.DataStore` with a first map ready.
 
     The first map is one from an earlier run's cache, else a PCA (a fraction of a second even
     at a million rows); its quality is scored in the background once a page shows it. Then
@@ -62,7 +62,7 @@ def open_sources(
     """
     import projector
     from projector.app.server import Failed, slug
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
     from projector.errors import ProjectorError
 
     taken: set[str] = set()

@@ -13,8 +13,8 @@ from typing import Mapping
 from tornado.ioloop import IOLoop
 from tornado.web import HTTPError, RequestHandler
 
-from projector.app.links import API_PREFIX, MEDIA_TYPES, Links, media_type, media_url, row_endpoint, thumb_url
-from projector.app.store import DataStore
+from projector.explore.links import API_PREFIX, MEDIA_TYPES, Links, media_type, media_url, row_endpoint, thumb_url
+from projector.explore.store import DataStore
 from projector.errors import ProjectorError
 
 __all__ = ["routes", "API_PREFIX", "row_endpoint", "thumb_url", "media_url", "media_type", "MEDIA_TYPES"]

@@ -15,7 +15,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from projector.app.store import DataStore
+from projector.explore.store import DataStore
 from projector.errors import ProjectorError, ProjectorWarning
 
 __all__ = ["serve", "build_server", "Failed", "LOOPBACK", "slug"]

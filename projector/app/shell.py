@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import panel as pn
 
-from projector.app.html import bullet_list, escape
-from projector.app.links import InlineLinks, Links, row_endpoint
+from projector.explore.html import bullet_list, escape
+from projector.explore.links import InlineLinks, Links, row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
 from projector.app.views._events import JobWatch
@@ -24,7 +24,7 @@ from projector.app.views.search import FilterView, SearchView
 from projector.app.views.selection import SelectionView
 
 if TYPE_CHECKING:
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = ["Session", "build_page", "error_page", "initial_state", "LazyTabs"]
 

@@ -10,13 +10,9 @@ import difflib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar, Mapping
 
-from projector.errors import ProjectorError
+from projector.errors import ParameterError, ProjectorError
 
 __all__ = ["ParameterError", "MethodParams", "PCAParams", "UMAPParams", "TSNEParams", "PARAMS", "param", "describe_params"]
-
-
-class ParameterError(ProjectorError, ValueError):
-    """A method parameter is unknown or outside its bounds."""
 
 
 def param(default: Any, doc: str, *, low: float | None = None, high: float | None = None, choices: tuple = (), nullable: bool = False):

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from projector.app.html import escape
+from projector.explore.html import escape
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _metrics_html(values: Mapping[str, Any] | Sequence[Mapping[str, Any]], title
 
 def map_entry(dataset: "Dataset", projection: "Projection | str | None" = None, *, x: str | None = None, y: str | None = None):
     """The store and map a report shows: given coordinates, a projection, or one computed now."""
-    from projector.app.store import DataStore, MapEntry
+    from projector.explore.store import DataStore, MapEntry
 
     store = DataStore(dataset, name="report", x=x, y=y)
     if x is not None:
@@ -107,7 +107,7 @@ class Report:
     ) -> "Report":
         """An interactive map of ``dataset``: a Projection, a method name (computed now), or
         the coordinate columns ``x``/``y``. ``k`` neighbours per point are precomputed."""
-        from projector.report.map_block import INTERACTIVE_MAX_POINTS, MapOptions, map_block
+        from projector.figures.map_block import INTERACTIVE_MAX_POINTS, MapOptions, map_block
 
         store, entry = map_entry(dataset, projection, x=x, y=y)
         colors = [color_by] if isinstance(color_by, str) else color_by
@@ -131,9 +131,9 @@ class Report:
         ``a`` (a similarity transform fitted on all rows), points are coloured by how much of
         their ``k`` nearest neighbours they keep (see :func:`projector.compare`), and hover and
         selection are linked across the two maps."""
-        from projector.app.store import DataStore
+        from projector.explore.store import DataStore
         from projector.comparison import align, compare
-        from projector.report.map_block import INTERACTIVE_MAX_POINTS, MapOptions, compare_block
+        from projector.figures.map_block import INTERACTIVE_MAX_POINTS, MapOptions, compare_block
 
         comparison = compare(dataset, a, b, k=k, metric=metric)
         first = dataset.project(method, column=a)

@@ -2,7 +2,7 @@
 
 Panel's ``Str`` pane escapes its text once and the browser model unescapes it again, so a
 column name like ``<img onerror=...>`` in a status line ran as markup. These panes are HTML
-panes fed through :func:`projector.app.html.escape`, as every other pane with data in it.
+panes fed through :func:`projector.explore.html.escape`, as every other pane with data in it.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import panel as pn
 
-from projector.app.html import escape
+from projector.explore.html import escape
 
 __all__ = ["text_pane", "set_text"]
 

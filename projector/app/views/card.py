@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import panel as pn
 
-from projector.app.html import escape
-from projector.app.links import Links
+from projector.explore.html import escape
+from projector.explore.links import Links
 
 if TYPE_CHECKING:
     from projector.app.state import ViewState
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = ["CardView", "card_html"]
 

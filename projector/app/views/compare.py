@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Callable
 
 import panel as pn
 
-from projector.app.store import comparison_column
+from projector.explore.store import comparison_column
 from projector.app.views._events import Poller, in_document
 from projector.app.views._text import set_text, text_pane
 
 if TYPE_CHECKING:
-    from projector.app.jobs import Job
+    from projector.explore.jobs import Job
     from projector.app.state import ViewState
-    from projector.app.store import ComparisonResult, DataStore
+    from projector.explore.store import ComparisonResult, DataStore
 
 __all__ = ["CompareView"]
 
@@ -94,6 +94,6 @@ class CompareView:
 
 def _draw(store: "DataStore", result: "ComparisonResult"):
     """The comparison's Bokeh layout (not yet in any document, so any thread may build it)."""
-    from projector.report.map_block import MapOptions, compare_block
+    from projector.figures.map_block import MapOptions, compare_block
 
     return compare_block(store, result.comparison, result.coords_a, result.coords_b, MapOptions(k=result.comparison.k, width=1000, height=420))

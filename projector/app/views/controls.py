@@ -1,6 +1,6 @@
 """Side-bar controls: which map, computing a new one, and how points are drawn.
 
-Widgets only write :class:`ViewState` or start a :class:`~projector.app.jobs.Job` on the
+Widgets only write :class:`ViewState` or start a :class:`~projector.explore.jobs.Job` on the
 store; the job runs on a worker thread and this view polls it from the session's own
 periodic callback, so the page stays responsive and other sessions are never blocked.
 """
@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import panel as pn
 
-from projector.app.html import bullet_list
+from projector.explore.html import bullet_list
 from projector.app.views._events import Poller
 from projector.app.views._text import set_text, text_pane
-from projector.app.store import QUALITY_PREFIX
+from projector.explore.store import QUALITY_PREFIX
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
-    from projector.app.jobs import Job
+    from projector.explore.jobs import Job
     from projector.app.state import ViewState
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = ["MapControls", "StyleControls", "parameter_widgets"]
 

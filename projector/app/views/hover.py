@@ -21,7 +21,7 @@ from bokeh.models import ColumnDataSource, CustomJS
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
-    from projector.app.links import Links
+    from projector.explore.links import Links
 
 __all__ = ["CommHover", "ANSWER_JS"]
 

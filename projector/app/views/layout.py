@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from projector.app.framing import Frame, frame
-from projector.app.views.raster import MapRaster, NearestRows
+from projector.explore.framing import Frame, frame
+from projector.explore.shading import MapRaster, NearestRows
 
 if TYPE_CHECKING:
     from projector.app.state import ViewState
-    from projector.app.store import DataStore, MapEntry
+    from projector.explore.store import DataStore, MapEntry
 
 __all__ = ["MapLayout", "map_axes", "map_layout"]
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import panel as pn
 
-from projector.app.html import legend_html
+from projector.explore.html import legend_html
 
 if TYPE_CHECKING:
     from projector.app.views.map import MapView

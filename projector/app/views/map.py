@@ -3,11 +3,11 @@
 Coordinates, colour codes and sizes go to the browser once per change as binary arrays. Hover
 cards are fetched per row from the server (``assets/hover.js``), so no text travels with the
 points; in a notebook they come over the document instead (:mod:`projector.app.views.hover`).
-Clicks, boxes and lassos are resolved on the server (:mod:`projector.app.geometry`) into
+Clicks, boxes and lassos are resolved on the server (:mod:`projector.explore.geometry`) into
 :class:`ViewState` selections; this view only draws the state.
 
 Maps of more than :data:`WEBGL_MAX_POINTS` rows are drawn as one raster image of every row
-instead (:mod:`projector.app.views.raster`), rendered on the server after each pan or zoom;
+instead (:mod:`projector.figures.raster`), rendered on the server after each pan or zoom;
 hover then asks the server for the nearest real row, and the page header says which way the
 points are drawn (:attr:`MapView.mode`). Box, lasso and click select the same rows in both
 modes, as they are resolved on the server.
@@ -34,7 +34,7 @@ zoom ends with a server render (0.02-0.07 s at 10k-200k points, about 0.1 s at a
 20,000 keeps a WebGL pan frame near 0.2 s on the quiet machine, so small maps stay crisp points
 (sized by column, hover in the browser) and every larger map stays responsive as an image;
 machines with a GPU would draw far more as WebGL. Reports use the same limit
-(``projector.report.map_block.INTERACTIVE_MAX_POINTS``).
+(``projector.figures.map_block.INTERACTIVE_MAX_POINTS``).
 """
 
 from __future__ import annotations
@@ -59,16 +59,17 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from projector.app.geometry import nearest_row, rows_for_geometry
+from projector.explore.geometry import nearest_row, rows_for_geometry
 from projector.app.views._events import JobWatch
 from projector.app.views.layout import MapLayout, map_axes, map_layout
-from projector.app.views.raster import GREY, RasterLayer, inner_size, numeric_palette
+from projector.explore.shading import GREY, numeric_palette
+from projector.figures.raster import RasterLayer, inner_size
 
 if TYPE_CHECKING:
-    from projector.app.jobs import Job
-    from projector.app.colors import ColorSpec
+    from projector.explore.jobs import Job
+    from projector.explore.colors import ColorSpec
     from projector.app.state import ViewState
-    from projector.app.store import DataStore, MapEntry
+    from projector.explore.store import DataStore, MapEntry
     from projector.app.views.hover import CommHover
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
@@ -203,7 +204,7 @@ class MapView:
 
     def fit(self) -> None:
         """Zoom to the bulk of the points; the reset tool shows every point
-        (:func:`~projector.app.framing.frame`). Raster mode renders these ranges."""
+        (:func:`~projector.explore.framing.frame`). Raster mode renders these ranges."""
         view = self._layout.frame if self._layout is not None else None
         if view is None:
             return

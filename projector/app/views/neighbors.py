@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import panel as pn
 
-from projector.app.html import escape, truncate
-from projector.app.links import Links
+from projector.explore.html import escape, truncate
+from projector.explore.links import Links
 from projector.app.views._events import JobWatch
 
 if TYPE_CHECKING:
-    from projector.app.jobs import Job
+    from projector.explore.jobs import Job
     from projector.app.state import ViewState
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
     from projector.app.views.map import MapView
 
 __all__ = ["NeighborsView", "neighbors_html"]

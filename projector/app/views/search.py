@@ -14,9 +14,9 @@ from projector.app.views._events import JobWatch, locked
 from projector.app.views._text import set_text, text_pane
 
 if TYPE_CHECKING:
-    from projector.app.jobs import Job
+    from projector.explore.jobs import Job
     from projector.app.state import ViewState
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = ["SearchView", "FilterView"]
 

@@ -16,9 +16,9 @@ import numpy as np
 import panel as pn
 import pyarrow as pa
 
-from projector.app.html import escape, truncate
-from projector.app.links import Links
-from projector.app.store import EXPORT_FORMATS
+from projector.explore.html import escape, truncate
+from projector.explore.links import Links
+from projector.explore.store import EXPORT_FORMATS
 from projector.app.views._events import locked
 from projector.app.views.summary import summary, summary_figure
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from bokeh.plotting import figure as Figure
 
     from projector.app.state import ViewState
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = ["SelectionView", "table_html", "media_grid_html", "export_filename"]
 

@@ -14,12 +14,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from projector.app.html import truncate
+from projector.explore.html import truncate
 
 if TYPE_CHECKING:
     from bokeh.plotting import figure as Figure
 
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = ["Summary", "summary", "summary_figure"]
 

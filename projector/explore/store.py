@@ -21,9 +21,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from projector.app.colors import ColorSpec, color_spec
-from projector.app.jobs import Job
+from projector.explore.colors import ColorSpec, color_spec
+from projector.explore.jobs import Job
 from projector.errors import ProjectorError, SchemaError, UnsafeInputError
+from projector.validation import method_name
 from projector.media import BrokenMedia
 
 if TYPE_CHECKING:
@@ -777,11 +778,6 @@ def _formula_safe(table: pa.Table) -> pa.Table:
         columns.append(column)
         names.append(f"'{name}" if re.match(_FORMULA, name) else name)
     return pa.table(columns, names=names)
-
-
-def method_name(method: str) -> str:
-    """How the page names a method: PCA, UMAP, t-SNE."""
-    return {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "as is"}.get(method, method)
 
 
 def map_key(projection: "Projection") -> str:

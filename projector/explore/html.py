@@ -10,7 +10,7 @@ import html
 from typing import TYPE_CHECKING, Any, Iterable
 
 if TYPE_CHECKING:
-    from projector.app.colors import ColorSpec
+    from projector.explore.colors import ColorSpec
 
 __all__ = ["escape", "bullet_list", "truncate", "legend_html"]
 

@@ -1,6 +1,6 @@
 """An interactive map that needs no server: a Bokeh layout whose every interaction is JavaScript.
 
-It reads the same objects as the app (:class:`~projector.app.store.DataStore` for colourings,
+It reads the same objects as the app (:class:`~projector.explore.store.DataStore` for colourings,
 records, thumbnails; :class:`~projector.projection.Projection` for coordinates) and draws the
 same hover card (``assets/card.js``). Everything the page needs is inside the layout: points,
 colour codes, tooltip text, thumbnails as data URIs, and each point's nearest neighbours in
@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from projector.app.framing import Frame, frame
-from projector.app.html import escape, legend_html, truncate
+from projector.explore.framing import Frame, frame
+from projector.explore.html import escape, legend_html, truncate
 from projector.errors import ProjectorError, ProjectorWarning
 
 if TYPE_CHECKING:
-    from projector.app.store import DataStore, MapEntry
+    from projector.explore.store import DataStore, MapEntry
 
 __all__ = ["MapOptions", "map_block", "compare_block", "stratified_sample", "INTERACTIVE_MAX_POINTS"]
 
@@ -287,7 +287,7 @@ def compare_block(store: "DataStore", comparison, coords_a: np.ndarray, coords_b
     from bokeh.layouts import column, row
     from bokeh.models import ColumnDataSource, DataTable, Div, NumberFormatter, StringFormatter, TableColumn
 
-    from projector.app.colors import color_spec
+    from projector.explore.colors import color_spec
 
     options = replace(options or MapOptions(), column=comparison.a)
     n = store.num_rows
@@ -431,13 +431,13 @@ def _raster_underlay(fig, coords: np.ndarray, spec, view: Frame) -> None:
 
     When the first view leaves far points out, the points inside it get an image of their own
     over that view, so the bulk keeps the full resolution, and the far ones one over the full
-    extent. It is binned like the app's raster mode (:class:`~projector.app.views.raster.MapRaster`:
+    extent. It is binned like the app's raster mode (:class:`~projector.explore.shading.MapRaster`:
     datashader's count / count_cat / mean shading in NumPy), which needs no numba compilation:
     datashader's kernels cost 15-27 s to compile in a fresh process here.
     """
     from PIL import Image
 
-    from projector.app.views.raster import MapRaster, Viewport
+    from projector.explore.shading import MapRaster, Viewport
     from projector.media import encode_png
 
     x, y = coords[:, 0], coords[:, 1]

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
-    from projector.app.store import DataStore
+    from projector.explore.store import DataStore
 
 __all__ = [
     "Links", "InlineLinks", "API_PREFIX", "MEDIA_TYPES", "INLINE_MEDIA_MAX_BYTES",

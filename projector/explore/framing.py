@@ -6,7 +6,7 @@ everything else into a corner. :func:`frame` gives each axis two ranges: the one
 on (the bulk) and the full padded extent, which the app's and the report's reset tool return
 to, so every point stays one click away. Pure NumPy, shared by the app
 (:class:`~projector.app.views.map.MapView`) and the HTML report
-(:mod:`projector.report.map_block`); PNG/SVG exports have no reset, so they show every point.
+(:mod:`projector.figures.map_block`); PNG/SVG exports have no reset, so they show every point.
 """
 
 from __future__ import annotations

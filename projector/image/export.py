@@ -8,7 +8,7 @@ items placed with the metrics of Pillow's default font. Two painters draw the sa
 :class:`Figure`: :meth:`Figure.to_image` with Pillow, :meth:`Figure.to_svg` as SVG elements with
 the raster embedded as a base64 PNG and every string XML-escaped.
 
-Colours come from :func:`projector.app.colors.color_spec`, so an image is coloured exactly as
+Colours come from :func:`projector.explore.colors.color_spec`, so an image is coloured exactly as
 the app colours the map. :func:`export_image` is the one entry point behind
 ``Dataset.save_image`` and ``projector export -o map.png|map.svg``.
 
@@ -35,28 +35,12 @@ if TYPE_CHECKING:
     from PIL import Image as PILImage
     from PIL import ImageFont
 
-    from projector.app.colors import ColorSpec
+    from projector.explore.colors import ColorSpec
     from projector.dataset import Dataset
     from projector.projection import Projection
     from projector.quality import Quality
 
-__all__ = [
-    "Figure",
-    "Text",
-    "Rect",
-    "ColorBar",
-    "compose",
-    "render_image",
-    "save_png",
-    "save_svg",
-    "export_image",
-    "dataset_colors",
-    "image_writer",
-    "numeric_palette",
-    "footer_text",
-    "FORMATS",
-    "NUMERIC_COLORMAP",
-]
+# the public names are listed once, in projector/image/__init__.py
 
 NUMERIC_COLORMAP = "bmy"  # colorcet palette of numeric colourings: the app's colour bar
 SINGLE_COLOR = "#1f77b4"  # points when nothing colours them (the app's)
@@ -71,7 +55,6 @@ SIZE_RANGE = (200, 8000)  # allowed width and height in pixels
 POINT_SIZE_RANGE = (1, 51)
 DATA_MARGIN = 0.04  # share of the data range left blank on each side of the points
 SVG_FONTS = "Aileron, 'Helvetica Neue', Helvetica, Arial, sans-serif"  # Aileron: Pillow's default
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}
 
 
 # -- the figure: what is drawn where, independent of the output format ---------------------------
@@ -218,7 +201,7 @@ def compose(
     """Lay out the map of ``coords`` (N, 2 or 3; the first two columns are drawn).
 
     Args:
-        colors: the colouring (see :func:`projector.app.colors.color_spec`); None: one colour.
+        colors: the colouring (see :func:`projector.explore.colors.color_spec`); None: one colour.
         title: drawn above the map; None or "" for none.
         footer: the line under the map; None: the number of points.
         width, height: image size in pixels, each in [200, 8000].
@@ -377,7 +360,7 @@ def export_image(
 
 def dataset_colors(dataset: "Dataset", color_by: str | None, max_categories: int = 20) -> "ColorSpec":
     """The colouring of ``dataset`` by ``color_by`` (None: its first label column; "": none)."""
-    from projector.app.colors import color_spec
+    from projector.explore.colors import color_spec
 
     column = dataset.roles.labels[0] if color_by is None and dataset.roles.labels else color_by
     if not column:
@@ -418,9 +401,11 @@ def _default_title(projection: "Projection", colors: "ColorSpec") -> str:
 
 
 def _what(projection: "Projection") -> str:
+    from projector.validation import method_name
+
     if projection.method == "identity":
         return f"{projection.column} as given"
-    return f"{METHOD_NAMES.get(projection.method, projection.method)} of {projection.column}"
+    return f"{method_name(projection.method)} of {projection.column}"
 
 
 # -- the point layer ----------------------------------------------------------------------------
@@ -542,7 +527,7 @@ def _legend(colors: "ColorSpec", x0: int, top: int, panel: int, bottom: int, bas
         items.append(Text(x0 + panel, y, _number(colors.high), size, MUTED_COLOR, align="end"))
         missing = int(np.count_nonzero(~np.isfinite(colors.values)))
         if missing:
-            from projector.app.colors import MISSING
+            from projector.explore.colors import MISSING
 
             items.extend(_entry(MISSING, MISSING_GREY, missing, x0, y + line, panel, size))
         return items

@@ -1,0 +1,11 @@
+"""The explore layer: everything a map view needs that is not a widget (no Panel, no Bokeh).
+
+The app, the HTML report, the image export and the notebook all stand on this layer, so a map
+looks and behaves the same in each: the maps of a dataset and their background jobs
+(:mod:`~projector.explore.store`, :mod:`~projector.explore.jobs`), colourings and palettes
+(:mod:`~projector.explore.colors`), the one raster shading (:mod:`~projector.explore.shading`),
+hover records and thumbnails (:mod:`~projector.explore.links`), the first view
+(:mod:`~projector.explore.framing`), selection geometry (:mod:`~projector.explore.geometry`) and
+HTML escaping (:mod:`~projector.explore.html`). Importing it imports neither Panel nor Bokeh; a
+test holds that.
+"""
