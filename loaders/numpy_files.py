@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from projector._vectors import matrix_to_column
-from projector.errors import UnsafeInputError, VectorError
+from projector.errors import ProjectorError, UnsafeInputError, VectorError
 from projector.loaders._common import Loaded, attach_metadata, check_file, format_mismatch, read_metadata
 
 __all__ = [
@@ -117,6 +117,8 @@ def read_npz(path: Path, *, metadata: Any = None) -> Loaded:
 
             plan = plan_arrays(entries, str(path))
             table, notes = planned_table(plan, read)
+    except ProjectorError:  # what the arrays hold (a VectorError is also a ValueError), not a broken zip
+        raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise format_mismatch(path, _NPZ, exc) from None
     table = attach_metadata_option(table, metadata, path)

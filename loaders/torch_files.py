@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
-from projector.errors import MissingDependencyError, UnsafeInputError, VectorError
+from projector.errors import MissingDependencyError, ProjectorError, UnsafeInputError, VectorError
 from projector.loaders._common import Loaded, check_file, format_mismatch
 from projector.loaders.numpy_files import attach_metadata_option, plan_arrays, planned_table, shape_error, starts_with
 
@@ -99,6 +99,8 @@ def read_safetensors(path: Path, *, metadata: Any = None) -> Loaded:
 
             plan = plan_arrays(entries, str(path))
             table, notes = planned_table(plan, read)
+    except ProjectorError:  # what the tensors hold (a VectorError is also a ValueError), not a broken file
+        raise
     except (SafetensorError, OSError, ValueError) as exc:
         raise format_mismatch(path, "safetensors", exc) from None
     table = attach_metadata_option(table, metadata, path)

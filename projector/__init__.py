@@ -17,19 +17,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from projector._version import __version__
-from projector.errors import (
-    EmptyDatasetError,
-    FormatError,
-    LoadError,
-    MissingDependencyError,
-    ProjectorError,
-    ProjectorWarning,
-    RowCountError,
-    SchemaError,
-    TooFewRowsError,
-    UnsafeInputError,
-    VectorError,
-)
+from projector.errors import *  # noqa: F403  (the error tree; its names are listed once, in errors.__all__)
+from projector import errors as _errors
 
 if TYPE_CHECKING:
     from projector.comparison import Comparison, compare
@@ -55,18 +44,8 @@ __all__ = [
     "Report",
     "show",
     "MapView",
-    "ProjectorError",
-    "LoadError",
-    "FormatError",
-    "EmptyDatasetError",
-    "SchemaError",
-    "VectorError",
-    "RowCountError",
-    "TooFewRowsError",
-    "UnsafeInputError",
-    "MissingDependencyError",
-    "ProjectorWarning",
 ]
+__all__ += _errors.__all__
 
 # Public names served lazily, so `import projector` pulls in neither pyarrow nor numpy.
 _LAZY = {

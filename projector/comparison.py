@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from projector.errors import ProjectorError, SchemaError
+from projector.validation import check_coords
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -190,8 +191,8 @@ def align(reference_coords: Any, coords: Any) -> np.ndarray:
 
     Returns (N, d) coordinates, float32 when ``coords`` is float32, else float64.
     """
-    target = _coords(reference_coords, "reference_coords")
-    moving = _coords(coords, "coords")
+    target = check_coords(getattr(reference_coords, "coords", reference_coords), "reference_coords", min_rows=2)
+    moving = check_coords(getattr(coords, "coords", coords), "coords", min_rows=2)
     if target.shape != moving.shape:
         raise ProjectorError(
             f"reference_coords {target.shape} and coords {moving.shape} must have the same shape: "
@@ -209,13 +210,3 @@ def align(reference_coords: Any, coords: Any) -> np.ndarray:
     scale = float(s.sum()) / spread
     out = scale * (y0 @ rotation) + x_mean
     return out.astype(np.float32 if moving.dtype == np.float32 else np.float64)
-
-
-def _coords(value: Any, name: str) -> np.ndarray:
-    array = np.asarray(getattr(value, "coords", value))
-    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < 1 or array.dtype.kind not in "biuf":
-        raise ProjectorError(f"{name} has shape {array.shape} and dtype {array.dtype}; expected numbers shaped (N, 2) with N >= 2.")
-    bad = ~np.isfinite(array).all(axis=1)
-    if bad.any():
-        raise ProjectorError(f"{name} row {int(np.flatnonzero(bad)[0])} has NaN or infinite values; a map must place every row.")
-    return array

@@ -26,7 +26,7 @@ import numpy as np
 
 from projector.errors import MissingDependencyError, ProjectorError, VectorError
 from projector.progress import Reporter
-from projector.validation import METRICS, check_metric
+from projector.validation import METRICS, check_coords, check_k, check_metric, check_whole
 
 __all__ = ["Quality", "projection_quality", "knn_preservation", "knn_label_accuracy", "map_knn", "METRICS"]
 
@@ -104,18 +104,15 @@ def projection_quality(
     """
     report = report or Reporter()
     check_metric(metric)
-    coords = _as_coords(coords)
+    coords = check_coords(coords)
     n = coords.shape[0]
     vectors = np.asarray(vectors)
     if vectors.ndim != 2 or vectors.shape[0] != n:
         raise ProjectorError(f"vectors has shape {vectors.shape}; expected ({n}, D) to match coords {coords.shape}.")
     if n < 3:
         raise ProjectorError(f"map quality needs at least 3 points; got {n}.")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ProjectorError(f"k={k!r} must be a whole number >= 1; the default is 10.")
-    if isinstance(sample_size, bool) or not isinstance(sample_size, (int, np.integer)) or sample_size < 3:
-        raise ProjectorError(f"sample_size={sample_size!r} must be a whole number >= 3; the default is 2000.")
-    k = int(min(k, n - 1))
+    k = min(check_k(k), n - 1)
+    sample_size = check_whole("sample_size", sample_size, minimum=3, meaning="points scored for trustworthiness", default=2000)
     codes = None if labels is None else _label_codes(labels, n)
     total = 4 + (codes is not None)
 
@@ -195,7 +192,7 @@ def map_knn(coords: np.ndarray, k: int) -> np.ndarray:
     """
     from scipy.spatial import cKDTree
 
-    coords = _as_coords(coords)
+    coords = check_coords(coords)
     n = coords.shape[0]
     if not 1 <= k < n:
         raise ProjectorError(f"k={k} must be in [1, {n - 1}] for a map of {n} points.")
@@ -205,20 +202,6 @@ def map_knn(coords: np.ndarray, k: int) -> np.ndarray:
     result = np.empty((n, k), dtype=np.int64)
     result[order] = _drop_self(np.asarray(found, dtype=np.int64), order)
     return result
-
-
-def _as_coords(coords: np.ndarray) -> np.ndarray:
-    coords = np.asarray(coords)
-    if coords.ndim != 2 or coords.shape[1] < 1 or coords.dtype.kind not in "fiu":
-        raise ProjectorError(f"coords has shape {coords.shape} and dtype {coords.dtype}; expected numbers shaped (N, 2) or (N, 3).")
-    bad = ~np.isfinite(coords).all(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise ProjectorError(
-            f"coords has {rows.size} row(s) with NaN or infinite values, the first at row {rows[0]}; "
-            "a map must place every point."
-        )
-    return coords
 
 
 def _drop_self(found: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -25,7 +25,6 @@ latest set; ``name=`` and ``step=`` pick another.
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import re
 from contextlib import contextmanager
@@ -34,7 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from projector.errors import LoadError, ProjectorError
+from projector.errors import LoadError, ParameterError, ProjectorError
+from projector.validation import check_whole
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -106,7 +106,7 @@ def log(
     from projector.dataset import Dataset
 
     _check_name(name)
-    step = _check_step(step)
+    step = check_whole("step", step, minimum=0, meaning="a training step or epoch", or_none=True)
     if isinstance(embeddings, Dataset):
         if metadata is not None:
             raise ProjectorError("metadata= applies to arrays only; a Dataset carries its own columns.")
@@ -230,18 +230,10 @@ def _locked(run: Path) -> Iterator[None]:
 
 def _check_name(name: Any) -> None:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ProjectorError(
+        raise ParameterError(
             f"name={name!r} must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter "
             "or digit (it names a folder in the run directory); the default is 'model-a'."
         )
-
-
-def _check_step(step: Any) -> int | None:
-    if step is None:
-        return None
-    if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 0:
-        raise ProjectorError(f"step={step!r} must be a whole number >= 0 (a training step or epoch), or None.")
-    return int(step)
 
 
 def _ranges(steps: list[int]) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 import projector
 from projector.comparison import Comparison, align
-from projector.errors import ProjectorError, SchemaError
+from projector.errors import ParameterError, ProjectorError, SchemaError
 from projector.projection import Projection
 
 K = 5
@@ -133,5 +133,5 @@ def test_align_errors():
         align(np.zeros((5, 2)), np.zeros((4, 2)))
     with pytest.raises(ProjectorError, match="every row at one point"):
         align(np.random.default_rng(0).standard_normal((5, 2)), np.ones((5, 2)))
-    with pytest.raises(ProjectorError, match="row 1 has NaN"):
+    with pytest.raises(ParameterError, match=r"coords has 1 row\(s\) with NaN or infinite values, the first at row 1"):
         align(np.zeros((3, 2)), np.array([[0, 0], [np.nan, 1], [1, 1]]))
