@@ -13,7 +13,9 @@ import warnings
 from typing import Any, Sequence
 
 from projector._version import __version__
+from projector.app import SERVE_EXTRA_METHODS
 from projector.errors import ProjectorError, ProjectorWarning
+from projector.validation import METHODS, METRICS, method_name
 
 __all__ = ["main", "build_parser"]
 
@@ -38,6 +40,7 @@ LOAD_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--format", "format", "force the input format instead of guessing from the suffix"),
 )
 _REPEATABLE = {"vector", "text", "image", "audio", "label"}
+_METHOD_NAMES = ", ".join(method_name(method) for method in METHODS[:-1]) + f" or {method_name(METHODS[-1])}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_commands(commands)
     project = commands.add_parser(
         "project",
-        help="compute a PCA, UMAP or t-SNE map and write the table with its coordinates",
+        help=f"compute a {_METHOD_NAMES} map and write the table with its coordinates",
         description=(
             "Compute a map of one embedding column and write the input table plus the coordinate "
             "columns (METHOD_x, METHOD_y[, METHOD_z]; pca_1..pca_K past 3 PCA components) and "
@@ -73,28 +76,40 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="where to write the table")
     project.add_argument("--method", choices=METHOD_CHOICES, default="auto", help=METHOD_HELP)
     project.add_argument("--dims", type=int, help="dimensions of the map (2 or 3; any number for pca)")
-    _add_projection_options(project)
     project.add_argument("--no-quality", action="store_true", help="skip the quality scores")
     project.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     project.add_argument("--quiet", action="store_true", help="no progress bars")
-    _add_load_options(project)
-    project.set_defaults(handler=_project)
+    _end_map_command(project, _project)
     _add_serve_command(commands)
     _add_export_command(commands)
     return parser
 
 
-METHOD_CHOICES = ("auto", "umap", "tsne", "pca")
+METHOD_CHOICES = ("auto", *METHODS)
 METHOD_HELP = "the map (default auto: UMAP, or the data as is when D <= 3)"
 
 
 def _add_projection_options(parser: argparse.ArgumentParser) -> None:
     """How a map is computed: the same flags for project, export and serve."""
-    parser.add_argument("--metric", choices=("cosine", "l2", "ip"), help="distance in the original space (umap, tsne)")
+    parser.add_argument("--metric", choices=METRICS, help="distance in the original space (umap, tsne)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="a method parameter; repeat for several")
     parser.add_argument("--seed", type=int, help="random seed (default 0)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto (CUDA when available)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+
+def _add_coordinate_options(parser: argparse.ArgumentParser) -> None:
+    """Precomputed coordinates to draw instead of a computed map: export and serve."""
+    parser.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
+    parser.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
+
+
+def _end_map_command(parser: argparse.ArgumentParser, handler: Any) -> None:
+    """What every command that maps data ends with: how the map is computed, how the data is
+    loaded, and the function that runs it."""
+    _add_projection_options(parser)
+    _add_load_options(parser)
+    parser.set_defaults(handler=handler)
 
 
 def _add_export_command(commands: Any) -> None:
@@ -110,15 +125,12 @@ def _add_export_command(commands: Any) -> None:
     export.add_argument("path", nargs="?", metavar="PATH", help="file or folder to load (default: built-in demo)")
     export.add_argument("-o", "--output", required=True, metavar="OUT", help="report.html, map.png or map.svg")
     export.add_argument("--method", choices=METHOD_CHOICES, default="auto", help=METHOD_HELP)
-    export.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
-    export.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
+    _add_coordinate_options(export)
     export.add_argument("--color-by", dest="color_by", action="append", metavar="COL", help="colour by COL; repeat to offer a switch in HTML (images use the first)")
     export.add_argument("--title", help="title above the map")
     export.add_argument("--k", type=int, default=10, help="neighbours precomputed per point for HTML reports (default 10)")
     export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    _add_projection_options(export)
-    _add_load_options(export)
-    export.set_defaults(handler=_export)
+    _end_map_command(export, _export)
 
 
 def _add_serve_command(commands: Any) -> None:
@@ -131,11 +143,10 @@ def _add_serve_command(commands: Any) -> None:
         ),
     )
     serve.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to load (default: built-in demo)")
-    serve.add_argument("--x", metavar="COL", help="column of precomputed x coordinates (with --y)")
-    serve.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
+    _add_coordinate_options(serve)
     serve.add_argument("--sample", type=int, metavar="N", help="show a random sample of N rows (the page says so)")
     serve.add_argument(
-        "--method", choices=("auto", "none", "pca", "umap", "tsne"), default="auto",
+        "--method", choices=(*SERVE_EXTRA_METHODS, *METHODS), default="auto",
         help="map computed in the background after the first (PCA) map paints; pages switch to it when ready "
         "(default auto: UMAP up to 100,000 rows, else none)",
     )
@@ -151,9 +162,7 @@ def _add_serve_command(commands: Any) -> None:
     )
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
     serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
-    _add_projection_options(serve)
-    _add_load_options(serve)
-    serve.set_defaults(handler=_serve)
+    _end_map_command(serve, _serve)
 
 
 def _add_cache_commands(commands: Any) -> None:
@@ -245,8 +254,7 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ProjectorError(f"--port {args.port}: must be in 0..65535")
     options = load_options(args)
-    if options and not args.paths:
-        raise ProjectorError("loading options need a PATH; the built-in demo takes none")
+    _check_demo_options(args.paths, options)
     from projector.app.server import Failed
 
     def report(line: str) -> None:
@@ -370,10 +378,15 @@ def _load(path: str | None, options: dict[str, Any]):
     import projector
 
     if path is None:
-        if options:
-            raise ProjectorError("loading options need a PATH; the built-in demo takes none")
+        _check_demo_options(path, options)
         return projector.demo()
     return projector.load(path, **options)
+
+
+def _check_demo_options(paths: Any, options: dict[str, Any]) -> None:
+    """Loading options with no PATH (the built-in demo) are a mistake, not something to ignore."""
+    if options and not paths:
+        raise ProjectorError("loading options need a PATH; the built-in demo takes none")
 
 
 def _show_warning(message, *_args, **_kwargs) -> None:

@@ -35,7 +35,8 @@ AUTO_MAP_MAX_ROWS = 100_000
 """Up to this many rows, ``serve`` starts a UMAP right after the first paint. Measured on 2
 cores, fresh process: 11 s for MNIST's 10,000 x 784, 43 s for 100,000 x 128; past that it
 would hold both cores for minutes that the user did not ask for."""
-SERVE_METHODS = ("auto", "none", "pca", "umap", "tsne")
+SERVE_EXTRA_METHODS = ("auto", "none")
+"""What ``serve --method`` takes besides the map methods: ``"none"`` computes no second map."""
 
 
 def open_sources(
@@ -97,10 +98,9 @@ def open_sources(
 
 def _background_method(method: str, store: Any, user_coords: bool) -> str | None:
     """The map to compute after the first paint, or None (computed already, or not asked for)."""
-    if method not in SERVE_METHODS:
-        from projector.reduce.params import ParameterError
+    from projector.validation import check_method
 
-        raise ParameterError(f"method={method!r} must be one of {', '.join(map(repr, SERVE_METHODS))}; the default is 'auto'")
+    check_method(method, also=SERVE_EXTRA_METHODS)
     if method in ("none", "pca") or store.dimension() <= 3:
         return None
     if method == "auto":

@@ -15,6 +15,7 @@ import panel as pn
 from projector.explore.store import comparison_column
 from projector.app.views._events import Poller, in_document
 from projector.app.views._text import set_text, text_pane
+from projector.validation import method_options
 
 if TYPE_CHECKING:
     from projector.explore.jobs import Job
@@ -40,7 +41,7 @@ class CompareView:
         self.a = pn.widgets.Select(label="Embedding A", options=columns, value=columns[0], width=200)
         self.b = pn.widgets.Select(label="Embedding B", options=columns, value=columns[min(1, len(columns) - 1)], width=200)
         self.k = pn.widgets.IntInput(label="k", value=10, start=1, end=200, width=90)
-        self.method = pn.widgets.Select(label="Maps", options={"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}, value="pca", width=110)
+        self.method = pn.widgets.Select(label="Maps", options=method_options(), value="pca", width=110)
         self.run = pn.widgets.Button(label="Compare", color="primary", width=110, align="end")
         self.status = text_pane(styles={"font-size": "12px"})
         self.result = pn.Column(sizing_mode="stretch_width")

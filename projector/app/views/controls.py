@@ -16,6 +16,7 @@ from projector.app.views._events import Poller
 from projector.app.views._text import set_text, text_pane
 from projector.explore.store import QUALITY_PREFIX
 from projector.errors import ProjectorError
+from projector.validation import method_name, method_options
 
 if TYPE_CHECKING:
     from projector.explore.jobs import Job
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MapControls", "StyleControls", "parameter_widgets"]
 
-METHODS = {"UMAP": "umap", "t-SNE": "tsne", "PCA": "pca"}
+METHODS = method_options(("umap", "tsne", "pca"))  # display name -> method, the slow ones first
 # parameters the page does not offer: the map is 2-D, and backends are chosen automatically
 _HIDDEN_PARAMS = {"dims", "backend", "pca_dims", "n_epochs", "spread", "negative_sample_rate"}
 _POLL_MS = 250
@@ -74,7 +75,7 @@ class MapControls:
             visible=False,
         )
         self.about = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.method = pn.widgets.RadioButtonGroup(label="Method", options=list(METHODS), value="UMAP", color="default")
+        self.method = pn.widgets.RadioButtonGroup(label="Method", options=list(METHODS), value=method_name("umap"), color="default")
         self.column = pn.widgets.Select(label="Embedding", options=list(store.dataset.roles.vectors), sizing_mode="stretch_width")
         # the parameter form is built when first opened: most maps use the defaults, and its
         # ~10 widgets were a tenth of what every new page cost the server
