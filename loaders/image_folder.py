@@ -32,6 +32,7 @@ from projector._vectors import matrix_to_column
 from projector.errors import LoadError, ProjectorWarning, RowCountError, UnsafeInputError
 from projector.loaders._common import Loaded
 from projector.media import IMAGE_SUFFIXES, THUMBNAIL_SIZE, make_thumbnail, placeholder_png, resolve_media_path
+from projector.validation import check_whole
 
 __all__ = ["has_images", "read_image_folder", "PIXEL_COLUMN"]
 
@@ -59,10 +60,7 @@ def read_image_folder(
             without it, a 16x16 pixel stand-in (with a warning).
         thumbnail_size: the longest side of the stored thumbnails, in pixels.
     """
-    if not 8 <= thumbnail_size <= 512:
-        raise LoadError(
-            f"thumbnail_size={thumbnail_size} must be between 8 and 512 pixels; the default is {THUMBNAIL_SIZE}"
-        )
+    check_whole("thumbnail_size", thumbnail_size, minimum=8, maximum=512, meaning="pixels", default=THUMBNAIL_SIZE)
     images, notes = _list_images(path)
     if not images:
         raise LoadError(f"{path}: no images in this folder or its subfolders ({' '.join(IMAGE_SUFFIXES)})")

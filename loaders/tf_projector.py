@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from projector._vectors import matrix_to_column, primitive_values
 from projector.errors import FormatError, LoadError, VectorError
+from projector.validation import check_whole
 from projector.loaders._common import Loaded, attach_metadata, check_file, read_metadata, sniff
 
 __all__ = [
@@ -313,9 +314,7 @@ def bytes_column(
                 f"{size:,}; truncated, or the wrong shape?"
             )
     elif dim is not None:
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-            raise LoadError(f"dim={dim!r} must be a positive whole number: the values per vector")
-        d = int(dim)
+        d = check_whole("dim", dim, minimum=1, meaning="the values per vector")
         if size % (4 * d):
             raise FormatError(
                 f"{path}: {size:,} bytes is not a whole number of {d}-d float32 vectors "

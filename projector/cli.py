@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from projector._version import __version__
 from projector.app import SERVE_EXTRA_METHODS
 from projector.errors import ProjectorError, ProjectorWarning
-from projector.validation import METHODS, METRICS, method_name
+from projector.validation import METHODS, METRICS, method_names_text
 
 __all__ = ["main", "build_parser"]
 
@@ -40,7 +40,6 @@ LOAD_OPTIONS: tuple[tuple[str, str, str], ...] = (
     ("--format", "format", "force the input format instead of guessing from the suffix"),
 )
 _REPEATABLE = {"vector", "text", "image", "audio", "label"}
-_METHOD_NAMES = ", ".join(method_name(method) for method in METHODS[:-1]) + f" or {method_name(METHODS[-1])}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cache_commands(commands)
     project = commands.add_parser(
         "project",
-        help=f"compute a {_METHOD_NAMES} map and write the table with its coordinates",
+        help=f"compute a {method_names_text()} map and write the table with its coordinates",
         description=(
             "Compute a map of one embedding column and write the input table plus the coordinate "
             "columns (METHOD_x, METHOD_y[, METHOD_z]; pca_1..pca_K past 3 PCA components) and "

@@ -27,6 +27,7 @@ __all__ = [
     "METHOD_NAMES",
     "method_name",
     "method_options",
+    "method_names_text",
     "one_of",
     "check_choice",
     "check_metric",
@@ -58,10 +59,15 @@ def method_options(methods: Sequence[str] = METHODS) -> dict[str, str]:
     return {method_name(method): method for method in methods}
 
 
+def method_names_text(methods: Sequence[str] = METHODS, last: str = "or") -> str:
+    """The display names as a sentence lists them: ``PCA, UMAP or t-SNE`` (``last="and"`` for
+    ``PCA, UMAP and t-SNE``), for help texts and messages."""
+    return _listed([method_name(method) for method in methods], last)
+
+
 def one_of(choices: Sequence[Any]) -> str:
     """``choices`` as a message lists them: ``'pca', 'umap' or 'tsne'``."""
-    texts = [repr(choice) for choice in choices]
-    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
+    return _listed([repr(choice) for choice in choices], "or")
 
 
 def check_choice(name: str, value: Any, choices: Sequence[Any], *, default: Any = _NO_DEFAULT) -> Any:
@@ -84,17 +90,26 @@ def check_method(method: Any, *, also: Sequence[str] = ("auto",), default: str =
 
 
 def check_whole(
-    name: str, value: Any, *, minimum: int = 0, meaning: str = "", default: Any = _NO_DEFAULT, or_none: bool = False
+    name: str,
+    value: Any,
+    *,
+    minimum: int = 0,
+    maximum: int | None = None,
+    meaning: str = "",
+    default: Any = _NO_DEFAULT,
+    or_none: bool = False,
 ) -> Any:
-    """``value`` as an ``int`` >= ``minimum`` (None passes when ``or_none``), else a
+    """``value`` as an ``int`` in ``[minimum, maximum]`` (None passes when ``or_none``), else a
     :class:`ParameterError`: ``n=-1 must be a whole number >= 0 (how many rows); the default
     is 10``. Booleans and floats such as ``2.0`` are refused: they are usually a mistake."""
     if value is None and or_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    whole = not isinstance(value, bool) and isinstance(value, numbers.Integral)
+    if not whole or value < minimum or (maximum is not None and value > maximum):
+        span = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
         what = f" ({meaning})" if meaning else ""
         none = ", or None" if or_none else ""
-        raise ParameterError(f"{name}={value!r} must be a whole number >= {minimum}{what}{none}{_default(default)}")
+        raise ParameterError(f"{name}={value!r} must be a whole number {span}{what}{none}{_default(default)}")
     return int(value)
 
 
@@ -127,6 +142,10 @@ def check_coords(coords: Any, name: str = "coords", *, min_rows: int = 1, min_di
             "a map must place every point: drop those rows or fill them"
         )
     return array
+
+
+def _listed(texts: list[str], last: str) -> str:
+    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} {last} {texts[-1]}"
 
 
 def _default(default: Any) -> str:

@@ -14,7 +14,7 @@ from PIL import Image
 
 import projector
 import projector.media
-from projector import LoadError, ProjectorWarning, RowCountError
+from projector import LoadError, ParameterError, ProjectorWarning, RowCountError
 from projector.loaders.image_folder import PIXEL_COLUMN
 
 COLOURS = {"red": (255, 0, 0), "green": (0, 200, 0), "blue": (0, 0, 255)}
@@ -206,5 +206,5 @@ def test_symlink_leaving_the_root_is_refused(folder, tmp_path):
 
 
 def test_thumbnail_size_is_checked(folder):
-    with pytest.raises(LoadError, match="thumbnail_size=2 must be between 8 and 512"):
+    with pytest.raises(ParameterError, match=r"thumbnail_size=2 must be a whole number in \[8, 512\] \(pixels\); the default is "):
         projector.load(folder, thumbnail_size=2)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import projector
-from projector import FormatError, LoadError, RowCountError, VectorError
+from projector import FormatError, LoadError, ParameterError, RowCountError, VectorError
 
 
 def _tensors(path, matrix):
@@ -127,5 +127,5 @@ def test_truncated_bytes(tmp_path):
     (tmp_path / "v.bytes").write_bytes(_matrix(5, 4).tobytes()[:-6])
     with pytest.raises(FormatError, match=r"v\.bytes: 74 bytes is not a whole number of 4-d float32 vectors.*truncated"):
         projector.load(tmp_path / "v.bytes", dim=4)
-    with pytest.raises(LoadError, match="dim=0 must be a positive whole number"):
+    with pytest.raises(ParameterError, match=r"dim=0 must be a whole number >= 1 \(the values per vector\)"):
         projector.load(tmp_path / "v.bytes", dim=0)

@@ -17,6 +17,7 @@ from projector.validation import (
     check_metric,
     check_whole,
     method_name,
+    method_names_text,
     method_options,
     one_of,
 )
@@ -32,6 +33,8 @@ def test_method_names_for_people():
     assert method_options() == {"PCA": "pca", "UMAP": "umap", "t-SNE": "tsne"}
     assert list(method_options(("umap", "tsne", "pca"))) == ["UMAP", "t-SNE", "PCA"]
     assert set(METHODS) < set(METHOD_NAMES)
+    assert method_names_text() == "PCA, UMAP or t-SNE"
+    assert method_names_text(("umap", "tsne"), last="and") == "UMAP and t-SNE"
 
 
 def test_one_of_lists_choices_as_a_sentence():
@@ -136,3 +139,10 @@ def test_callers_share_the_wording():
         align(np.zeros((1, 2)), np.zeros((1, 2)))
     with pytest.raises(ParameterError, match=r"^step=-1 must be a whole number >= 0 \(a training step or epoch\), or None$"):
         projector.log("unused", plane, step=-1)
+
+
+def test_check_whole_with_a_maximum():
+    assert check_whole("size", 512, minimum=8, maximum=512) == 512
+    with pytest.raises(ParameterError) as info:
+        check_whole("size", 513, minimum=8, maximum=512, meaning="pixels", default=128)
+    assert str(info.value) == "size=513 must be a whole number in [8, 512] (pixels); the default is 128"
