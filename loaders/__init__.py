@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from projector.errors import LoadError, ProjectorError
+from projector.validation import check_choice
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -114,9 +115,7 @@ def demo() -> "Dataset":
 
 def _load_path(path: Path, format: str | None, options: dict[str, Any]):
     if format is not None:
-        if format not in FORMATS:
-            raise LoadError(f"format={format!r} is not known; choose one of {', '.join(sorted(FORMATS))}")
-        name = format
+        name = check_choice("format", format, sorted(FORMATS))
     elif path.is_dir():
         name = _folder_format(path)
     elif not path.exists():

@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import projector
-from projector import FormatError, LoadError, ProjectorError, SchemaError, VectorError
+from projector import FormatError, LoadError, ParameterError, ProjectorError, SchemaError, VectorError
 
 
 def _table(n=10, d=4):
@@ -255,7 +255,7 @@ def test_unknown_option_is_an_error_not_ignored(tmp_path):
     pq.write_table(table, tmp_path / "d.parquet")
     with pytest.raises(ProjectorError, match=r"option lable= does not apply.*did you mean 'label'"):
         projector.load(tmp_path / "d.parquet", lable="label")
-    with pytest.raises(LoadError, match="format='xls' is not known"):
+    with pytest.raises(ParameterError, match="format='xls' must be one of 'arrow', .* or 'tsv'"):
         projector.load(tmp_path / "d.parquet", format="xls")
 
 
