@@ -118,12 +118,15 @@ def check_k(k: Any, *, default: int = 10) -> int:
     return check_whole("k", k, minimum=1, meaning="the number of neighbours", default=default)
 
 
-def check_coords(coords: Any, name: str = "coords", *, min_rows: int = 1, min_dims: int = 1) -> "np.ndarray":
+def check_coords(
+    coords: Any, name: str = "coords", *, min_rows: int = 1, min_dims: int = 1, finite: bool = True
+) -> "np.ndarray":
     """``coords`` as an (N, dims) array of finite numbers, one row of map coordinates per
     point, else a :class:`ParameterError` naming ``name``, its shape and the first bad row.
 
     ``min_rows`` and ``min_dims`` are what the caller needs (an alignment needs two rows, an
-    image two axes). The array is returned as given, not copied or cast.
+    image two axes); ``finite=False`` lets NaN/inf rows through, for a caller that leaves
+    such points out. The array is returned as given, not copied or cast.
     """
     import numpy as np
 
@@ -134,8 +137,8 @@ def check_coords(coords: Any, name: str = "coords", *, min_rows: int = 1, min_di
             f"{name} has shape {array.shape} and dtype {array.dtype}; expected numbers shaped (N, 2) or (N, 3){rows}, "
             "one row of map coordinates per point"
         )
-    bad = ~np.isfinite(array).all(axis=1)
-    if bad.any():
+    bad = ~np.isfinite(array).all(axis=1) if finite else None
+    if bad is not None and bad.any():
         rows_at = np.flatnonzero(bad)
         raise ParameterError(
             f"{name} has {rows_at.size} row(s) with NaN or infinite values, the first at row {rows_at[0]}; "

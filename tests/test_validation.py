@@ -114,6 +114,7 @@ def test_check_coords_names_shape_rows_and_the_way_out():
         check_coords(np.array([["a", "b"]]))
     bad = np.zeros((6, 2))
     bad[[2, 4], 1] = [np.nan, np.inf]
+    assert check_coords(bad, finite=False) is bad
     with pytest.raises(ParameterError) as info:
         check_coords(bad)
     assert str(info.value) == (
