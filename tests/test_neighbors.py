@@ -102,14 +102,14 @@ def test_unclustered_data_gets_the_exact_graph(rng):
 def test_size_decides_when_not_told(monkeypatch):
     x = _mixture(2000, 32, clusters=10)
     assert knn_graph(x, 5).exact
-    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
+    monkeypatch.setattr(neighbors.graph, "EXACT_MAX_ROWS", 1000)
     assert not knn_graph(x, 5).exact
 
 
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 def test_few_dimensions_get_the_exact_graph_from_a_kd_tree(metric, monkeypatch):
     x = _mixture(1500, 4, clusters=5)
-    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
+    monkeypatch.setattr(neighbors.graph, "EXACT_MAX_ROWS", 1000)
     graph = knn_graph(x, 7, metric)
     assert graph.backend == "kdtree" and graph.exact
     truth = _knn_graph(x, 7, metric, exact=True, device="cpu", progress=None, seed=0, backend="faiss")
@@ -233,7 +233,7 @@ def test_zero_vectors_under_cosine(rng):
 
 
 def test_progress_reports_batches_and_cancels(monkeypatch):
-    monkeypatch.setattr(neighbors, "_SEARCH_ROWS", 100)
+    monkeypatch.setattr(neighbors.graph, "_SEARCH_ROWS", 100)
     x = _mixture(1000, 8, clusters=4)
     events = []
     knn_graph(x, 5, progress=events.append)
