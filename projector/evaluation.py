@@ -159,20 +159,15 @@ def knn_indices(
 ) -> np.ndarray:
     """(N, k) neighbour rows of every row, self excluded, from :func:`~projector.neighbors.knn_graph`.
 
-    With a ``dataset``, the graph it holds for ``(column, metric)`` in the full space (the one
-    ``ds.project`` builds) is reused when wide enough, and a new one is kept there. With
-    ``exact=True`` an approximate held graph is not reused.
+    With a ``dataset``, its graph for ``(column, metric)`` (:meth:`~projector.Dataset.graph`,
+    the one ``ds.project`` builds) is reused when wide enough. With ``exact=True`` an
+    approximate held graph is not reused.
     """
+    if dataset is not None:
+        return dataset.graph(column, metric, k, exact=exact).indices
     from projector.neighbors import knn_graph
 
-    slot = ("knn", column, metric, None)  # the slot projector.reduce keeps its full-space graph in
-    derived = getattr(dataset, "_derived", None) if dataset is not None else None
-    held = derived.get(slot) if derived is not None else None
-    if held is None or held.k < k or (exact and not held.exact):
-        held = knn_graph(vectors, k, metric, exact=exact)
-        if derived is not None:
-            derived[slot] = held
-    return held.indices[:, :k]
+    return knn_graph(vectors, k, metric, exact=exact).indices
 
 
 def _resolve(embeddings: Any, column: str | None, name: str) -> tuple["Dataset | None", np.ndarray, str | None]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -94,6 +94,14 @@ class KnnGraph:
         indices = np.concatenate([rows, self.indices], axis=1)
         distances = np.concatenate([np.zeros((self.n, 1), dtype=np.float32), self.distances], axis=1)
         return indices, distances
+
+    def head(self, k: int) -> "KnnGraph":
+        """The graph of each point's ``k`` nearest (``k`` at most :attr:`k`): views, no copy."""
+        if k == self.k:
+            return self
+        if not 0 < k < self.k:
+            raise ProjectorError(f"k={k} must be between 1 and this graph's k={self.k}; build a wider graph for more")
+        return replace(self, indices=self.indices[:, :k], distances=self.distances[:, :k], k=k)
 
     def __repr__(self) -> str:
         how = "exact" if self.exact else f"approximate, recall {self.recall:.3f}"

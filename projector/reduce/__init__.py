@@ -17,6 +17,7 @@ import numpy as np
 import projector.device  # noqa: F401  (sets the OpenMP wait policy before faiss or torch loads)
 from projector.errors import ProjectorError, ProjectorWarning
 from projector.progress import ProgressCallback, Reporter
+from projector.reduce.caching import _cache, _data_hash, _from_cache, _to_cache, _versions
 from projector.reduce.params import PARAMS, MethodParams, ParameterError
 
 if TYPE_CHECKING:
@@ -229,66 +230,17 @@ def _graph_k(params: MethodParams, n: int) -> int:
 
 
 def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance, store=None, distinct=False):
-    """The kNN graph for this column and search space, built once and reused (k sliced down).
-
-    Held on the dataset for this session and, with a cache, on disk for later runs and the app.
-    ``distinct``: ``space`` holds one row per distinct vector, not every row.
-    """
-    from dataclasses import replace
-
-    from projector.neighbors import knn_graph
+    """The kNN graph for this column and search space (see :func:`projector.reduce.graph.held_graph`)."""
+    from projector.reduce.graph import held_graph
 
     t = time.perf_counter()
-    derived = getattr(dataset, "_derived", None)
-    pca_dims = provenance.get("pca_dims")
-    slot = ("knn", column, metric, pca_dims, distinct)
-    held = derived.get(slot) if derived is not None else None
-    if held is None or held.k < k:
-        held = _cached_graph(store, dataset, column, metric, pca_dims, k, distinct)
-        if held is None:
-            held = knn_graph(space, k, metric, device=runtime, progress=_forward(report))
-            _cache_graph(store, dataset, column, pca_dims, held, distinct)
-        if derived is not None:
-            derived[slot] = held
-    graph = held if held.k == k else replace(held, indices=held.indices[:, :k], distances=held.distances[:, :k], k=k)
+    graph = held_graph(
+        dataset, column, space, metric, k, device=runtime, report=report, store=store,
+        pca_dims=provenance.get("pca_dims"), distinct=distinct,
+    )
     seconds["knn"] = time.perf_counter() - t
     provenance["knn"] = {"k": k, "metric": metric, "exact": graph.exact, "recall": graph.recall, "backend": graph.backend}
     return graph
-
-
-def _graph_key(dataset, column, metric, pca_dims, k, distinct=False):
-    from projector.cache import cache_key, content_hash
-
-    versions = {k_: v for k_, v in _versions("pca", "cpu").items() if k_ in ("faiss-cpu", "numpy", "projector")}
-    params = {"metric": metric, "pca_dims": pca_dims, "k": k, **({"rows": "distinct"} if distinct else {})}
-    return cache_key("knn", _data_hash(dataset, column, content_hash), params, versions)
-
-
-def _cached_graph(store, dataset, column, metric, pca_dims, k, distinct=False):
-    if store is None:
-        return None
-    from projector.neighbors import KnnGraph
-
-    hit = store.get(_graph_key(dataset, column, metric, pca_dims, k, distinct))
-    if hit is None:
-        return None
-    meta = hit.meta
-    return KnnGraph(
-        indices=np.asarray(hit.arrays["indices"]), distances=np.asarray(hit.arrays["distances"]), metric=metric, k=k,
-        exact=bool(meta["exact"]), recall=meta.get("recall"), seconds=float(meta.get("seconds", 0.0)), backend=meta.get("backend", "faiss"),
-    )
-
-
-def _cache_graph(store, dataset, column, pca_dims, graph, distinct=False) -> None:
-    if store is None:
-        return
-    key = _graph_key(dataset, column, graph.metric, pca_dims, graph.k, distinct)
-    meta = {"exact": graph.exact, "recall": graph.recall, "seconds": graph.seconds, "backend": graph.backend, "column": column}
-    store.put(key, {"indices": graph.indices, "distances": graph.distances}, meta)
-
-
-def _forward(report: Reporter):
-    return [lambda event: report(event.stage, event.done, event.total, event.message)] if report else None
 
 
 def _umap(space, graph, params, runtime, report, seconds, provenance, notes):
@@ -388,53 +340,3 @@ def _tsne(space, graph, params, runtime, report, seconds, provenance, notes):
     provenance["backend"] = backend
     provenance["init"] = params.init
     return coords
-
-
-def _cache(cache):
-    if cache is False or cache is None:
-        return None
-    if cache is True:
-        from projector.cache import Cache
-
-        return Cache()
-    return cache
-
-
-def _data_hash(dataset, column, content_hash) -> str:
-    derived = getattr(dataset, "_derived", None)
-    slot = ("hash", column)
-    if derived is not None and slot in derived:
-        return derived[slot]
-    value = content_hash(dataset.vectors(column))
-    if derived is not None:
-        derived[slot] = value
-    return value
-
-
-def _versions(method: str, runtime: str) -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from projector._version import __version__
-
-    names = ["numpy", "faiss-cpu", "scipy"]
-    names += {"umap": ["torch", "umap-learn"], "tsne": ["openTSNE"], "pca": ["torch"] if runtime == "cuda" else []}[method]
-    out = {"projector": __version__}
-    for package in names:
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def _to_cache(store, key, projection) -> None:
-    store.put(key, {"coords": projection.coords}, projection.metadata())
-
-
-def _from_cache(hit, method, column, params) -> "Projection":
-    from projector.projection import Projection
-
-    meta = dict(hit.meta)
-    provenance = {k: v for k, v in meta.items() if k not in ("method", "column", "columns", "params", "quality")}
-    provenance["cached"] = True
-    return Projection(hit.arrays["coords"], method, column, params.to_dict(), None, provenance)
