@@ -71,7 +71,8 @@ class KnnGraph:
             found); None for an exact graph.
         seconds: wall time taken to build it.
         backend: what searched: ``"faiss-flat"``, ``"faiss-clustered"``, ``"faiss-gpu"``,
-            ``"torch"`` (or ``"faiss-hnsw"``, benchmarks only).
+            ``"torch"``, ``"given"`` for a graph the user passed to ``project`` (or ``"faiss-hnsw"``,
+            benchmarks only).
     """
 
     indices: np.ndarray
@@ -104,7 +105,7 @@ class KnnGraph:
         return replace(self, indices=self.indices[:, :k], distances=self.distances[:, :k], k=k)
 
     def __repr__(self) -> str:
-        how = "exact" if self.exact else f"approximate, recall {self.recall:.3f}"
+        how = "exact" if self.exact else "approximate" if self.recall is None else f"approximate, recall {self.recall:.3f}"
         return f"<KnnGraph {self.n} points, k={self.k}, {self.metric}, {how}, {self.backend}, {self.seconds:.2f} s>"
 
 
