@@ -7,9 +7,9 @@
 - for a map of the same rows (a :class:`~projector.projection.Projection` or an (N, 2) array),
   its **trustworthiness** and **k-NN preservation** (:func:`projector.quality.projection_quality`).
 
-Every figure reads one kNN graph (:func:`projector.neighbors.knn_graph`). For a Dataset the
-graph is the one the Dataset already holds for that column and metric when it has one (from
-``ds.project``), and is kept for later calls.
+Every figure reads one kNN graph. For a Dataset it is :meth:`~projector.Dataset.graph`, the
+one the Dataset holds for that column and metric (shared with ``ds.project`` and the app),
+built on first use and kept; for an array, :func:`projector.neighbors.knn_graph`.
 
 This module is not named ``metrics``: a submodule of that name would replace the function
 ``projector.metrics`` on the package as soon as anyone imported the module.
