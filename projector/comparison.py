@@ -1,7 +1,7 @@
 """Two embedding spaces of the same samples: which samples moved? :func:`projector.compare`.
 
 Two models, or two checkpoints, embed the same rows. For every row, :func:`compare` finds its
-``k`` nearest neighbours in each space (one :func:`~projector.neighbors.knn_graph` per column)
+``k`` nearest neighbours in each space (one :meth:`~projector.Dataset.graph` per column)
 and scores the overlap of the two sets by their Jaccard index ``|A ∩ B| / |A ∪ B|``: 1 when the
 neighbourhood is unchanged, 0 when no neighbour is shared. The two columns may have different
 dimensions: only neighbourhoods are compared, never coordinates.

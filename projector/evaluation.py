@@ -7,9 +7,9 @@
 - for a map of the same rows (a :class:`~projector.projection.Projection` or an (N, 2) array),
   its **trustworthiness** and **k-NN preservation** (:func:`projector.quality.projection_quality`).
 
-Every figure reads one kNN graph (:func:`projector.neighbors.knn_graph`). For a Dataset the
-graph is the one the Dataset already holds for that column and metric when it has one (from
-``ds.project``), and is kept for later calls.
+Every figure reads one kNN graph. For a Dataset it is :meth:`~projector.Dataset.graph`, the
+one the Dataset holds for that column and metric (shared with ``ds.project`` and the app),
+built on first use and kept; for an array, :func:`projector.neighbors.knn_graph`.
 
 This module is not named ``metrics``: a submodule of that name would replace the function
 ``projector.metrics`` on the package as soon as anyone imported the module.
@@ -159,20 +159,15 @@ def knn_indices(
 ) -> np.ndarray:
     """(N, k) neighbour rows of every row, self excluded, from :func:`~projector.neighbors.knn_graph`.
 
-    With a ``dataset``, the graph it holds for ``(column, metric)`` in the full space (the one
-    ``ds.project`` builds) is reused when wide enough, and a new one is kept there. With
-    ``exact=True`` an approximate held graph is not reused.
+    With a ``dataset``, its graph for ``(column, metric)`` (:meth:`~projector.Dataset.graph`,
+    the one ``ds.project`` builds) is reused when wide enough. With ``exact=True`` an
+    approximate held graph is not reused.
     """
+    if dataset is not None:
+        return dataset.graph(column, metric, k, exact=exact).indices
     from projector.neighbors import knn_graph
 
-    slot = ("knn", column, metric, None)  # the slot projector.reduce keeps its full-space graph in
-    derived = getattr(dataset, "_derived", None) if dataset is not None else None
-    held = derived.get(slot) if derived is not None else None
-    if held is None or held.k < k or (exact and not held.exact):
-        held = knn_graph(vectors, k, metric, exact=exact)
-        if derived is not None:
-            derived[slot] = held
-    return held.indices[:, :k]
+    return knn_graph(vectors, k, metric, exact=exact).indices
 
 
 def _resolve(embeddings: Any, column: str | None, name: str) -> tuple["Dataset | None", np.ndarray, str | None]:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import projector
+from projector._derived import GraphKey
 from projector.errors import ProjectorError, SchemaError
 from projector.evaluation import Metrics
 from projector.projection import Projection
@@ -85,7 +86,7 @@ def test_dataset_column_and_label_role(blobs):
     ds = projector.Dataset.from_arrays({"good": vectors, "noise": other}, metadata={"species": labels}, label="species")
     found = projector.metrics(ds, column="good", k=5)
     assert found.label_accuracy == 1.0 and set(found.per_class_recall) == {"cat", "dog", "eel"}
-    assert ("knn", "good", "cosine", None) in ds._derived  # kept for later calls and ds.project
+    assert ds._derived.graphs().keys() == {GraphKey("good", "cosine")}  # kept for later calls and ds.project
     assert projector.metrics(ds, "species", column="noise", k=5).label_accuracy < 0.8
     assert projector.metrics(ds, labels=None, column="good").label_accuracy == 1.0
     with pytest.raises(SchemaError, match="labels='kind' is not a column"):

@@ -102,14 +102,14 @@ def test_unclustered_data_gets_the_exact_graph(rng):
 def test_size_decides_when_not_told(monkeypatch):
     x = _mixture(2000, 32, clusters=10)
     assert knn_graph(x, 5).exact
-    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
+    monkeypatch.setattr(neighbors.graph, "EXACT_MAX_ROWS", 1000)
     assert not knn_graph(x, 5).exact
 
 
 @pytest.mark.parametrize("metric", ["cosine", "l2"])
 def test_few_dimensions_get_the_exact_graph_from_a_kd_tree(metric, monkeypatch):
     x = _mixture(1500, 4, clusters=5)
-    monkeypatch.setattr(neighbors, "EXACT_MAX_ROWS", 1000)
+    monkeypatch.setattr(neighbors.graph, "EXACT_MAX_ROWS", 1000)
     graph = knn_graph(x, 7, metric)
     assert graph.backend == "kdtree" and graph.exact
     truth = _knn_graph(x, 7, metric, exact=True, device="cpu", progress=None, seed=0, backend="faiss")
@@ -233,7 +233,7 @@ def test_zero_vectors_under_cosine(rng):
 
 
 def test_progress_reports_batches_and_cancels(monkeypatch):
-    monkeypatch.setattr(neighbors, "_SEARCH_ROWS", 100)
+    monkeypatch.setattr(neighbors.graph, "_SEARCH_ROWS", 100)
     x = _mixture(1000, 8, clusters=4)
     events = []
     knn_graph(x, 5, progress=events.append)
@@ -330,10 +330,10 @@ def test_dataset_neighbors_builds_its_index_once(rng, monkeypatch):
     ds.neighbors(0, 3, metric="l2")
     ds.neighbors(5, 3, metric="l2")
     assert builds == ["cosine", "l2"]
-    assert set(ds._derived) == {("index", "embedding", "cosine"), ("index", "embedding", "l2")}
+    assert set(ds._derived.indexes()) == {("embedding", "cosine"), ("embedding", "l2")}
     with pytest.raises(ProjectorError, match="metric='dot'"):
         ds.neighbors(0, 3, metric="dot")
-    assert len(ds._derived) == 2
+    assert len(ds._derived.indexes()) == 2
 
 
 def test_knn_graph_loads_neither_torch_nor_anything_at_import():
@@ -349,3 +349,78 @@ def test_knn_graph_loads_neither_torch_nor_anything_at_import():
     before, faiss_after, torch_after, gpu_machine = json.loads(out.stdout.strip().splitlines()[-1])
     assert not before and faiss_after
     assert torch_after == gpu_machine  # torch is asked about CUDA only where a driver is present
+
+
+# -- the dataset's graph and index -------------------------------------------------------------
+
+
+def test_dataset_graph_is_built_once_and_sliced(rng, monkeypatch):
+    import projector
+
+    builds = []
+    real = neighbors.knn_graph
+
+    def counting(vectors, k, metric="cosine", **options):
+        builds.append((k, metric, options.get("exact")))
+        return real(vectors, k, metric, **options)
+
+    monkeypatch.setattr(neighbors, "knn_graph", counting)
+    ds = projector.Dataset.from_arrays(rng.standard_normal((60, 6)).astype(np.float32))
+    wide = ds.graph(k=10)
+    assert isinstance(wide, KnnGraph) and wide.k == 10 and wide.n == 60
+    narrow = ds.graph(k=4)
+    np.testing.assert_array_equal(narrow.indices, wide.indices[:, :4])
+    assert narrow.k == 4 and builds == [(10, "cosine", None)]
+    assert ds.graph(k=12).k == 12 and ds.graph(metric="l2", k=3).metric == "l2"
+    assert builds == [(10, "cosine", None), (12, "cosine", None), (3, "l2", None)]
+    with pytest.warns(ProjectorWarning, match="k=100 asks for more neighbours"):
+        assert ds.graph(k=100).k == 59  # clamped to N - 1 once, then reused
+    assert ds.graph(k=100).k == 59 and len(builds) == 4
+    with pytest.raises(ProjectorError, match="metric='dot'"):
+        ds.graph(metric="dot")
+    with pytest.raises(ProjectorError, match="'nope' is not an embedding column"):
+        ds.graph("nope")
+
+
+def test_dataset_graph_rebuilds_an_approximate_one_when_exact_is_asked(rng, monkeypatch):
+    import projector
+
+    monkeypatch.setattr(neighbors.graph, "EXACT_MAX_ROWS", 500)
+    ds = projector.Dataset.from_arrays(_mixture(1200, 16, clusters=8))
+    approximate = ds.graph(k=5, exact=False)
+    assert not approximate.exact and ds.graph(k=5) is approximate
+    exact = ds.graph(k=5, exact=True)
+    assert exact.exact and ds.graph(k=3).exact
+
+
+def test_dataset_graph_and_index_build_once_across_threads(rng, monkeypatch):
+    """The app asks from worker threads: concurrent first calls share one build."""
+    import threading
+
+    import projector
+
+    builds, release = [], threading.Event()
+    real = neighbors.NeighborIndex
+
+    def slow(*args, **kwargs):
+        builds.append(1)
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(neighbors, "NeighborIndex", slow)
+    ds = projector.Dataset.from_arrays(rng.standard_normal((50, 4)).astype(np.float32))
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(ds.index(metric="l2"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert len(builds) == 1 and len(got) == 4 and all(index is got[0] for index in got)
+    graphs = []
+    threads = [threading.Thread(target=lambda: graphs.append(ds.graph(k=5))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(ds._derived.graphs()) == 1 and all(g.indices is graphs[0].indices for g in graphs)

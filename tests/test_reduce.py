@@ -13,6 +13,7 @@ from sklearn.datasets import load_digits
 
 import projector
 from projector import Dataset, ProjectorError, ProjectorWarning
+from projector._derived import GraphKey
 from projector.progress import Cancelled
 from projector.reduce.params import PARAMS, ParameterError, TSNEParams, UMAPParams
 
@@ -245,10 +246,10 @@ def test_tsne_fft_descent_keeps_digit_neighbourhoods_reproducibly_and_can_cancel
 def test_one_graph_feeds_umap_and_tsne(digits):
     ds = Dataset.from_arrays(digits.vectors().copy())
     ds.project("tsne", n_iter=10, early_exaggeration_iter=10, cache=False, quality=False)  # builds k=90
-    held = [v for k, v in ds._derived.items() if k[0] == "knn"]
-    assert len(held) == 1 and held[0].k == 90
+    held = ds._derived.graphs()
+    assert list(held) == [GraphKey("embedding", "cosine")] and held[GraphKey("embedding", "cosine")].k == 90
     ds.project("umap", n_epochs=10, cache=False, quality=False)  # slices k=14 from it
-    assert len([k for k in ds._derived if k[0] == "knn"]) == 1
+    assert ds._derived.graphs().keys() == held.keys()
 
 
 # -- edge cases -------------------------------------------------------------------------------

@@ -653,23 +653,9 @@ class DataStore:
         return self._submit(job, self._short)
 
     def _neighbor_index(self, column: str, metric: str):
-        """The index of ``column`` in ``metric``, built once; its build holds only its own
-        lock, so every other question the store answers goes on meanwhile."""
-        from projector.neighbors import NeighborIndex
-
-        key = ("index", column, metric)
-        with self._lock:
-            index = self.dataset._derived.get(key)
-            building = self._index_locks.setdefault(key, threading.Lock())
-        if index is not None:
-            return index
-        with building:
-            index = self.dataset._derived.get(key)
-            if index is None:
-                index = NeighborIndex(self.dataset.vectors(column), metric)
-                with self._lock:
-                    self.dataset._derived[key] = index
-        return index
+        """The index of ``column`` in ``metric`` (:meth:`Dataset.index`), built once; its build
+        holds only the dataset's lock for that index, so the store answers everything else meanwhile."""
+        return self.dataset.index(column, metric)
 
     @staticmethod
     def map_neighbors(coords: np.ndarray, row: int, k: int) -> np.ndarray:

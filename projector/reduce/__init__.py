@@ -3,30 +3,36 @@
 :func:`project` is the one entry point behind ``Dataset.project``, ``projector project``, the
 app and reports. It validates the data and parameters, reduces to ``pca_dims`` components
 first when D > 100 (as the TensorFlow projector and scanpy do), builds or reuses the kNN
-graph, runs the layout on the chosen device, scores the map and caches the result.
+graph (or takes the one given as ``knn=``), runs the layout on the chosen device, scores the
+map and caches the result. The steps share one :class:`_Run`.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 import projector.device  # noqa: F401  (sets the OpenMP wait policy before faiss or torch loads)
 from projector.errors import ProjectorError, ProjectorWarning
 from projector.progress import ProgressCallback, Reporter
+from projector.reduce.caching import _cache, _data_hash, _from_cache, _to_cache, _versions
 from projector.reduce.params import PARAMS, MethodParams, ParameterError
+from projector.validation import METHODS, method_name
 
 if TYPE_CHECKING:
     from projector.cache import Cache
     from projector.dataset import Dataset
+    from projector.duplicates import UniqueRows
+    from projector.neighbors import KnnGraph
     from projector.projection import Projection
 
 __all__ = ["project", "METHODS", "PCA_THRESHOLD_DIMS"]
 
-METHODS = ("pca", "umap", "tsne")
 PCA_THRESHOLD_DIMS = 100
 
 
@@ -40,6 +46,7 @@ def project(
     quality: bool = True,
     progress: ProgressCallback | list[ProgressCallback] | None = None,
     cache_only: bool = False,
+    knn: "KnnGraph | tuple[np.ndarray, np.ndarray] | None" = None,
     **options: Any,
 ) -> "Projection | None":
     """Project one embedding column of ``dataset`` to 2 or 3 dimensions.
@@ -54,6 +61,14 @@ def project(
         progress: callbacks receiving :class:`~projector.progress.Progress`; True cancels.
         cache_only: return the projection only if the cache holds it (None otherwise); nothing
             is computed. The app lists maps from earlier runs this way.
+        knn: your own kNN graph for UMAP or t-SNE instead of the one projector builds: a
+            :class:`~projector.neighbors.KnnGraph` (e.g. ``ds.graph(k=30)``) or an
+            ``(indices, distances)`` pair of (N, k) arrays: every row's nearest other rows in the
+            original space, nearest first, in ``metric``, the row itself left out. ``k`` must
+            reach ``n_neighbors - 1`` (UMAP) or ``3 * perplexity`` (t-SNE); rows repeating another
+            row's vector are laid out once by UMAP, so their copies in the graph do not count
+            (see :mod:`projector.reduce.given_graph`). Recorded in provenance as given. PCA reads
+            no graph: passing one is an error.
         **options: the method's parameters (see :mod:`projector.reduce.params`); unknown names
             are errors.
 
@@ -79,6 +94,11 @@ def project(
         raise TooFewRowsError(f"{where}{name!r}: {n} rows cannot be projected; PCA, UMAP and t-SNE need at least {MIN_PROJECTABLE_ROWS}")
     if method == "auto":
         method = "identity" if d <= 3 else "umap"
+    if method in ("identity", "pca") and knn is not None:
+        raise ParameterError(
+            f"knn= feeds UMAP and t-SNE; {method_name(method)} reads the vectors only: leave knn out, "
+            "or pass method='umap' or 'tsne'"
+        )
     if method == "identity":
         if options:
             raise ParameterError(f"identity: takes no parameters, got {', '.join(options)}")
@@ -87,12 +107,17 @@ def project(
         note = f"{d}-dimensional data shown as is; pass method='pca', 'umap' or 'tsne' to compute a map"
         return Projection(coords, "identity", name, {}, None, {"notes": [note], "device": "cpu"})
     if method not in PARAMS:
-        raise ParameterError(f"method={method!r} must be one of 'pca', 'umap', 'tsne' or 'auto'")
+        raise ParameterError(f"method={method!r} must be one of {', '.join(map(repr, METHODS))} or 'auto'")
     params = PARAMS[method].from_options(options)
     _check_not_constant(matrix, name)
     runtime = resolve_device(device)
     notes: list[str] = []
     params = _clamp(params, n, notes)
+    given = None
+    if knn is not None:
+        from projector.reduce.given_graph import given_graph
+
+        given = given_graph(knn, n, params.metric)
 
     store = _cache(cache)
     key = None
@@ -100,49 +125,97 @@ def project(
         from projector.cache import cache_key, content_hash
 
         data_hash = _data_hash(dataset, name, content_hash)
-        key = cache_key(f"projection-{method}", data_hash, {**params.to_dict(), "device": runtime}, _versions(method, runtime))
+        keyed = {**params.to_dict(), "device": runtime}
+        if given is not None:  # absent otherwise, so keys made before knn= still hit
+            keyed["knn"] = content_hash(given.indices)[:16] + content_hash(given.distances)[:16]
+        key = cache_key(f"projection-{method}", data_hash, keyed, _versions(method, runtime))
         hit = store.get(key)
         if hit is not None:
             return _scored(dataset, _from_cache(hit, method, name, params), quality, store, report)
     if cache_only:
         return None
 
-    seconds: dict[str, float] = {}
-    provenance: dict[str, Any] = {"device": runtime, "notes": notes, "seconds": seconds, "versions": _versions(method, runtime)}
-    from projector.duplicates import unique_rows
-
-    unique = unique_rows(matrix)
-    provenance["duplicates"] = unique.duplicates
-    # UMAP lays out each distinct vector once: copies would otherwise form a graph of their own
-    # and drift off the map. Too few distinct rows to lay out, and it keeps every row.
-    distinct = unique if method == "umap" and unique.duplicates and len(unique.first) >= MIN_PROJECTABLE_ROWS else None
-    if unique.duplicates:
-        where = "share one spot" if distinct is not None or method == "pca" else "land on (nearly) the same spot"
-        notes.append(f"{unique.duplicates} rows repeat another row's vector exactly; they {where}")
-
+    run = _Run(dataset, name, params, report, runtime, store, notes=notes)
+    run.provenance.update(device=runtime, notes=notes, seconds=run.seconds, versions=_versions(method, runtime))
     if method == "pca":
-        result = _pca(matrix, params.dims, runtime, report, seconds)
-        coords = result.coords
-        provenance["explained_variance_ratio"] = result.explained_variance_ratio.tolist()
-        provenance["backend"] = "torch" if runtime == "cuda" else "numpy"
+        coords = _pca_map(run, matrix)
     else:
-        space, metric = _search_space(matrix, params, runtime, report, seconds, provenance, notes)
-        if distinct is not None:
-            space = np.ascontiguousarray(space[distinct.first])
-            provenance["distinct_rows"] = int(len(distinct.first))
-        graph = _graph(dataset, name, space, metric, _graph_k(params, len(space)), runtime, report, seconds, provenance, store, distinct=distinct is not None)
-        if method == "umap":
-            coords = _umap(space, graph, params, runtime, report, seconds, provenance, notes)
-        else:
-            coords = _tsne(space, graph, params, runtime, report, seconds, provenance, notes)
-        if distinct is not None:
-            coords = distinct.expand(coords)
-
-    seconds["total"] = time.perf_counter() - started
-    projection = Projection(coords.astype(np.float32), method, name, params.to_dict(), None, provenance)
+        coords = _neighbour_map(run, matrix, given)
+    run.seconds["total"] = time.perf_counter() - started
+    projection = Projection(coords.astype(np.float32), method, name, params.to_dict(), None, run.provenance)
     if store is not None and key is not None:
         _to_cache(store, key, projection)
     return _scored(dataset, projection, quality, store, report)
+
+
+@dataclass
+class _Run:
+    """One reduction, as its steps share it: what is reduced and how, who hears of progress,
+    where it runs, the cache, and what it records (seconds per step, provenance, notes)."""
+
+    dataset: "Dataset"
+    column: str
+    params: MethodParams
+    report: Reporter
+    runtime: str
+    store: "Cache | None"
+    seconds: dict[str, float] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Add the time the block takes to ``seconds[step]``."""
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - t
+
+
+def _pca_map(run: _Run, matrix: np.ndarray) -> np.ndarray:
+    _duplicates(run, matrix)
+    result = _pca(run, matrix, run.params.dims)
+    run.provenance["explained_variance_ratio"] = result.explained_variance_ratio.tolist()
+    run.provenance["backend"] = "torch" if run.runtime == "cuda" else "numpy"
+    return result.coords
+
+
+def _neighbour_map(run: _Run, matrix: np.ndarray, given: "KnnGraph | None") -> np.ndarray:
+    """UMAP or t-SNE: the search space, the graph (built, held, cached or given), the layout."""
+    distinct = _duplicates(run, matrix)
+    if given is None:
+        space, metric = _search_space(run, matrix)
+    else:
+        space, metric = matrix, given.metric
+        run.provenance["pca_dims"] = None
+    if distinct is not None:
+        space = np.ascontiguousarray(space[distinct.first])
+        run.provenance["distinct_rows"] = int(len(distinct.first))
+    k = _graph_k(run.params, len(space))
+    if given is None:
+        graph = _graph(run, space, metric, k, distinct=distinct is not None)
+    else:
+        graph = _given(run, given, distinct, k)
+    coords = _umap(run, space, graph) if run.params.method == "umap" else _tsne(run, space, graph)
+    return distinct.expand(coords) if distinct is not None else coords
+
+
+def _duplicates(run: _Run, matrix: np.ndarray) -> "UniqueRows | None":
+    """Rows repeating another's vector, noted; for UMAP the distinct rows it lays out, once each
+    (copies would otherwise form a graph of their own and drift off the map). Too few distinct
+    rows to lay out, and it keeps every row."""
+    from projector.dataset import MIN_PROJECTABLE_ROWS
+    from projector.duplicates import unique_rows
+
+    unique = unique_rows(matrix)
+    run.provenance["duplicates"] = unique.duplicates
+    method = run.params.method
+    distinct = unique if method == "umap" and unique.duplicates and len(unique.first) >= MIN_PROJECTABLE_ROWS else None
+    if unique.duplicates:
+        where = "share one spot" if distinct is not None or method == "pca" else "land on (nearly) the same spot"
+        run.notes.append(f"{unique.duplicates} rows repeat another row's vector exactly; they {where}")
+    return distinct
 
 
 def _scored(dataset, projection, quality, store, report):
@@ -185,13 +258,14 @@ def _check_not_constant(matrix: np.ndarray, name: str) -> None:
     raise ProjectorError(f"{name!r}: every vector is the same; there is nothing to project")
 
 
-def _search_space(matrix, params, runtime, report, seconds, provenance, notes):
+def _search_space(run: _Run, matrix: np.ndarray) -> tuple[np.ndarray, str]:
     """The vectors the kNN graph is built on: PCA components when D is large, and the metric there.
 
     For cosine, rows are L2-normalised before PCA, so Euclidean distance in PCA space stands in
     for cosine distance in the original space.
     """
     n, d = matrix.shape
+    params, provenance = run.params, run.provenance
     metric = params.metric
     if params.pca_dims is None or d <= PCA_THRESHOLD_DIMS or params.pca_dims >= d:
         provenance["pca_dims"] = None
@@ -202,24 +276,24 @@ def _search_space(matrix, params, runtime, report, seconds, provenance, notes):
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         source = matrix / np.where(norms > 0, norms, 1.0)
         metric = "l2"
-    result = _pca(source, params.pca_dims, runtime, report, seconds)
-    seconds["pca"] = time.perf_counter() - t
+    result = _pca(run, source, params.pca_dims)
+    run.seconds["pca"] = time.perf_counter() - t
     provenance["pca_dims"] = params.pca_dims
     provenance["pca_explained_variance"] = float(result.explained_variance_ratio.sum())
-    notes.append(
+    run.notes.append(
         f"neighbours searched in the first {params.pca_dims} PCA components "
         f"({provenance['pca_explained_variance']:.0%} of the variance); pca_dims=None to search all {d}"
     )
     return np.ascontiguousarray(result.coords), metric
 
 
-def _pca(matrix, dims, runtime, report, seconds):
+def _pca(run: _Run, matrix: np.ndarray, dims: int):
     from projector.reduce.pca import pca_numpy, pca_torch
 
-    t = time.perf_counter()
-    result = pca_torch(matrix, dims, device="cuda", report=report) if runtime == "cuda" else pca_numpy(matrix, dims, report=report)
-    seconds["pca"] = seconds.get("pca", 0.0) + time.perf_counter() - t
-    return result
+    with run.timed("pca"):
+        if run.runtime == "cuda":
+            return pca_torch(matrix, dims, device="cuda", report=run.report)
+        return pca_numpy(matrix, dims, report=run.report)
 
 
 def _graph_k(params: MethodParams, n: int) -> int:
@@ -228,213 +302,112 @@ def _graph_k(params: MethodParams, n: int) -> int:
     return max(1, min(n - 1, int(3 * params.perplexity)))
 
 
-def _graph(dataset, column, space, metric, k, runtime, report, seconds, provenance, store=None, distinct=False):
-    """The kNN graph for this column and search space, built once and reused (k sliced down).
+def _graph(run: _Run, space: np.ndarray, metric: str, k: int, *, distinct: bool) -> "KnnGraph":
+    """The kNN graph of this column's search space (see :func:`projector.reduce.graph.held_graph`)."""
+    from projector.reduce.graph import held_graph
 
-    Held on the dataset for this session and, with a cache, on disk for later runs and the app.
-    ``distinct``: ``space`` holds one row per distinct vector, not every row.
-    """
-    from dataclasses import replace
-
-    from projector.neighbors import knn_graph
-
-    t = time.perf_counter()
-    derived = getattr(dataset, "_derived", None)
-    pca_dims = provenance.get("pca_dims")
-    slot = ("knn", column, metric, pca_dims, distinct)
-    held = derived.get(slot) if derived is not None else None
-    if held is None or held.k < k:
-        held = _cached_graph(store, dataset, column, metric, pca_dims, k, distinct)
-        if held is None:
-            held = knn_graph(space, k, metric, device=runtime, progress=_forward(report))
-            _cache_graph(store, dataset, column, pca_dims, held, distinct)
-        if derived is not None:
-            derived[slot] = held
-    graph = held if held.k == k else replace(held, indices=held.indices[:, :k], distances=held.distances[:, :k], k=k)
-    seconds["knn"] = time.perf_counter() - t
-    provenance["knn"] = {"k": k, "metric": metric, "exact": graph.exact, "recall": graph.recall, "backend": graph.backend}
+    with run.timed("knn"):
+        graph = held_graph(
+            run.dataset, run.column, space, metric, k, device=run.runtime, report=run.report, store=run.store,
+            pca_dims=run.provenance.get("pca_dims"), distinct=distinct,
+        )
+    _record_graph(run, graph)
     return graph
 
 
-def _graph_key(dataset, column, metric, pca_dims, k, distinct=False):
-    from projector.cache import cache_key, content_hash
+def _given(run: _Run, given: "KnnGraph", distinct: "UniqueRows | None", k: int) -> "KnnGraph":
+    """The graph the user gave, over the rows laid out, cut to ``k`` (or an error saying why not)."""
+    from projector.reduce.given_graph import distinct_graph, needed
 
-    versions = {k_: v for k_, v in _versions("pca", "cpu").items() if k_ in ("faiss-cpu", "numpy", "projector")}
-    params = {"metric": metric, "pca_dims": pca_dims, "k": k, **({"rows": "distinct"} if distinct else {})}
-    return cache_key("knn", _data_hash(dataset, column, content_hash), params, versions)
-
-
-def _cached_graph(store, dataset, column, metric, pca_dims, k, distinct=False):
-    if store is None:
-        return None
-    from projector.neighbors import KnnGraph
-
-    hit = store.get(_graph_key(dataset, column, metric, pca_dims, k, distinct))
-    if hit is None:
-        return None
-    meta = hit.meta
-    return KnnGraph(
-        indices=np.asarray(hit.arrays["indices"]), distances=np.asarray(hit.arrays["distances"]), metric=metric, k=k,
-        exact=bool(meta["exact"]), recall=meta.get("recall"), seconds=float(meta.get("seconds", 0.0)), backend=meta.get("backend", "faiss"),
-    )
+    graph = distinct_graph(given, distinct) if distinct is not None else given
+    params = run.params
+    what = f"UMAP with n_neighbors={params.n_neighbors}" if params.method == "umap" else f"t-SNE with perplexity={params.perplexity:g}"
+    graph = needed(graph, k, what, given.k)
+    _record_graph(run, graph)
+    run.provenance["knn"]["given"] = True
+    run.notes.append(f"neighbours from the graph given as knn= ({given.k} per row)")
+    return graph
 
 
-def _cache_graph(store, dataset, column, pca_dims, graph, distinct=False) -> None:
-    if store is None:
-        return
-    key = _graph_key(dataset, column, graph.metric, pca_dims, graph.k, distinct)
-    meta = {"exact": graph.exact, "recall": graph.recall, "seconds": graph.seconds, "backend": graph.backend, "column": column}
-    store.put(key, {"indices": graph.indices, "distances": graph.distances}, meta)
+def _record_graph(run: _Run, graph: "KnnGraph") -> None:
+    run.provenance["knn"] = {
+        "k": graph.k, "metric": graph.metric, "exact": graph.exact, "recall": graph.recall, "backend": graph.backend,
+    }
 
 
-def _forward(report: Reporter):
-    return [lambda event: report(event.stage, event.done, event.total, event.message)] if report else None
-
-
-def _umap(space, graph, params, runtime, report, seconds, provenance, notes):
+def _umap(run: _Run, space: np.ndarray, graph: "KnnGraph") -> np.ndarray:
     from projector.reduce._fuzzy import fuzzy_graph, sampled_edges
 
-    n = len(space)
-    n_epochs = params.n_epochs or (500 if n <= 10_000 else 200)
+    params = run.params
+    n_epochs = params.n_epochs or (500 if len(space) <= 10_000 else 200)
     backend = params.backend
     if backend == "auto":
         from projector.device import torch_available
 
         backend = "torch" if torch_available() else "umap-learn"
-    provenance["backend"] = backend
-    provenance["n_epochs"] = n_epochs
-    t = time.perf_counter()
-    fuzzy = fuzzy_graph(graph.indices, np.maximum(graph.distances, 0.0), params.n_neighbors)
-    sampled = sampled_edges(fuzzy, n_epochs)
-    seconds["graph"] = time.perf_counter() - t
-    t = time.perf_counter()
-    if backend == "umap-learn":
-        from projector.reduce.umap_learn import umap_learn_layout
+    run.provenance["backend"] = backend
+    run.provenance["n_epochs"] = n_epochs
+    with run.timed("graph"):
+        fuzzy = fuzzy_graph(graph.indices, np.maximum(graph.distances, 0.0), params.n_neighbors)
+        sampled = sampled_edges(fuzzy, n_epochs)
+    with run.timed("layout"):
+        if backend == "umap-learn":
+            from projector.reduce.umap_learn import umap_learn_layout
 
-        coords = umap_learn_layout(space, graph, params, n_epochs)
-    else:
-        coords = _umap_torch(space, sampled, params, n_epochs, runtime, report, provenance)
-    coords = _gather(coords, sampled, notes)
-    seconds["layout"] = time.perf_counter() - t
-    return coords
+            coords = umap_learn_layout(space, graph, params, n_epochs)
+        else:
+            coords = _umap_torch(run, space, sampled, n_epochs)
+        return _gather(run, coords, sampled)
 
 
-def _umap_torch(space, fuzzy, params, n_epochs, runtime, report, provenance):
-    from projector.reduce._fuzzy import find_ab, init_from_graph
+def _umap_torch(run: _Run, space: np.ndarray, fuzzy, n_epochs: int) -> np.ndarray:
+    from projector.reduce._fuzzy import find_ab
+    from projector.reduce.initialization import umap_start
     from projector.reduce.umap_torch import optimize_layout
 
+    params = run.params
     a, b = find_ab(params.spread, params.min_dist)
-    fallback = _pca_init(space, params.dims)
-    if params.init == "spectral":
-        init, how = init_from_graph(fuzzy, params.dims, params.seed, space, fallback)
-    elif params.init == "pca":
-        init, how = _scaled(fallback), "pca"
-    else:
-        init, how = np.random.default_rng(params.seed).uniform(-10, 10, size=(len(space), params.dims)).astype(np.float32), "random"
-    provenance["init"] = how
+    init, run.provenance["init"] = umap_start(params, space, fuzzy)
     return optimize_layout(
         fuzzy, init, a=a, b=b, n_epochs=n_epochs, learning_rate=params.learning_rate,
-        negative_sample_rate=params.negative_sample_rate, seed=params.seed, device=runtime, report=report,
+        negative_sample_rate=params.negative_sample_rate, seed=params.seed, device=run.runtime, report=run.report,
     )
 
 
-def _gather(coords, sampled, notes):
+def _gather(run: _Run, coords: np.ndarray, sampled) -> np.ndarray:
     """Parts of the graph that the layout threw far off are moved back beside the map."""
     from projector.reduce._components import component_labels, gather_components
 
     count, labels = component_labels(sampled)
     coords, moved = gather_components(coords, labels, count)
     if moved:
-        notes.append(
+        run.notes.append(
             f"{moved} of the {count} disconnected parts of the neighbour graph lay far off the map and were "
             "moved next to it (distances between disconnected parts carry no meaning)"
         )
     return coords
 
 
-def _pca_init(space: np.ndarray, dims: int) -> np.ndarray:
-    from projector.reduce.pca import pca_numpy
-
-    return pca_numpy(space, dims).coords
-
-
-def _scaled(coords: np.ndarray) -> np.ndarray:
-    scale = np.abs(coords).max()
-    return (coords * (10.0 / scale) if scale > 0 else coords).astype(np.float32)
-
-
-def _tsne(space, graph, params, runtime, report, seconds, provenance, notes):
+def _tsne(run: _Run, space: np.ndarray, graph: "KnnGraph") -> np.ndarray:
+    from projector.reduce.initialization import tsne_start
     from projector.reduce.tsne import tsne_affinities, tsne_layout
 
-    t = time.perf_counter()
-    if params.init == "pca":
-        init = _pca_init(space, params.dims)
-    else:
-        init = np.random.default_rng(params.seed).normal(size=(len(space), params.dims)).astype(np.float32)
-    distances = np.maximum(graph.distances, 0.0)
-    backend = params.backend if params.backend != "auto" else ("torch" if runtime == "cuda" else "openTSNE")
-    schedule = {
-        "learning_rate": params.learning_rate, "n_iter": params.n_iter, "early_exaggeration": params.early_exaggeration,
-        "early_exaggeration_iter": params.early_exaggeration_iter, "seed": params.seed, "report": report,
-    }
-    if backend == "torch":
-        from projector.reduce.tsne_torch import tsne_torch_layout
+    params = run.params
+    with run.timed("layout"):
+        init = tsne_start(params, space)
+        distances = np.maximum(graph.distances, 0.0)
+        backend = params.backend if params.backend != "auto" else ("torch" if run.runtime == "cuda" else "openTSNE")
+        schedule = {
+            "learning_rate": params.learning_rate, "n_iter": params.n_iter, "early_exaggeration": params.early_exaggeration,
+            "early_exaggeration_iter": params.early_exaggeration_iter, "seed": params.seed, "report": run.report,
+        }
+        if backend == "torch":
+            from projector.reduce.tsne_torch import tsne_torch_layout
 
-        affinities = tsne_affinities(graph.indices, distances, perplexity=params.perplexity, seed=params.seed)
-        coords = tsne_torch_layout(affinities.P, init, device=runtime, **schedule)
-    else:
-        coords = tsne_layout(graph.indices, distances, init, perplexity=params.perplexity, **schedule)
-    seconds["layout"] = time.perf_counter() - t
-    provenance["backend"] = backend
-    provenance["init"] = params.init
+            affinities = tsne_affinities(graph.indices, distances, perplexity=params.perplexity, seed=params.seed)
+            coords = tsne_torch_layout(affinities.P, init, device=run.runtime, **schedule)
+        else:
+            coords = tsne_layout(graph.indices, distances, init, perplexity=params.perplexity, **schedule)
+    run.provenance["backend"] = backend
+    run.provenance["init"] = params.init
     return coords
-
-
-def _cache(cache):
-    if cache is False or cache is None:
-        return None
-    if cache is True:
-        from projector.cache import Cache
-
-        return Cache()
-    return cache
-
-
-def _data_hash(dataset, column, content_hash) -> str:
-    derived = getattr(dataset, "_derived", None)
-    slot = ("hash", column)
-    if derived is not None and slot in derived:
-        return derived[slot]
-    value = content_hash(dataset.vectors(column))
-    if derived is not None:
-        derived[slot] = value
-    return value
-
-
-def _versions(method: str, runtime: str) -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from projector._version import __version__
-
-    names = ["numpy", "faiss-cpu", "scipy"]
-    names += {"umap": ["torch", "umap-learn"], "tsne": ["openTSNE"], "pca": ["torch"] if runtime == "cuda" else []}[method]
-    out = {"projector": __version__}
-    for package in names:
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
-def _to_cache(store, key, projection) -> None:
-    store.put(key, {"coords": projection.coords}, projection.metadata())
-
-
-def _from_cache(hit, method, column, params) -> "Projection":
-    from projector.projection import Projection
-
-    meta = dict(hit.meta)
-    provenance = {k: v for k, v in meta.items() if k not in ("method", "column", "columns", "params", "quality")}
-    provenance["cached"] = True
-    return Projection(hit.arrays["coords"], method, column, params.to_dict(), None, provenance)

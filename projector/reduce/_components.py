@@ -5,10 +5,10 @@ class. UMAP has no edge between the parts, so nothing says how far apart to draw
 negative sampling pushes them, and a part that starts inside the bulk is thrown far out,
 squeezing the rest of the map into a corner. Two fixes, after umap-learn and beyond it:
 
-- :func:`component_init` starts each part apart: the parts' centroids are laid out by a
-  spectral embedding of their affinities (a few parts on the unit axes), and each part's own
-  spectral layout is scaled into its share of the space around its centroid's spot (as
-  umap-learn's ``multi_component_layout``).
+- :func:`projector.reduce.initialization.component_init` starts each part apart: the parts'
+  centroids are laid out by a spectral embedding of their affinities (a few parts on the unit
+  axes), and each part's own spectral layout is scaled into its share of the space around its
+  centroid's spot (as umap-learn's ``multi_component_layout``).
 - :func:`gather_components` moves a small part that ended up far beyond the bulk back to
   just outside it, along the same direction, without changing its shape. Distances between parts
   of a disconnected graph carry no meaning; a squeezed map does harm.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["component_labels", "component_init", "gather_components", "FAR"]
+__all__ = ["component_labels", "gather_components", "FAR"]
 
 FAR = 2.0  # a part is far when a point of it lies beyond FAR x the bulk's 99th-percentile radius
 _GAP = 0.05  # room left between the bulk and a gathered part, as a share of that radius
@@ -31,53 +31,6 @@ def component_labels(graph: sp.spmatrix) -> tuple[int, np.ndarray]:
 
     count, labels = connected_components(graph, directed=False)
     return int(count), labels.astype(np.int64)
-
-
-def component_init(graph: sp.spmatrix, labels: np.ndarray, count: int, data: np.ndarray, dims: int, seed: int, spectral) -> np.ndarray:
-    """Initial coordinates for a graph of ``count`` parts, each part apart from the others.
-
-    ``spectral(subgraph, dims, seed)`` lays out one connected part (None when it fails);
-    ``data`` (N, D) gives the parts' centroids. Returns (N, dims) float64 in about [-1, 1].
-    """
-    rng = np.random.default_rng(seed)
-    meta = _meta_layout(data, labels, count, dims, seed)
-    gaps = np.sqrt(((meta[:, None, :] - meta[None, :, :]) ** 2).sum(axis=2))
-    np.fill_diagonal(gaps, np.inf)
-    room = np.where(np.isfinite(gaps.min(axis=1)), gaps.min(axis=1) / 2.0, 1.0)
-    csr = graph.tocsr()
-    order = np.argsort(labels, kind="stable")
-    bounds = np.searchsorted(labels[order], np.arange(count + 1))
-    out = np.empty((len(labels), dims), dtype=np.float64)
-    for part in range(count):
-        members = order[bounds[part] : bounds[part + 1]]
-        layout = None
-        if len(members) > max(dims + 1, 2 * dims - 1):
-            layout = spectral(csr[members][:, members].tocoo(), dims, seed)
-        if layout is None:
-            layout = rng.uniform(-1.0, 1.0, size=(len(members), dims))
-        else:
-            scale = np.abs(layout).max()
-            layout = layout / scale if scale > 0 else layout
-        out[members] = layout * room[part] + meta[part]
-    return out
-
-
-def _meta_layout(data: np.ndarray, labels: np.ndarray, count: int, dims: int, seed: int) -> np.ndarray:
-    """One spot per part: a spectral embedding of the centroids' affinities, or the unit axes."""
-    if count <= 2 * dims:
-        half = int(np.ceil(count / 2.0))
-        base = np.hstack([np.eye(half), np.zeros((half, max(0, dims - half)))])[:, :dims]
-        return np.vstack([base, -base])[:count]
-    from sklearn.manifold import SpectralEmbedding
-
-    sums = np.zeros((count, data.shape[1]))
-    np.add.at(sums, labels, np.asarray(data, dtype=np.float64))
-    centroids = sums / np.bincount(labels, minlength=count)[:, None]
-    squared = ((centroids[:, None, :] - centroids[None, :, :]) ** 2).sum(axis=2)
-    scale = np.median(squared[squared > 0]) if (squared > 0).any() else 1.0
-    affinity = np.exp(-squared / scale)  # scaled, so distances in any unit give a connected affinity
-    meta = SpectralEmbedding(n_components=dims, affinity="precomputed", random_state=seed).fit_transform(affinity)
-    return meta / np.abs(meta).max()
 
 
 def gather_components(coords: np.ndarray, labels: np.ndarray, count: int) -> tuple[np.ndarray, int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["fuzzy_graph", "sampled_edges", "find_ab", "init_from_graph"]
+__all__ = ["fuzzy_graph", "sampled_edges", "find_ab"]
 
 _SMOOTH_K_TOLERANCE = 1e-5
 _MIN_K_DIST_SCALE = 1e-3
@@ -83,60 +83,3 @@ def find_ab(spread: float, min_dist: float) -> tuple[float, float]:
     yv = np.where(xv < min_dist, 1.0, np.exp(-(xv - min_dist) / spread))
     (a, b), _ = curve_fit(lambda x, a, b: 1.0 / (1.0 + a * x ** (2 * b)), xv, yv)
     return float(a), float(b)
-
-
-def init_from_graph(graph: sp.coo_matrix, dims: int, seed: int, data: np.ndarray, fallback: np.ndarray) -> tuple[np.ndarray, str]:
-    """Spectral layout of the graph (as umap-learn), else ``fallback``; says which it used.
-
-    A graph in several parts gets each part's own spectral layout, the parts placed apart by
-    their centroids in ``data`` (see :mod:`projector.reduce._components`). Returns
-    coordinates scaled to [-10, 10] like umap-learn's initialisation.
-    """
-    from projector.reduce._components import component_init, component_labels
-
-    n = graph.shape[0]
-    count, labels = component_labels(graph)
-    coords = None
-    how = "spectral"
-    if count > 1:
-        coords = component_init(graph, labels, count, data, dims, seed, _spectral)
-        how = f"spectral, {count} parts of the graph placed apart"
-    elif n > dims + 2:
-        coords = _spectral(graph, dims, seed)
-    if coords is None:
-        how = "pca (spectral did not converge)"
-        coords = fallback[:, :dims].astype(np.float64)
-    scale = np.abs(coords).max()
-    coords = coords * (10.0 / scale) if scale > 0 else coords
-    rng = np.random.default_rng(seed)
-    coords = coords + rng.normal(scale=1e-4, size=coords.shape)
-    return coords.astype(np.float32), how
-
-
-def _spectral(graph: sp.coo_matrix, dims: int, seed: int) -> np.ndarray | None:
-    from scipy.sparse.linalg import ArpackNoConvergence, eigsh, lobpcg
-
-    n = graph.shape[0]
-    csr = graph.tocsr()
-    degree = np.asarray(csr.sum(axis=1)).ravel()
-    inv_sqrt = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
-    d_half = sp.diags(inv_sqrt)
-    laplacian = sp.identity(n, format="csr") - d_half @ csr @ d_half
-    k = dims + 1
-    rng = np.random.default_rng(seed)
-    try:
-        if n <= 1_000:  # small parts: a dense solve is exact and never fails to converge
-            values, vectors = np.linalg.eigh(laplacian.toarray())
-        elif n < 2_000_000:
-            values, vectors = eigsh(
-                laplacian, k, which="SM", ncv=max(2 * k + 1, int(np.sqrt(n))), tol=1e-4,
-                v0=np.ones(n), maxiter=n * 5,
-            )
-        else:
-            guess = rng.normal(size=(n, k))
-            values, vectors = lobpcg(laplacian, guess, largest=False, tol=1e-8, maxiter=200)
-    except (ArpackNoConvergence, ValueError, np.linalg.LinAlgError):
-        return None
-    order = np.argsort(values)[1:k]
-    out = vectors[:, order]
-    return out if np.isfinite(out).all() else None

@@ -53,7 +53,8 @@ def map_quality(
     """
     from projector.cache import cache_key, content_hash
     from projector.quality import Quality, projection_quality
-    from projector.reduce import _cache, _data_hash, _graph, _versions
+    from projector.reduce.caching import _cache, _data_hash, _versions
+    from projector.reduce.graph import held_graph
 
     axes = tuple(int(a) for a in (drawn_axes(projection) if axes is None else axes))
     dims = projection.coords.shape[1]
@@ -79,7 +80,7 @@ def map_quality(
             return Quality.from_dict(summary, hit.arrays["per_point_preservation"])
     t = time.perf_counter()
     runtime = projection.provenance.get("device", "cpu")
-    graph = _graph(dataset, column, matrix, metric, min(QUALITY_K, n - 1), runtime, report, {}, {"pca_dims": None}, store)
+    graph = held_graph(dataset, column, matrix, metric, min(QUALITY_K, n - 1), device=runtime, report=report, store=store)
     labels = dataset.table.column(label_column).to_pylist() if label_column else None
     k = min(QUALITY_K, graph.indices.shape[1])
     quality = projection_quality(matrix, coords, original_knn=graph.indices[:, :k], metric=metric, labels=labels, k=k, report=report)
