@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from projector.errors import ProjectorError, SchemaError
-from projector.validation import check_coords
+from projector.validation import check_coords, check_whole
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,9 +87,8 @@ class Comparison:
 
         Ties keep row order. Returns (min(n, N),) int64.
         """
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ProjectorError(f"n={n!r} must be a whole number >= 0 (how many rows to return).")
-        return np.argsort(self.jaccard, kind="stable")[: int(n)].astype(np.int64)
+        n = check_whole("n", n, meaning="how many rows to return")
+        return np.argsort(self.jaccard, kind="stable")[:n].astype(np.int64)
 
     def to_dict(self) -> dict[str, Any]:
         """The aggregate figures as JSON-safe values; the per-row array is left out."""

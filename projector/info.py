@@ -18,6 +18,7 @@ from projector.dataset import MIN_PROJECTABLE_ROWS, Dataset
 from projector.duplicates import unique_rows
 from projector.media import is_url
 from projector.schema import first_values
+from projector.validation import method_names_text
 
 __all__ = ["DatasetInfo", "describe", "INFO_SCHEMA_VERSION"]
 
@@ -87,7 +88,7 @@ def describe(dataset: Dataset, *, check_media: bool = True) -> DatasetInfo:
             if check_media and storage == "path":
                 warnings.extend(_missing_files(name, table.column(name), dataset.media_root))
     if len(dataset) < MIN_PROJECTABLE_ROWS:
-        warnings.append(f"only {len(dataset)} rows: too few to project (PCA, UMAP and t-SNE need {MIN_PROJECTABLE_ROWS})")
+        warnings.append(f"only {len(dataset)} rows: too few to project ({method_names_text(last='and')} need {MIN_PROJECTABLE_ROWS})")
     return DatasetInfo(
         source=dataset.source,
         rows=len(dataset),

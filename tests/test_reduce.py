@@ -54,7 +54,7 @@ def test_unknown_and_out_of_bounds_parameters_are_errors():
         UMAPParams.from_options({"n_neighbours": 10})
     with pytest.raises(ParameterError, match=r"n_neighbors=1 must be in \[2, 200\]; the default is 15"):
         UMAPParams(n_neighbors=1)
-    with pytest.raises(ParameterError, match="dims=4 must be one of 2, 3"):
+    with pytest.raises(ParameterError, match="dims=4 must be one of 2 or 3"):
         TSNEParams(dims=4)
     with pytest.raises(ParameterError, match="metric='manhattan' must be one of"):
         UMAPParams(metric="manhattan")

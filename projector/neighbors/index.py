@@ -22,7 +22,7 @@ from projector.neighbors.backends import (
     _TorchFlat,
 )
 from projector.progress import ProgressCallback, Reporter
-from projector.validation import check_k, check_metric
+from projector.validation import check_choice, check_k, check_metric
 
 BACKENDS = ("auto", "faiss", "torch")
 __all__ = ["NeighborIndex", "BACKENDS"]
@@ -57,8 +57,7 @@ class NeighborIndex:
     ) -> None:
         started = time.perf_counter()
         check_metric(metric)
-        if backend not in BACKENDS:
-            raise ProjectorError(f"backend={backend!r} must be one of {', '.join(map(repr, BACKENDS))}")
+        check_choice("backend", backend, BACKENDS, default="auto")
         if backend == "torch" and not exact:
             raise ProjectorError("backend='torch' searches exactly; pass exact=True, or backend='faiss' for HNSW")
         report = progress if isinstance(progress, Reporter) else Reporter(progress)

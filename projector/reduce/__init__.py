@@ -22,7 +22,7 @@ from projector.errors import ProjectorError, ProjectorWarning
 from projector.progress import ProgressCallback, Reporter
 from projector.reduce.caching import _cache, _data_hash, _from_cache, _to_cache, _versions
 from projector.reduce.params import PARAMS, MethodParams, ParameterError
-from projector.validation import METHODS, method_name
+from projector.validation import METHODS, check_method, method_name, method_names_text
 
 if TYPE_CHECKING:
     from projector.cache import Cache
@@ -91,7 +91,7 @@ def project(
         from projector.errors import TooFewRowsError
 
         where = f"{dataset.source}: " if dataset.source else ""
-        raise TooFewRowsError(f"{where}{name!r}: {n} rows cannot be projected; PCA, UMAP and t-SNE need at least {MIN_PROJECTABLE_ROWS}")
+        raise TooFewRowsError(f"{where}{name!r}: {n} rows cannot be projected; {method_names_text(last='and')} need at least {MIN_PROJECTABLE_ROWS}")
     if method == "auto":
         method = "identity" if d <= 3 else "umap"
     if method in ("identity", "pca") and knn is not None:
@@ -106,8 +106,7 @@ def project(
         coords[:, :d] = matrix
         note = f"{d}-dimensional data shown as is; pass method='pca', 'umap' or 'tsne' to compute a map"
         return Projection(coords, "identity", name, {}, None, {"notes": [note], "device": "cpu"})
-    if method not in PARAMS:
-        raise ParameterError(f"method={method!r} must be one of {', '.join(map(repr, METHODS))} or 'auto'")
+    check_method(method)
     params = PARAMS[method].from_options(options)
     _check_not_constant(matrix, name)
     runtime = resolve_device(device)

@@ -11,6 +11,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar, Mapping
 
 from projector.errors import ParameterError, ProjectorError
+from projector.validation import one_of
 
 __all__ = ["ParameterError", "MethodParams", "PCAParams", "UMAPParams", "TSNEParams", "PARAMS", "param", "describe_params"]
 
@@ -114,7 +115,7 @@ def _check(method: str, name: str, value: Any, meta: Mapping[str, Any], default:
     choices = meta.get("choices") or ()
     if isinstance(value, str):
         if choices and value not in choices:
-            raise ParameterError(f"{where} must be one of {', '.join(map(repr, choices))}; the default is {default!r}")
+            raise ParameterError(f"{where} must be one of {one_of(choices)}; the default is {default!r}")
         if not choices and not (isinstance(default, str) and value == default):
             raise ParameterError(f"{where} must be a number; the default is {default!r}")
         return
@@ -123,7 +124,7 @@ def _check(method: str, name: str, value: Any, meta: Mapping[str, Any], default:
     if isinstance(default, int) and not isinstance(default, bool) and not float(value).is_integer():
         raise ParameterError(f"{where} must be a whole number; the default is {default!r}")
     if choices and value not in choices:
-        raise ParameterError(f"{where} must be one of {', '.join(map(str, choices))}; the default is {default!r}")
+        raise ParameterError(f"{where} must be one of {one_of(choices)}; the default is {default!r}")
     low, high = meta.get("low"), meta.get("high")
     if (low is not None and value < low) or (high is not None and value > high):
         span = f"[{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
