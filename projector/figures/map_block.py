@@ -25,7 +25,8 @@ from projector.explore.html import escape, legend_html, truncate
 from projector.errors import ProjectorError, ProjectorWarning
 
 if TYPE_CHECKING:
-    from projector.explore.store import DataStore, MapEntry
+    from projector.explore.maps import MapEntry
+    from projector.explore.store import DataStore
 
 __all__ = ["MapOptions", "map_block", "compare_block", "stratified_sample", "INTERACTIVE_MAX_POINTS"]
 
@@ -154,7 +155,7 @@ def _points(store: "DataStore", coords: dict[str, np.ndarray], options: MapOptio
             palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0]] * 2
             mappers.append(LinearColorMapper(palette=palette, low=-0.5, high=len(palette) - 0.5, nan_color=GREY))
         legends.append(legend_html(spec))
-    table_columns = list(options.table_columns or store.display_columns()[:8])
+    table_columns = list(options.table_columns or store.rows.display_columns()[:8])
     encoded = _Columns(store, rows, data)
     for name in table_columns:
         encoded.add(name)
@@ -399,18 +400,18 @@ def _hover_args(store: "DataStore", rows: np.ndarray, data: dict, columns: _Colu
     label = columns.meta(roles.labels[0]) if roles.labels else None
     text = columns.meta(roles.texts[0]) if roles.texts else None
     shown = {roles.id, *(roles.labels[:1]), *(roles.texts[:1])}
-    fields = [columns.meta(name) for name in store.display_columns() if name not in shown][:4]
+    fields = [columns.meta(name) for name in store.rows.display_columns() if name not in shown][:4]
     thumbs: list[str] = []
     thumb_key = ""
     if roles.images:
         thumb_key = "_thumb"
         index = np.full(rows.size, -1, dtype=np.int32)
         for position in range(min(rows.size, options.thumbnails)):
-            png = store.thumbnail(int(rows[position]), roles.images[0], THUMBNAIL_SIZE)  # broken: a placeholder, counted
+            png = store.media.thumbnail(int(rows[position]), roles.images[0], THUMBNAIL_SIZE)  # broken: a placeholder, counted
             index[position] = len(thumbs)
             thumbs.append("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
         data[thumb_key] = index
-        message = store.broken_media.message(roles.images[0])
+        message = store.media.broken.message(roles.images[0])
         if message is not None:
             warnings.warn(message, ProjectorWarning, stacklevel=2)
     return {"label": label, "id": columns.meta(roles.id), "text": text, "fields": fields, "thumbs": thumbs, "thumb": thumb_key}

@@ -52,7 +52,8 @@ def _metrics_html(values: Mapping[str, Any] | Sequence[Mapping[str, Any]], title
 
 def map_entry(dataset: "Dataset", projection: "Projection | str | None" = None, *, x: str | None = None, y: str | None = None):
     """The store and map a report shows: given coordinates, a projection, or one computed now."""
-    from projector.explore.store import DataStore, MapEntry
+    from projector.explore.maps import MapEntry
+    from projector.explore.store import DataStore
 
     store = DataStore(dataset, name="report", x=x, y=y)
     if x is not None:

@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Callable
 
 import panel as pn
 
-from projector.explore.store import comparison_column
+from projector.explore.maps import comparison_column
 from projector.app.views._events import Poller, in_document
 from projector.app.views._text import set_text, text_pane
 
 if TYPE_CHECKING:
     from projector.explore.jobs import Job
     from projector.app.state import ViewState
-    from projector.explore.store import ComparisonResult, DataStore
+    from projector.explore.maps import ComparisonResult
+    from projector.explore.store import DataStore
 
 __all__ = ["CompareView"]
 

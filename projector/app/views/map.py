@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from projector.explore.jobs import Job
     from projector.explore.colors import ColorSpec
     from projector.app.state import ViewState
-    from projector.explore.store import DataStore, MapEntry
+    from projector.explore.maps import MapEntry
+    from projector.explore.store import DataStore
     from projector.app.views.hover import CommHover
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
@@ -250,7 +251,7 @@ class MapView:
         n = self._x.size
         if not self.state.size_by:
             return np.full(n, base, dtype=np.float32)
-        values = self.store.numbers(self.state.size_by)
+        values = self.store.rows.numbers(self.state.size_by)
         finite = np.isfinite(values)
         if not finite.any():
             return np.full(n, base, dtype=np.float32)
@@ -281,7 +282,7 @@ class MapView:
     def _draw_visible(self, *events, render: bool = True) -> None:
         if events and not self.state.isolate and all(event.name == "selection" for event in events):
             return  # a new selection changes what is drawn only when the selection is isolated
-        mask = self.store.filter_mask(self.state.filters)
+        mask = self.store.rows.filter_mask(self.state.filters)
         if self.state.isolate and self.state.selection.size:
             chosen = np.zeros(self.store.num_rows, dtype=bool)
             chosen[self.state.selection] = True
