@@ -95,6 +95,7 @@ class CompareView:
 
 def _draw(store: "DataStore", result: "ComparisonResult"):
     """The comparison's Bokeh layout (not yet in any document, so any thread may build it)."""
-    from projector.figures.map_block import MapOptions, compare_block
+    from projector.figures.map_block import compare_block
+    from projector.figures.options import MapOptions
 
     return compare_block(store, result.comparison, result.coords_a, result.coords_b, MapOptions(k=result.comparison.k, width=1000, height=420))

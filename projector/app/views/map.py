@@ -34,7 +34,7 @@ zoom ends with a server render (0.02-0.07 s at 10k-200k points, about 0.1 s at a
 20,000 keeps a WebGL pan frame near 0.2 s on the quiet machine, so small maps stay crisp points
 (sized by column, hover in the browser) and every larger map stays responsive as an image;
 machines with a GPU would draw far more as WebGL. Reports use the same limit
-(``projector.figures.map_block.INTERACTIVE_MAX_POINTS``).
+(``projector.figures.options.INTERACTIVE_MAX_POINTS``).
 """
 
 from __future__ import annotations
