@@ -93,7 +93,6 @@ class ComparisonResult:
     coords_b: np.ndarray
 
 
-
 def map_key(projection: "Projection") -> str:
     """A readable, unique name for a projection: method, column and non-default parameters."""
     from projector.reduce.params import PARAMS

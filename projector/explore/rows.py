@@ -239,7 +239,6 @@ def _formula_safe(table: pa.Table) -> pa.Table:
     return pa.table(columns, names=names)
 
 
-
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 

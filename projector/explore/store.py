@@ -399,4 +399,3 @@ def _yield_to_pages() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICE))
     except (AttributeError, OSError):  # not Linux, or not allowed: the same priority as before
         pass
-
