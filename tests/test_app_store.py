@@ -184,6 +184,21 @@ def test_search_substring_regex_and_bad_patterns():
         store.rows.search("nope", "x")
 
 
+def test_rows_answer_from_the_dataset_alone_and_the_store_shares_them():
+    """Rows needs no store (no threads, no maps); the store's media pieces ask the same Rows."""
+    from projector.explore.rows import Rows
+
+    store = _table_store()
+    rows = Rows(store.dataset)
+    assert rows.record(4) == store.rows.record(4)
+    np.testing.assert_array_equal(rows.search("text", "cat"), [r for r in range(1, 60, 2) if r != 3])  # row 3 holds markup
+    assert rows.table([2, 0], ["label"]).column("label").to_pylist() == ["c", "a"]
+    with pytest.raises(ProjectorError, match="row 60 is outside 0..59"):
+        rows.check_row(60)
+    assert store.media.rows is store.rows
+    store.close()
+
+
 def test_filters_combine_categories_and_ranges():
     store = _table_store()
     assert store.rows.filter_mask({}) is None
