@@ -104,7 +104,7 @@ class MapView:
     @property
     def selection(self) -> "pa.Table":
         """The selected rows (every column but embeddings and raw media); ``.to_pandas()`` for pandas."""
-        return self.store.rows_table(self.session.state.selection)
+        return self.store.rows.table(self.session.state.selection)
 
     @selection.setter
     def selection(self, rows: Iterable[int]) -> None:

@@ -178,9 +178,9 @@ def test_export_round_trips(demo, fmt):
         back = pq.read_table(io.BytesIO(data)).to_pylist()
     else:
         back = [json.loads(line) for line in data.decode("utf-8").splitlines()]
-    expected = demo.rows_table(rows, ["id", "label"]).to_pylist()
+    expected = demo.rows.table(rows, ["id", "label"]).to_pylist()
     assert [{"id": r["id"], "label": str(r["label"])} for r in back] == expected
-    assert back[0]["ink"] == pytest.approx(demo.numbers("ink")[3], rel=1e-6)
+    assert back[0]["ink"] == pytest.approx(demo.rows.numbers("ink")[3], rel=1e-6)
 
 
 def test_export_of_an_empty_selection_is_a_header(demo):
@@ -193,7 +193,7 @@ def test_selected_table_gives_the_rows_to_python(demo):
     view = view_of(demo)
     view.state.select([7, 3])
     table = view.selected_table()
-    assert table.column_names == demo.display_columns()
+    assert table.column_names == demo.rows.display_columns()
     assert table.column("id").to_pylist() == demo.dataset.table.column("id").take([3, 7]).to_pylist()
 
 

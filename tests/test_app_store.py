@@ -14,7 +14,8 @@ from projector.explore.colors import MISSING, color_spec
 from projector.explore.geometry import nearest_row, rows_for_geometry, rows_in_box, rows_in_polygon
 from projector.explore.jobs import Job
 from projector.app.state import URL_SELECTION_LIMIT, ViewState
-from projector.explore.store import DataStore, map_key
+from projector.explore.maps import map_key
+from projector.explore.store import DataStore
 from projector.errors import ProjectorError, SchemaError
 from projector.progress import Cancelled, Progress
 
@@ -78,28 +79,28 @@ def test_low_dimensional_data_gets_its_own_coordinates_as_a_map():
 
 
 def test_record_carries_raw_values_for_the_page_to_escape(demo_store):
-    record = demo_store.record(5)
+    record = demo_store.rows.record(5)
     assert record["row"] == 5 and record["label_column"] == "label"
     assert record["images"] == ["image"]
     names = [name for name, _ in record["fields"]]
     assert "pixels" not in names and "image" not in names  # embeddings and raw bytes stay out
     with pytest.raises(ProjectorError, match="outside"):
-        demo_store.record(1797)
+        demo_store.rows.record(1797)
 
 
 def test_record_truncates_long_text_only_when_asked():
     store = _table_store()
-    long = store.record(3, text_chars=10)
+    long = store.rows.record(3, text_chars=10)
     assert long["text"].endswith("…") and len(long["text"]) == 10
-    assert store.record(3, text_chars=None)["text"].endswith("alert(1)>")
+    assert store.rows.record(3, text_chars=None)["text"].endswith("alert(1)>")
 
 
 def test_thumbnail_is_a_png_and_is_kept(demo_store):
-    png = demo_store.thumbnail(0, "image", 48)
+    png = demo_store.media.thumbnail(0, "image", 48)
     assert png.startswith(b"\x89PNG")
-    assert demo_store.thumbnail(0, "image", 48) is png
+    assert demo_store.media.thumbnail(0, "image", 48) is png
     with pytest.raises(ProjectorError, match="not an image column"):
-        demo_store.thumbnail(0, "label")
+        demo_store.media.thumbnail(0, "label")
 
 
 def test_neighbors_exclude_the_row_and_clamp_k(demo_store):
@@ -136,7 +137,7 @@ def test_building_the_neighbour_index_holds_up_nothing_else(monkeypatch):
         assert store.neighbors_job(0, 5) is job
         assert entered.wait(30)
         answered = threading.Event()
-        threading.Thread(target=lambda: (store.map_keys, store.colors("label"), store.record(1), answered.set()), daemon=True).start()
+        threading.Thread(target=lambda: (store.map_keys, store.colors("label"), store.rows.record(1), answered.set()), daemon=True).start()
         assert answered.wait(10), "the store waited for the neighbour index"
         assert not job.finished
         release.set()
@@ -174,28 +175,43 @@ def test_map_neighbors_are_nearest_in_two_dimensions():
 
 def test_search_substring_regex_and_bad_patterns():
     store = _table_store()
-    np.testing.assert_array_equal(store.search("text", "DOG"), np.arange(0, 60, 2))  # case-insensitive
-    np.testing.assert_array_equal(store.search("text", r"^sample 1\d ", regex=True), np.arange(10, 20))
-    assert store.search("text", "").size == 0
+    np.testing.assert_array_equal(store.rows.search("text", "DOG"), np.arange(0, 60, 2))  # case-insensitive
+    np.testing.assert_array_equal(store.rows.search("text", r"^sample 1\d ", regex=True), np.arange(10, 20))
+    assert store.rows.search("text", "").size == 0
     with pytest.raises(ProjectorError, match="not a valid regular expression"):
-        store.search("text", "(", regex=True)
+        store.rows.search("text", "(", regex=True)
     with pytest.raises(SchemaError, match="not found"):
-        store.search("nope", "x")
+        store.rows.search("nope", "x")
+
+
+def test_rows_answer_from_the_dataset_alone_and_the_store_shares_them():
+    """Rows needs no store (no threads, no maps); the store's media pieces ask the same Rows."""
+    from projector.explore.rows import Rows
+
+    store = _table_store()
+    rows = Rows(store.dataset)
+    assert rows.record(4) == store.rows.record(4)
+    np.testing.assert_array_equal(rows.search("text", "cat"), [r for r in range(1, 60, 2) if r != 3])  # row 3 holds markup
+    assert rows.table([2, 0], ["label"]).column("label").to_pylist() == ["c", "a"]
+    with pytest.raises(ProjectorError, match="row 60 is outside 0..59"):
+        rows.check_row(60)
+    assert store.media.rows is store.rows
+    store.close()
 
 
 def test_filters_combine_categories_and_ranges():
     store = _table_store()
-    assert store.filter_mask({}) is None
-    mask = store.filter_mask({"label": ["a"], "score": (0.0, 0.5)})
+    assert store.rows.filter_mask({}) is None
+    mask = store.rows.filter_mask({"label": ["a"], "score": (0.0, 0.5)})
     expected = (np.arange(60) % 3 == 0) & (np.linspace(0, 1, 60) <= 0.5)
     np.testing.assert_array_equal(mask, expected)
-    assert store.categories("label") == ["a", "b", "c"]
+    assert store.rows.categories("label") == ["a", "b", "c"]
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet", "jsonl"])
 def test_export_round_trips_the_selected_rows(fmt, tmp_path):
     store = _table_store()
-    data = store.export([3, 7, 8], fmt)
+    data = store.rows.export([3, 7, 8], fmt)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -208,9 +224,9 @@ def test_export_round_trips_the_selected_rows(fmt, tmp_path):
         assert "emb" not in table.column_names
     else:
         table = pa.Table.from_pylist([json.loads(line) for line in data.decode().splitlines()])
-    assert table.column("text").to_pylist() == [store.value("text", r) for r in (3, 7, 8)]
+    assert table.column("text").to_pylist() == [store.rows.value("text", r) for r in (3, 7, 8)]
     with pytest.raises(ProjectorError, match="must be one of"):
-        store.export([1], "xlsx")
+        store.rows.export([1], "xlsx")
 
 
 def test_map_key_names_changed_parameters(demo_store):
@@ -345,11 +361,11 @@ def test_csv_export_quotes_what_a_spreadsheet_would_run():
         "score": [-1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
     })
     store = DataStore(projector.Dataset.from_table(table, vector="emb"))
-    read = pacsv.read_csv(pa.BufferReader(store.export(list(range(7)), "csv")))
+    read = pacsv.read_csv(pa.BufferReader(store.rows.export(list(range(7)), "csv")))
     assert read.column("note").to_pylist()[:6] == ["'" + value for value in risky[:5]] + ["plain"]
     assert "'=cmd|' /C calc'!A0" in read.column_names  # a hostile column name, too
     assert read.column("score").to_pylist()[0] == -1.0  # numbers stay numbers
-    parquet = store.export([0], "parquet")  # other formats keep the text as it is
+    parquet = store.rows.export([0], "parquet")  # other formats keep the text as it is
     import pyarrow.parquet as pq
 
     assert pq.read_table(pa.BufferReader(parquet)).column("note").to_pylist() == [risky[0]]
@@ -359,8 +375,8 @@ def test_value_range_skips_missing_and_non_finite_values():
     vectors = np.arange(40, dtype=np.float32).reshape(10, 4)
     metadata = {"score": [np.nan, -2.0, None, 5.0, np.inf, 1.0, 0.0, 3.0, 2.0, 4.0], "empty": [np.nan] * 10}
     store = DataStore(projector.Dataset.from_arrays({"emb": vectors}, metadata=metadata))
-    assert store.value_range("score") == (-2.0, 5.0)
-    assert store.value_range("empty") is None
+    assert store.rows.value_range("score") == (-2.0, 5.0)
+    assert store.rows.value_range("empty") is None
 
 
 def test_broken_media_are_placeholders_counted_once_with_their_rows(tmp_path):
@@ -394,16 +410,16 @@ def test_broken_media_are_placeholders_counted_once_with_their_rows(tmp_path):
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        messages = store.check_media()
+        messages = store.media.check()
     assert messages == [
         "'image': 4 media files are missing, empty, unreadable or outside the data root and show as grey placeholders (rows 1, 2, 3, 4)"
     ]
     assert [str(w.message) for w in caught if issubclass(w.category, ProjectorWarning)] == messages  # one warning
     for row in (1, 2, 3, 4, 5):
-        assert store.thumbnail(row, "image", 32) == placeholder_png(32), row
-    assert store.thumbnail(0, "image", 32) != placeholder_png(32)
-    assert store.broken_media.count("image") == 5  # the truncated file joined when drawn; repeats count once
-    assert store.media_notes() == [
+        assert store.media.thumbnail(row, "image", 32) == placeholder_png(32), row
+    assert store.media.thumbnail(0, "image", 32) != placeholder_png(32)
+    assert store.media.broken.count("image") == 5  # the truncated file joined when drawn; repeats count once
+    assert store.media.notes() == [
         "'image': 5 media files are missing, empty, unreadable or outside the data root and show as grey placeholders (rows 1, 2, 3, 4, 5)"
     ]
 

@@ -12,7 +12,9 @@ import pytest
 import projector
 from projector.cli import main
 from projector.report import Report, save_html
-from projector.figures.map_block import MapOptions, map_block, stratified_sample
+from projector.explore.sampling import stratified_sample
+from projector.figures.map_block import map_block
+from projector.figures.options import MapOptions
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"

@@ -1,8 +1,9 @@
 """HTTP endpoints beside the Panel pages: hover records, thumbnails and media files.
 
 Media is addressed by (dataset, column, row), never by a path from the URL: the server looks up
-the row's value and opens it only through :meth:`DataStore.media_file`, which confines it to
-the dataset's root (no ``..``, no symlink escape, no dotfiles). Anything else is a 404.
+the row's value and opens it only through
+:meth:`MediaRows.file <projector.explore.media_rows.MediaRows.file>`, which confines it to the
+dataset's root (no ``..``, no symlink escape, no dotfiles). Anything else is a 404.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class ThumbHandler(_StoreHandler):
         store = self.store(name)
         try:
             size = max(16, min(_MAX_THUMB, int(self.get_argument("size", "96"))))
-            png = await IOLoop.current().run_in_executor(None, store.thumbnail, int(row), column, size)
+            png = await IOLoop.current().run_in_executor(None, store.media.thumbnail, int(row), column, size)
         except (ProjectorError, ValueError):
             raise HTTPError(404) from None
         self.set_header("Content-Type", "image/png")
@@ -77,7 +78,7 @@ class MediaHandler(_StoreHandler):
     async def get(self, name: str, column: str, row: str) -> None:
         store = self.store(name)
         try:
-            path = store.media_file(column, int(row))
+            path = store.media.file(column, int(row))
             kind = media_type(path.name)
             if kind is None:
                 raise ValueError(f"{path.name}: not an allowed media type")

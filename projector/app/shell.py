@@ -120,7 +120,7 @@ class Session:
 
     def _show_notes(self) -> None:
         """The loader's notes and, once checked, how many media show as placeholders."""
-        lines = [*self.store.dataset.notes, *self.store.media_notes()]
+        lines = [*self.store.dataset.notes, *self.store.media.notes()]
         self.notes.object = bullet_list(lines)
         self.notes.visible = bool(lines)
 

@@ -2,7 +2,9 @@
 
 The app, the HTML report, the image export and the notebook all stand on this layer, so a map
 looks and behaves the same in each: the maps of a dataset and their background jobs
-(:mod:`~projector.explore.store`, :mod:`~projector.explore.jobs`), colourings and palettes
+(:mod:`~projector.explore.store`, :mod:`~projector.explore.maps`, :mod:`~projector.explore.jobs`),
+the rows and their media (:mod:`~projector.explore.rows`, :mod:`~projector.explore.media_rows`),
+the sample a big map draws (:mod:`~projector.explore.sampling`), colourings and palettes
 (:mod:`~projector.explore.colors`), the one raster shading (:mod:`~projector.explore.shading`),
 hover records and thumbnails (:mod:`~projector.explore.links`), the first view
 (:mod:`~projector.explore.framing`), selection geometry (:mod:`~projector.explore.geometry`) and

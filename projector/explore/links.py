@@ -62,7 +62,7 @@ def thumb_url(store: "DataStore", row: int, column: str | None = None, size: int
 
 def media_url(store: "DataStore", column: str, row: int) -> str:
     """A media file of a row as the browser should fetch it: the data's own URL, or ours."""
-    own = store.media_url_value(column, row)
+    own = store.media.url_value(column, row)
     if own is not None and own.lower().startswith("data:"):
         return own
     return f"{_PAGE_API}/{quote(store.name, safe='')}/media/{quote(column, safe='')}/{int(row)}"
@@ -87,7 +87,7 @@ class Links:
     def hover_record(self, row: int, columns: Sequence[str] = ()) -> dict[str, Any]:
         """What the hover card shows of ``row`` (raw text: the page draws it with textContent),
         listing ``columns`` if given, else the first few; raises ProjectorError for a bad row."""
-        record = self.store.record(int(row))
+        record = self.store.rows.record(int(row))
         title = f"row {record['row']}" if record["label"] is None else f"{record['label_column']}: {record['label']}"
         if columns:
             values = dict(record["fields"])
@@ -119,17 +119,17 @@ class InlineLinks(Links):
         from projector.media import placeholder_png
 
         try:
-            png = self.store.thumbnail(row, column, size)
+            png = self.store.media.thumbnail(row, column, size)
         except ProjectorError:
             png = placeholder_png(size)
         return _data_url("image/png", png)
 
     def media(self, column: str, row: int) -> str | None:
-        own = self.store.media_url_value(column, row)
+        own = self.store.media.url_value(column, row)
         if own is not None:
             return own if own.lower().startswith("data:") else None  # offline: nothing fetched from the web
         try:
-            path = self.store.media_file(column, row)
+            path = self.store.media.file(column, row)
             kind = media_type(path.name)
             if kind is None or path.stat().st_size > INLINE_MEDIA_MAX_BYTES:
                 return None

@@ -1,132 +1,58 @@
-"""The data store behind the app: one read-only dataset, its maps, and every question views ask.
+"""The data store behind the app: one read-only dataset, its maps, and the jobs that make them.
 
 One store is shared by all browser sessions of a dataset. Sessions never change the dataset;
-new maps are added under a lock, and derived data (colourings, thumbnails, the neighbour
-index) is built once and kept. Nothing here imports Panel or Bokeh, so it is tested in plain
-pytest.
+new maps are added under a lock, and derived data (colourings, shared layouts, the neighbour
+index) is built once and kept. The store composes the pieces with one job each: the maps
+(:mod:`~projector.explore.maps`), the rows' records, columns, exports, search and filters
+(:attr:`DataStore.rows`, :mod:`~projector.explore.rows`) and their media
+(:attr:`DataStore.media`, :mod:`~projector.explore.media_rows`); it keeps what needs its
+threads or its maps: background jobs, quality scores, comparisons, colourings and neighbours.
+Nothing here imports Panel or Bokeh, so it is tested in plain pytest.
 """
 
 from __future__ import annotations
 
-import io
-import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from projector.errors import ProjectorError, SchemaError
 from projector.explore.colors import ColorSpec, color_spec
 from projector.explore.jobs import Job
-from projector.errors import ProjectorError, SchemaError, UnsafeInputError
+from projector.explore.maps import QUALITY_PREFIX, ComparisonResult, MapEntry, comparison_column, map_key
+from projector.explore.media_rows import MediaRows
+from projector.explore.rows import Rows
 from projector.validation import method_name
-from projector.media import BrokenMedia
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.projection import Projection
     from projector.quality import Quality
 
-__all__ = ["DataStore", "MapEntry", "ComparisonResult", "comparison_column", "EXPORT_FORMATS", "TOOLTIP_TEXT_CHARS"]
+__all__ = ["DataStore", "BACKGROUND_NICE", "PCA_APP_COMPONENTS", "SHARED_ENTRIES"]
 
-EXPORT_FORMATS = ("csv", "parquet", "jsonl")
-TOOLTIP_TEXT_CHARS = 160
 PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two can be the axes
-_THUMBNAILS_KEPT = 4096
 _NEIGHBOR_JOBS_KEPT = 64
 BACKGROUND_NICE = 10  # how much lower the CPU priority of background maps and quality scores is
-MEDIA_CHECK_ROWS = 100_000  # media paths checked per column in the background (as ``projector info``)
 SHARED_ENTRIES = 16  # map layouts kept for new pages (a map and a pair of its axes each)
-QUALITY_PREFIX = "k-NN preserved: "
-
-
-@dataclass(frozen=True)
-class MapEntry:
-    """One map the page can show: coordinates for every row, and where they came from."""
-
-    key: str
-    coords: np.ndarray  # (N, dims) float32
-    source: str  # "computed", "cache", "user" (coordinates given with the data)
-    projection: "Projection | None" = None
-    axis_names: tuple[str, ...] = ()
-
-    @property
-    def method(self) -> str:
-        return self.projection.method if self.projection is not None else "user"
-
-    @property
-    def dims(self) -> int:
-        return self.coords.shape[1]
-
-    @property
-    def column(self) -> str | None:
-        """The embedding column the map was computed from (None for given coordinates)."""
-        return self.projection.column if self.projection is not None else None
-
-    def describe(self, quality: "Quality | None" = None, pending: str = "") -> list[str]:
-        """Lines for the page: the quality of the axes drawn (or how far its computation is),
-        explained variance, notes."""
-        lines: list[str] = []
-        projection = self.projection
-        if projection is None:
-            return ["coordinates given with the data, shown as they are"]
-        if quality is not None:
-            of = f" ({quality.describe_axes(self.axis_labels())})" if quality.axes else ""
-            lines.append(f"trustworthiness {quality.trustworthiness:.3f} · k-NN preserved {quality.knn_preservation:.1%}{of}")
-        elif pending:
-            lines.append(pending)
-        ratios = projection.provenance.get("explained_variance_ratio")
-        if ratios:
-            shown = ", ".join(f"PC{i + 1} {r:.1%}" for i, r in enumerate(ratios[:10]))
-            lines.append(f"explained variance: {shown}")
-        lines.extend(projection.notes)
-        return lines
-
-
-    def axis_labels(self) -> list[str]:
-        """A name per coordinate: PC1, PC2 ... for PCA, else the column names."""
-        if self.method == "pca":
-            return [f"PC{i + 1}" for i in range(self.dims)]
-        return list(self.axis_names) if len(self.axis_names) == self.dims else [f"axis {i + 1}" for i in range(self.dims)]
-
-    def drawn_axes(self, pca_x: int = 1, pca_y: int = 2) -> tuple[int, int]:
-        """The two coordinates a 2-D view draws: the chosen components of a wide PCA (1-based
-        ``pca_x``, ``pca_y``), else the first two."""
-        if self.method == "pca" and self.dims > 2:
-            return (min(pca_x, self.dims) - 1, min(pca_y, self.dims) - 1)
-        return (0, 1)
-
-
-def comparison_column(a: str, b: str, k: int) -> str:
-    """The colour-by name of a comparison's per-row overlap."""
-    return f"{k}-NN overlap: {a} vs {b}"
-
-
-@dataclass(frozen=True)
-class ComparisonResult:
-    """A comparison of two embedding columns and the two maps drawn for it (B aligned to A)."""
-
-    comparison: Any
-    coords_a: np.ndarray
-    coords_b: np.ndarray
 
 
 @dataclass
 class _Derived:
     colors: dict[tuple[str | None, int], ColorSpec] = field(default_factory=dict)
-    thumbnails: "OrderedDict[tuple[str, int, int], bytes]" = field(default_factory=OrderedDict)
-    color_columns: tuple[str, ...] | None = None
-    summaries: dict[tuple, Any] = field(default_factory=dict)  # categories and ranges for filters
     shared: "OrderedDict[tuple, Any]" = field(default_factory=OrderedDict)  # see DataStore.shared
 
 
 class DataStore:
     """The dataset of one app, its maps, and derived data, shared by every session.
+
+    Row questions go to :attr:`rows` (:class:`~projector.explore.rows.Rows`), media ones to
+    :attr:`media` (:class:`~projector.explore.media_rows.MediaRows`).
 
     Args:
         dataset: the data; never modified.
@@ -145,8 +71,9 @@ class DataStore:
         self._maps: dict[str, MapEntry] = {}
         self._lock = threading.Lock()
         self._derived = _Derived()
-        self.broken_media = BrokenMedia()  # images shown as placeholders, for one counted warning
-        self.media_check: Job | None = None  # the background check_media, once started
+        self.rows = Rows(dataset)  # records, columns, exports, search, filters
+        self.media = MediaRows(dataset, self.rows)  # thumbnails, media files and their check
+        self.media_check: Job | None = None  # the background media check, once started
         self._shared_lock = threading.Lock()
         self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute", initializer=_yield_to_pages)
@@ -316,7 +243,7 @@ class DataStore:
     def warm(self) -> None:
         """Derive now what every new page needs (colour-by columns, the default colouring), so
         the first visitor does not wait for it."""
-        self.color_columns()
+        self.rows.color_columns()
         roles = self.dataset.roles
         if roles.labels:
             self.colors(roles.labels[0])
@@ -372,37 +299,7 @@ class DataStore:
             columns.append(values)
         return np.stack(columns, axis=1)
 
-    # -- columns ----------------------------------------------------------------------------
-
-    def display_columns(self) -> list[str]:
-        """Columns worth showing in tables and cards: everything but embeddings and raw media."""
-        roles = self.dataset.roles
-        hidden = set(roles.vectors) | set(roles.images) | set(roles.audio)
-        if roles.generated_id:
-            hidden.add(roles.id)
-        return [name for name in self.dataset.column_names if name not in hidden]
-
-    def color_columns(self) -> list[str]:
-        """Columns a map can be coloured by: labels, numbers, short text with few values."""
-        with self._lock:
-            known = self._derived.color_columns
-        if known is not None:
-            return list(known)
-        roles = self.dataset.roles
-        names = [*roles.labels, *roles.numeric]
-        for name in roles.texts:
-            if pc.count_distinct(self.dataset.table.column(name)).as_py() <= 256:
-                names.append(name)
-        with self._lock:
-            self._derived.color_columns = tuple(names)
-        return names
-
-    def numeric_columns(self) -> list[str]:
-        return list(self.dataset.roles.numeric)
-
-    def text_columns(self) -> list[str]:
-        roles = self.dataset.roles
-        return [*roles.texts, *roles.labels, *([] if roles.generated_id else [roles.id])]
+    # -- colourings --------------------------------------------------------------------------
 
     def colors(self, column: str | None, max_categories: int = 20, entry: MapEntry | None = None, axes: Sequence[int] = (0, 1)) -> ColorSpec:
         """The colouring by ``column``; ``"k-NN preserved: <map>"`` colours by the per-point
@@ -418,215 +315,25 @@ class DataStore:
         if spec is None:
             data = self.dataset.table.column(column) if column else None
             if column and column not in self.dataset.column_names:
-                raise SchemaError(f"colour-by column {column!r} not found; columns: {self.color_columns()}")
+                raise SchemaError(f"colour-by column {column!r} not found; columns: {self.rows.color_columns()}")
             spec = self._derived.colors[key] = color_spec(column, data, self.num_rows, max_categories)
         return spec
 
-    def numbers(self, column: str) -> np.ndarray:
-        """A numeric column as float32 (NaN where missing)."""
-        data = self.dataset.table.column(column)
-        if not (pa.types.is_floating(data.type) or pa.types.is_integer(data.type)):
-            raise SchemaError(f"column {column!r} holds {data.type}, not numbers")
-        return np.asarray(data.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float32)
-
-    # -- rows -------------------------------------------------------------------------------
-
     def _check_row(self, row: int) -> int:
-        row = int(row)
-        if not 0 <= row < self.num_rows:
-            raise ProjectorError(f"row {row} is outside 0..{self.num_rows - 1}")
-        return row
-
-    def value(self, column: str, row: int) -> Any:
-        return self.dataset.table.column(column)[self._check_row(row)].as_py()
-
-    def record(self, row: int, *, text_chars: int | None = TOOLTIP_TEXT_CHARS) -> dict[str, Any]:
-        """What a tooltip or card shows of ``row``: raw values (escaped by whoever draws them)."""
-        row = self._check_row(row)
-        roles = self.dataset.roles
-        fields: list[tuple[str, str]] = []
-        for name in self.display_columns():
-            value = self.dataset.table.column(name)[row].as_py()
-            text = "" if value is None else str(value)
-            if text_chars is not None and len(text) > text_chars:
-                text = text[: text_chars - 1] + "…"
-            fields.append((name, text))
-        label = roles.labels[0] if roles.labels else None
-        text_column = roles.texts[0] if roles.texts else None
-        return {
-            "row": row,
-            "id": str(self.dataset.table.column(roles.id)[row].as_py()),
-            "label": None if label is None else _text(self.dataset.table.column(label)[row].as_py()),
-            "label_column": label,
-            "text": None if text_column is None else _snippet(self.dataset.table.column(text_column)[row].as_py(), text_chars),
-            "text_column": text_column,
-            "images": [name for name in roles.images if self.dataset.table.column(name)[row].is_valid],
-            "audio": [name for name in roles.audio if self.dataset.table.column(name)[row].is_valid],
-            "fields": fields,
-        }
-
-    def rows_table(self, rows: Sequence[int] | np.ndarray, columns: Sequence[str] | None = None) -> pa.Table:
-        """The selected ``rows`` (in that order) as an Arrow table, embeddings and media bytes left out."""
-        rows = np.asarray(rows, dtype=np.int64)
-        names = list(columns) if columns is not None else self.display_columns()
-        return self.dataset.table.select(names).take(pa.array(rows) if rows.size else pa.array([], type=pa.int64()))
-
-    def export(self, rows: Sequence[int] | np.ndarray, fmt: str) -> bytes:
-        """The selected rows as a CSV, Parquet or JSONL file's bytes (all columns but raw bytes)."""
-        if fmt not in EXPORT_FORMATS:
-            raise ProjectorError(f"export format {fmt!r} must be one of {EXPORT_FORMATS}")
-        table = self.rows_table(rows, self._exportable_columns(fmt))
-        sink = io.BytesIO()
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            pq.write_table(table, sink)
-        elif fmt == "csv":
-            import pyarrow.csv as pacsv
-
-            pacsv.write_csv(_formula_safe(table), sink)
-        else:
-            import json
-
-            for record in table.to_pylist():
-                sink.write(json.dumps(record, ensure_ascii=False, default=str).encode("utf-8") + b"\n")
-        return sink.getvalue()
-
-    def _exportable_columns(self, fmt: str) -> list[str]:
-        roles = self.dataset.roles
-        names = []
-        for name in self.dataset.column_names:
-            kind = self.dataset.table.column(name).type
-            binary = pa.types.is_binary(kind) or pa.types.is_large_binary(kind) or pa.types.is_struct(kind)
-            if binary or (fmt == "csv" and name in roles.vectors) or (roles.generated_id and name == roles.id):
-                continue  # CSV has no list cells; Parquet and JSONL keep embeddings
-            names.append(name)
-        return names
+        """:meth:`Rows.check_row <projector.explore.rows.Rows.check_row>`, as the neighbour
+        questions ask it."""
+        return self.rows.check_row(row)
 
     # -- media ------------------------------------------------------------------------------
 
-    def thumbnail(self, row: int, column: str | None = None, size: int = 96) -> bytes:
-        """A PNG of ``row``'s image, at most ``size`` pixels a side. A missing, empty, unreadable,
-        remote or out-of-root image is a grey square, counted in :attr:`broken_media`."""
-        from projector.media import make_thumbnail, placeholder_png
-
-        row = self._check_row(row)
-        column = column or (self.dataset.roles.images[0] if self.dataset.roles.images else None)
-        if column is None or column not in self.dataset.roles.images:
-            raise ProjectorError(f"{column!r} is not an image column; image columns: {list(self.dataset.roles.images)}")
-        key = (column, row, size)
-        cache = self._derived.thumbnails
-        with self._lock:
-            hit = cache.get(key)
-            if hit is not None:
-                cache.move_to_end(key)
-                return hit
-        value = self.dataset.table.column(column)[row].as_py()
-        if isinstance(value, dict):
-            value = value.get("bytes") or value.get("path")
-
-        def broken(reason: str = "") -> bytes:
-            self.broken_media.add(column, row)
-            return placeholder_png(size)
-
-        if not value:
-            png = broken()
-        elif isinstance(value, (bytes, bytearray)):
-            png = make_thumbnail(bytes(value), size, on_error=broken)
-        else:
-            try:
-                source = self.media_file(column, row)
-            except UnsafeInputError:  # missing, remote, or outside the data root: never opened
-                png = broken()
-            else:
-                png = make_thumbnail(source, size, on_error=broken)
-        with self._lock:
-            cache[key] = png
-            while len(cache) > _THUMBNAILS_KEPT:
-                cache.popitem(last=False)
-        return png
-
     def start_media_check(self) -> Job:
-        """Run :meth:`check_media` in the background (once); pages show its note when done."""
+        """Run the media check (:meth:`~projector.explore.media_rows.MediaRows.check`) in
+        the background, once; pages show its note when done."""
         if self.media_check is None:  # called once, by open_sources, before any page exists
-            self.media_check = self.run_short("checking media files", self.check_media)
+            self.media_check = self.run_short("checking media files", self.media.check)
         return self.media_check
 
-    def media_notes(self) -> list[str]:
-        """One line per media column with placeholders so far (see :attr:`broken_media`)."""
-        roles = self.dataset.roles
-        return [m for m in (self.broken_media.message(c) for c in (*roles.images, *roles.audio)) if m is not None]
-
-    def check_media(self, limit: int = MEDIA_CHECK_ROWS) -> list[str]:
-        """Find the media that will show as placeholders (missing, empty, remote or outside the
-        data root; the first ``limit`` rows of each column), count them in :attr:`broken_media`
-        and warn once per column. Runs in the background after the first paint
-        (:meth:`run_short`); an unreadable file is counted when a thumbnail of it is made."""
-        import warnings
-
-        from projector.errors import ProjectorWarning
-
-        roles = self.dataset.roles
-        messages = []
-        for column in (*roles.images, *roles.audio):
-            data = self.dataset.table.column(column).slice(0, limit)
-            if pa.types.is_struct(data.type):  # Hugging Face {bytes, path}: a row needs one of them
-                have_bytes = pc.fill_null(pc.greater(pc.binary_length(pc.struct_field(data, "bytes")), 0), False)
-                have_bytes = have_bytes.to_numpy(zero_copy_only=False)
-                paths = pc.struct_field(data, "path")
-            elif pa.types.is_string(data.type) or pa.types.is_large_string(data.type):
-                have_bytes, paths = None, data
-            else:  # bytes stored in the table: only empty ones are broken (unreadable: when drawn)
-                empty = pc.fill_null(pc.equal(pc.binary_length(data), 0), True)
-                for row in np.flatnonzero(empty.to_numpy(zero_copy_only=False)):
-                    self.broken_media.add(column, int(row))
-                paths = None
-            if paths is not None:
-                for row, value in enumerate(paths.to_pylist()):
-                    if have_bytes is not None and have_bytes[row]:
-                        continue
-                    try:
-                        self._media_path(column, row, value)  # empty, remote or outside the root: raises
-                    except UnsafeInputError:
-                        self.broken_media.add(column, row)
-            message = self.broken_media.message(column)
-            if message is not None:
-                messages.append(message)
-                warnings.warn(message, ProjectorWarning, stacklevel=2)
-        return messages
-
-    def media_file(self, column: str, row: int) -> Path:
-        """The file behind a media path value, confined to the data root (raises otherwise)."""
-        if column not in (*self.dataset.roles.images, *self.dataset.roles.audio):
-            raise UnsafeInputError(f"{column!r} is not a media column")
-        return self._media_path(column, row, self.value(column, row))
-
-    def _media_path(self, column: str, row: int, value: Any) -> Path:
-        """:meth:`media_file` for ``value``, the row's cell already read."""
-        from projector.media import is_url, resolve_media_path
-
-        if isinstance(value, dict):
-            value = value.get("path")
-        if not isinstance(value, str) or not value or is_url(value):
-            raise UnsafeInputError(f"{column!r} row {row} names no local file")
-        root = self.dataset.media_root
-        if root is None:
-            raise UnsafeInputError(f"{column!r} row {row}: no data root to serve {value!r} from")
-        path = resolve_media_path(root, value)
-        if not path.is_file():
-            raise UnsafeInputError(f"{column!r} row {row}: {value!r} is not a file under the data root")
-        return path
-
-    def media_url_value(self, column: str, row: int) -> str | None:
-        """A URL stored in the data (http/https/data:) that the browser may load itself."""
-        from projector.media import is_url
-
-        value = self.value(column, row)
-        if isinstance(value, dict):
-            value = value.get("path")
-        return value if isinstance(value, str) and is_url(value) else None
-
-    # -- neighbours, search, filters --------------------------------------------------------
+    # -- neighbours -------------------------------------------------------------------------
 
     def neighbors(self, row: int, k: int = 10, metric: str = "cosine", column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, distances)``: the ``k`` nearest rows to ``row`` in the ORIGINAL space."""
@@ -666,74 +373,6 @@ class DataStore:
         nearest = np.argpartition(distances, k - 1)[:k] if k < len(coords) else np.arange(len(coords))
         return nearest[np.argsort(distances[nearest], kind="stable")]
 
-    def search(self, column: str, query: str, *, regex: bool = False) -> np.ndarray:
-        """Rows whose ``column`` contains ``query`` (case-insensitive), or matches it as a regex."""
-        if column not in self.dataset.column_names:
-            raise SchemaError(f"search column {column!r} not found; text columns: {self.text_columns()}")
-        if not query:
-            return np.zeros(0, dtype=np.int64)
-        data = self.dataset.table.column(column)
-        if not (pa.types.is_string(data.type) or pa.types.is_large_string(data.type)):
-            data = data.cast(pa.string())
-        if regex:
-            try:
-                re.compile(query)
-            except re.error as exc:
-                raise ProjectorError(f"search: {query!r} is not a valid regular expression ({exc})") from None
-            try:
-                hits = pc.match_substring_regex(data, query, ignore_case=True)
-            except pa.ArrowInvalid as exc:  # RE2 refuses a few Python constructs (look-arounds)
-                raise ProjectorError(f"search: {query!r} is not supported ({exc}); look-arounds and back-references are not") from None
-        else:
-            hits = pc.match_substring(data, query, ignore_case=True)
-        mask = np.asarray(hits.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-        return np.flatnonzero(mask)
-
-    def filter_mask(self, filters: Mapping[str, Any]) -> np.ndarray | None:
-        """Rows that pass every filter, as a bool mask (None: no filter set).
-
-        A filter is ``{column: [allowed categories]}`` for a label/text column or
-        ``{column: (low, high)}`` for a numeric one (inclusive).
-        """
-        mask: np.ndarray | None = None
-        for column, rule in filters.items():
-            if rule is None:
-                continue
-            if column in self.dataset.roles.numeric:
-                low, high = rule
-                values = self.numbers(column)
-                passed = (values >= low) & (values <= high)
-            else:
-                data = self.dataset.table.column(column)
-                if pa.types.is_dictionary(data.type):
-                    data = data.cast(data.type.value_type)
-                allowed = pa.array([str(v) for v in rule], type=pa.string())
-                passed = np.asarray(pc.is_in(data.cast(pa.string()), value_set=allowed).fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
-            mask = passed if mask is None else mask & passed
-        return mask
-
-    def categories(self, column: str, limit: int = 256) -> list[str]:
-        """The distinct values of a label/text column, most frequent first (for filter widgets;
-        counted once, as every new page asks)."""
-        key = ("categories", column, limit)
-        known = self._derived.summaries.get(key)
-        if known is None:
-            data = self.dataset.table.column(column)
-            counts = pc.value_counts(data.cast(pa.string()) if not pa.types.is_string(data.type) else data)
-            pairs = sorted(((c["counts"].as_py(), c["values"].as_py()) for c in counts if c["values"].is_valid), key=lambda p: (-p[0], p[1]))
-            known = self._derived.summaries[key] = tuple(value for _, value in pairs[:limit])
-        return list(known)
-
-    def value_range(self, column: str) -> tuple[float, float] | None:
-        """The smallest and largest finite value of a numeric column (None if it has none);
-        found once, as every new page's filters ask."""
-        key = ("range", column)
-        if key not in self._derived.summaries:
-            values = self.numbers(column)
-            finite = values[np.isfinite(values)]
-            self._derived.summaries[key] = (float(finite.min()), float(finite.max())) if finite.size else None
-        return self._derived.summaries[key]
-
 
 def _yield_to_pages() -> None:
     """A map or quality score computed in the background runs at a lower CPU priority than the
@@ -746,51 +385,3 @@ def _yield_to_pages() -> None:
         os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + BACKGROUND_NICE))
     except (AttributeError, OSError):  # not Linux, or not allowed: the same priority as before
         pass
-
-
-_FORMULA = r"^[=+\-@\t\r]"  # what a spreadsheet reads as a formula (OWASP's list)
-
-
-def _formula_safe(table: pa.Table) -> pa.Table:
-    """Text cells and column names a spreadsheet would run as a formula, quoted with a leading
-    apostrophe (it shows the text as written)."""
-    columns, names = [], []
-    for name, column in zip(table.column_names, table.columns):
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(column.type.value_type)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.match_substring_regex(column, _FORMULA)
-            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
-        columns.append(column)
-        names.append(f"'{name}" if re.match(_FORMULA, name) else name)
-    return pa.table(columns, names=names)
-
-
-def map_key(projection: "Projection") -> str:
-    """A readable, unique name for a projection: method, column and non-default parameters."""
-    from projector.reduce.params import PARAMS
-
-    method = projection.method
-    key = f"{method_name(method)} of {projection.column}"
-    params_type = PARAMS.get(method)
-    if params_type is not None:
-        defaults = params_type().to_dict()
-        changed = [f"{name}={value}" for name, value in projection.params.items() if name not in ("dims",) and defaults.get(name) != value]
-        if changed:
-            key += f" ({', '.join(changed)})"
-    if method != "pca" and projection.coords.shape[1] == 3:
-        key += " [3-D]"
-    return key
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _snippet(value: Any, chars: int | None) -> str | None:
-    if value is None:
-        return None
-    text = str(value)
-    if chars is not None and len(text) > chars:
-        return text[: chars - 1] + "…"
-    return text

@@ -1,6 +1,8 @@
 """Figures: the Bokeh models that the app and the reports both show.
 
 The map figure with its WebGL points or raster layer (:mod:`~projector.figures.raster`), the
-report's map and compare blocks (:mod:`~projector.figures.map_block`). They stand on the explore
-layer and import nothing from the app or the report.
+report's map and compare blocks (:mod:`~projector.figures.map_block`, built from
+:mod:`~projector.figures.points`, :mod:`~projector.figures.map_figure` and
+:mod:`~projector.figures.panels`; :class:`~projector.figures.options.MapOptions` says what one
+shows). They stand on the explore layer and import nothing from the app or the report.
 """

@@ -52,7 +52,8 @@ def _metrics_html(values: Mapping[str, Any] | Sequence[Mapping[str, Any]], title
 
 def map_entry(dataset: "Dataset", projection: "Projection | str | None" = None, *, x: str | None = None, y: str | None = None):
     """The store and map a report shows: given coordinates, a projection, or one computed now."""
-    from projector.explore.store import DataStore, MapEntry
+    from projector.explore.maps import MapEntry
+    from projector.explore.store import DataStore
 
     store = DataStore(dataset, name="report", x=x, y=y)
     if x is not None:
@@ -107,7 +108,8 @@ class Report:
     ) -> "Report":
         """An interactive map of ``dataset``: a Projection, a method name (computed now), or
         the coordinate columns ``x``/``y``. ``k`` neighbours per point are precomputed."""
-        from projector.figures.map_block import INTERACTIVE_MAX_POINTS, MapOptions, map_block
+        from projector.figures.map_block import map_block
+        from projector.figures.options import INTERACTIVE_MAX_POINTS, MapOptions
 
         store, entry = map_entry(dataset, projection, x=x, y=y)
         colors = [color_by] if isinstance(color_by, str) else color_by
@@ -133,7 +135,8 @@ class Report:
         selection are linked across the two maps."""
         from projector.explore.store import DataStore
         from projector.comparison import align, compare
-        from projector.figures.map_block import INTERACTIVE_MAX_POINTS, MapOptions, compare_block
+        from projector.figures.map_block import compare_block
+        from projector.figures.options import INTERACTIVE_MAX_POINTS, MapOptions
 
         comparison = compare(dataset, a, b, k=k, metric=metric)
         first = dataset.project(method, column=a)

@@ -22,7 +22,7 @@ def card_html(store: "DataStore", row: int, links: Links | None = None) -> str:
     """Every value of ``row``, escaped; images as large thumbnails, audio as players (sources
     from ``links``: the app's routes unless given)."""
     links = links or Links(store)
-    record = store.record(row, text_chars=None)
+    record = store.rows.record(row, text_chars=None)
     parts = [f'<div class="projector-card" style="font-size:13px"><div style="font-weight:600;margin-bottom:6px">row {row} · id {escape(record["id"])}</div>']
     for column in record["images"]:
         src = links.thumb(row, column, CARD_IMAGE_SIZE)

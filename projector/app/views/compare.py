@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 import panel as pn
 
-from projector.explore.store import comparison_column
+from projector.explore.maps import comparison_column
 from projector.app.views._events import Poller, in_document
 from projector.app.views._text import set_text, text_pane
 from projector.validation import method_options
@@ -20,7 +20,8 @@ from projector.validation import method_options
 if TYPE_CHECKING:
     from projector.explore.jobs import Job
     from projector.app.state import ViewState
-    from projector.explore.store import ComparisonResult, DataStore
+    from projector.explore.maps import ComparisonResult
+    from projector.explore.store import DataStore
 
 __all__ = ["CompareView"]
 
@@ -95,6 +96,7 @@ class CompareView:
 
 def _draw(store: "DataStore", result: "ComparisonResult"):
     """The comparison's Bokeh layout (not yet in any document, so any thread may build it)."""
-    from projector.figures.map_block import MapOptions, compare_block
+    from projector.figures.map_block import compare_block
+    from projector.figures.options import MapOptions
 
     return compare_block(store, result.comparison, result.coords_a, result.coords_b, MapOptions(k=result.comparison.k, width=1000, height=420))

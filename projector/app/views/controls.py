@@ -14,7 +14,7 @@ import panel as pn
 from projector.explore.html import bullet_list
 from projector.app.views._events import Poller
 from projector.app.views._text import set_text, text_pane
-from projector.explore.store import QUALITY_PREFIX
+from projector.explore.maps import QUALITY_PREFIX
 from projector.errors import ProjectorError
 from projector.validation import method_name, method_options
 
@@ -240,17 +240,17 @@ class StyleControls:
     def __init__(self, store: "DataStore", state: "ViewState") -> None:
         self.store = store
         self.state = state
-        colors = ["", *store.color_columns()]
+        colors = ["", *store.rows.color_columns()]
         self.color = pn.widgets.Select(label="Colour by", options=_labelled(colors), value=state.color_by, sizing_mode="stretch_width")
         self.color.param.watch(lambda event: setattr(state, "color_by", event.new or ""), "value")
         state.param.watch(self._sync_color, ["color_by", "map_key"])
         self.refresh = self._sync_color  # other views call it when they add colour-by columns
         self.categories = pn.widgets.IntInput.from_param(state.param.max_categories, label="Categories shown", sizing_mode="stretch_width")
-        sizes = ["", *store.numeric_columns()]
+        sizes = ["", *store.rows.numeric_columns()]
         self.size = pn.widgets.Select(label="Size by", options=_labelled(sizes), value=state.size_by, sizing_mode="stretch_width")
         self.size.param.watch(lambda event: setattr(state, "size_by", event.new or ""), "value")
         # a native <select multiple>: options are text, never HTML
-        self.hover = pn.widgets.MultiSelect(label="Hover shows", options=store.display_columns(), size=4, sizing_mode="stretch_width")
+        self.hover = pn.widgets.MultiSelect(label="Hover shows", options=store.rows.display_columns(), size=4, sizing_mode="stretch_width")
         self.hover.param.watch(lambda event: setattr(state, "hover_columns", list(event.new)), "value")
         self.panel = pn.Column(
             self.color,
@@ -264,7 +264,7 @@ class StyleControls:
         self._sync_color()
 
     def _sync_color(self, *_) -> None:
-        options = ["", *self.store.color_columns(), *self.store.comparison_columns()]
+        options = ["", *self.store.rows.color_columns(), *self.store.comparison_columns()]
         key = self.state.map_key
         if key and key in self.store.map_keys:
             entry = self.store.map(key)

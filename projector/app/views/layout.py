@@ -17,7 +17,8 @@ from projector.explore.shading import MapRaster, NearestRows
 
 if TYPE_CHECKING:
     from projector.app.state import ViewState
-    from projector.explore.store import DataStore, MapEntry
+    from projector.explore.maps import MapEntry
+    from projector.explore.store import DataStore
 
 __all__ = ["MapLayout", "map_axes", "map_layout"]
 

@@ -34,7 +34,7 @@ zoom ends with a server render (0.02-0.07 s at 10k-200k points, about 0.1 s at a
 20,000 keeps a WebGL pan frame near 0.2 s on the quiet machine, so small maps stay crisp points
 (sized by column, hover in the browser) and every larger map stays responsive as an image;
 machines with a GPU would draw far more as WebGL. Reports use the same limit
-(``projector.figures.map_block.INTERACTIVE_MAX_POINTS``).
+(``projector.figures.options.INTERACTIVE_MAX_POINTS``).
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ if TYPE_CHECKING:
     from projector.explore.jobs import Job
     from projector.explore.colors import ColorSpec
     from projector.app.state import ViewState
-    from projector.explore.store import DataStore, MapEntry
+    from projector.explore.maps import MapEntry
+    from projector.explore.store import DataStore
     from projector.app.views.hover import CommHover
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
@@ -250,7 +251,7 @@ class MapView:
         n = self._x.size
         if not self.state.size_by:
             return np.full(n, base, dtype=np.float32)
-        values = self.store.numbers(self.state.size_by)
+        values = self.store.rows.numbers(self.state.size_by)
         finite = np.isfinite(values)
         if not finite.any():
             return np.full(n, base, dtype=np.float32)
@@ -281,7 +282,7 @@ class MapView:
     def _draw_visible(self, *events, render: bool = True) -> None:
         if events and not self.state.isolate and all(event.name == "selection" for event in events):
             return  # a new selection changes what is drawn only when the selection is isolated
-        mask = self.store.filter_mask(self.state.filters)
+        mask = self.store.rows.filter_mask(self.state.filters)
         if self.state.isolate and self.state.selection.size:
             chosen = np.zeros(self.store.num_rows, dtype=bool)
             chosen[self.state.selection] = True

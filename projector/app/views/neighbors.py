@@ -30,7 +30,7 @@ def neighbors_html(
 ) -> str:
     """The focused row's neighbour list: rank, distance, thumbnail, label and text, escaped."""
     links = links or Links(store)
-    record = store.record(row)
+    record = store.rows.record(row)
     column = column or store.dataset.roles.vectors[0]
     head = f"{rows.size} nearest to row {row} (id {escape(record['id'])}) by {escape(metric)} distance in {escape(column)}"
     summary = ""
@@ -42,7 +42,7 @@ def neighbors_html(
         )
     items = []
     for rank, (other, distance) in enumerate(zip(rows.tolist(), distances.tolist()), start=1):
-        other_record = store.record(other, text_chars=90)
+        other_record = store.rows.record(other, text_chars=90)
         thumb = ""
         if other_record["images"]:
             thumb = f'<img src="{escape(links.thumb(other, other_record["images"][0], 48))}" width="32" height="32" alt="" style="image-rendering:auto">'

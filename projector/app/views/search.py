@@ -27,7 +27,7 @@ class SearchView:
     def __init__(self, store: "DataStore", state: "ViewState") -> None:
         self.store = store
         self.state = state
-        columns = store.text_columns()
+        columns = store.rows.text_columns()
         if not state.search_column and columns:
             state.search_column = columns[0]
         self.column = pn.widgets.Select(label="Search in", options=columns, value=state.search_column or None, sizing_mode="stretch_width")
@@ -55,7 +55,7 @@ class SearchView:
             set_text(self.result, "")
             return
         column, query, regex = state.search_column, state.search_query, state.search_regex
-        job = self.store.run_short(f"search for {query!r}", lambda: self.store.search(column, query, regex=regex))
+        job = self.store.run_short(f"search for {query!r}", lambda: self.store.rows.search(column, query, regex=regex))
         if not self._watch.watch(job):
             set_text(self.result, f"searching {self.store.num_rows:,} rows…")
 
@@ -80,10 +80,10 @@ class FilterView:
         for column in store.dataset.roles.labels[: self.MAX_FILTERS]:
             # a native <select multiple>: its options are text. (MultiChoice's Choices.js draws
             # option labels as HTML, so a category named <img onerror=...> would run.)
-            categories = store.categories(column)
+            categories = store.rows.categories(column)
             self.widgets[column] = pn.widgets.MultiSelect(label=column, options=categories, size=max(1, min(6, len(categories))), sizing_mode="stretch_width")
-        for column in store.numeric_columns()[: self.MAX_FILTERS]:
-            span = store.value_range(column)
+        for column in store.rows.numeric_columns()[: self.MAX_FILTERS]:
+            span = store.rows.value_range(column)
             if span is None or span[0] == span[1]:
                 continue
             low, high = span

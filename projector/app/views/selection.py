@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from projector.explore.html import escape, truncate
 from projector.explore.links import Links
-from projector.explore.store import EXPORT_FORMATS
+from projector.explore.rows import EXPORT_FORMATS
 from projector.app.views._events import locked
 from projector.app.views.summary import summary, summary_figure
 
@@ -39,7 +39,7 @@ Rows = Sequence[int] | np.ndarray
 
 def table_html(store: "DataStore", rows: Rows, columns: list[str]) -> str:
     """An HTML table of ``rows`` with every header and cell escaped and long cells truncated."""
-    table = store.rows_table(rows, columns)
+    table = store.rows.table(rows, columns)
     head = "".join(f"<th>{escape(name)}</th>" for name in ["row", *columns])
     body = []
     for row, record in zip(np.asarray(rows).tolist(), table.to_pylist()):
@@ -57,7 +57,7 @@ def media_grid_html(store: "DataStore", rows: Rows, links: Links | None = None) 
     links = links or Links(store)
     items = []
     for row in np.asarray(rows).tolist():
-        record = store.record(row, text_chars=CARD_CHARS)
+        record = store.rows.record(row, text_chars=CARD_CHARS)
         title = escape(f"row {row}" + (f" · {record['label']}" if record["label"] is not None else ""))
         for column in record["images"]:
             src = escape(links.thumb(row, column, GRID_THUMB))
@@ -98,7 +98,7 @@ class SelectionView:
         self.page.param.watch(self._draw_page, "value")
         self.table = pn.pane.HTML("", sizing_mode="stretch_width")
         self.grid = pn.pane.HTML("", sizing_mode="stretch_width")
-        columns = store.color_columns()
+        columns = store.rows.color_columns()
         self.summary_column = pn.widgets.Select(label="Summary of", options=columns, value=columns[0] if columns else None, width=200, visible=bool(columns))
         self.summary_column.param.watch(self._draw_summary, "value")
         self.chart = pn.pane.Bokeh(None, visible=False)
@@ -110,7 +110,7 @@ class SelectionView:
 
     def selected_table(self) -> pa.Table:
         """The selected rows (ascending), every display column, as an Arrow table."""
-        return self.store.rows_table(self.state.selection, self.store.display_columns())
+        return self.store.rows.table(self.state.selection, self.store.rows.display_columns())
 
     def _selection_changed(self, *_) -> None:
         rows = self.state.selection
@@ -133,7 +133,7 @@ class SelectionView:
         page = min(max(self.page.value or 1, 1), self.page.end or 1)
         shown = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
         note = f'<div class="projector-page-note" style="font-size:12px;color:#555">rows {(page - 1) * PAGE_ROWS + 1:,}-{(page - 1) * PAGE_ROWS + shown.size:,} of {rows.size:,}</div>'
-        self.table.object = note + table_html(self.store, shown, self.store.display_columns())
+        self.table.object = note + table_html(self.store, shown, self.store.rows.display_columns())
         self.grid.object = media_grid_html(self.store, shown, self.links)
 
     def _draw_summary(self, *_) -> None:
@@ -147,4 +147,4 @@ class SelectionView:
         self.download.label = f"Download {self.state.selection.size:,} rows ({self.export_format.value})"
 
     def _export_file(self) -> io.BytesIO:
-        return io.BytesIO(self.store.export(self.state.selection, self.export_format.value))
+        return io.BytesIO(self.store.rows.export(self.state.selection, self.export_format.value))

@@ -49,8 +49,8 @@ def summary(store: "DataStore", rows: Rows, column: str) -> Summary:
     """``column`` in the selection against everywhere: shares of the top categories (the rest
     as "(other)"), or histogram densities over common bins for a numeric column."""
     rows = np.asarray(rows, dtype=np.int64)
-    if column in store.numeric_columns():
-        values = store.numbers(column)
+    if column in store.rows.numeric_columns():
+        values = store.rows.numbers(column)
         everywhere = values[np.isfinite(values)]
         chosen = values[rows][np.isfinite(values[rows])]
         edges = np.histogram_bin_edges(everywhere, bins=HISTOGRAM_BINS) if everywhere.size else np.linspace(0.0, 1.0, HISTOGRAM_BINS + 1)

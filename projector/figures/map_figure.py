@@ -1,0 +1,96 @@
+"""One report map: a WebGL scatter of the shown points with hover card, neighbour links and
+colour bars, its first view, and (for a sampled map) the raster image of every point beneath.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Sequence
+
+import numpy as np
+
+from projector.explore.framing import Frame, frame
+from projector.figures.options import MapOptions
+from projector.figures.points import GREY, ShownPoints
+from projector.figures.scripts import script
+
+__all__ = ["map_figure", "raster_underlay", "first_frame"]
+
+RASTER_SIZE = (1600, 1200)  # pixels of the image of all points under a sampled map
+NEIGHBOR_COLOR = "#e4005b"
+RANGE_PAD = 0.05  # margin on each side of a map's ranges, as Bokeh's automatic ranges had
+
+
+def first_frame(coords: np.ndarray) -> Frame:
+    """The first view of a map of ``coords`` (the bulk, padded as Bokeh pads)."""
+    return frame(coords[:, 0], coords[:, 1], pad=RANGE_PAD)
+
+
+def map_figure(points: ShownPoints, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int, view: Frame):
+    """One scatter of ``points`` at columns ``x``/``y``, with hover card and neighbour links,
+    opening on ``view``'s first ranges (the bulk); its reset tool shows every point.
+    Returns ``(figure, renderer, links source, colour bars per option)``."""
+    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, PlainText, Range1d
+    from bokeh.plotting import figure
+
+    ranges = {
+        name: Range1d(start=start, end=end, reset_start=low, reset_end=high)
+        for name, (start, end), (low, high) in (("x_range", view.x, view.x_full), ("y_range", view.y, view.y_full))
+    }
+    fig = figure(
+        width=width, height=options.height, output_backend="webgl", **ranges,
+        tools="pan,wheel_zoom,box_select,lasso_select,tap,reset", active_drag="pan", active_scroll="wheel_zoom",
+        toolbar_location="above",
+    )
+    fig.title.text = title  # a Title draws plain text: no math, no HTML
+    fig.xaxis.axis_label = PlainText(axis_names[0] if axis_names else "x")
+    fig.yaxis.axis_label = PlainText(axis_names[1] if len(axis_names) > 1 else "y")
+    fig.grid.grid_line_alpha = 0.3
+    renderer = fig.scatter(x, y, source=points.source, size=5 if points.rows.size > 20_000 else 7, line_color=None, fill_alpha=0.85,
+                           fill_color={"field": "c0", "transform": points.mappers[0]})
+    renderer.nonselection_glyph = renderer.glyph.clone(fill_color=GREY, fill_alpha=0.25)
+    renderer.selection_glyph = renderer.glyph.clone()
+    renderer.hover_glyph = renderer.glyph.clone(line_color="#000000", line_width=2)
+    bars = []
+    for i, spec in enumerate(points.specs):
+        if spec.kind == "numeric":
+            bar = ColorBar(color_mapper=points.mappers[i], width=12, title=PlainText(spec.column or ""), visible=i == 0)
+            fig.add_layout(bar, "right")
+            bars.append([bar])
+        else:
+            bars.append([])
+    links = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []})
+    fig.segment("x0", "y0", "x1", "y1", source=links, line_color=NEIGHBOR_COLOR, line_alpha=0.7, line_width=1.2)
+    fig.add_tools(HoverTool(renderers=[renderer], tooltips=None, callback=CustomJS(args=points.hover_args, code=script("card.js") + "\n" + script("source_hover.js"))))
+    return fig, renderer, links, bars
+
+
+def raster_underlay(fig, coords: np.ndarray, spec, view: Frame) -> None:
+    """An image of every point, fixed to the data bounds, under the interactive sample.
+
+    When the first view leaves far points out, the points inside it get an image of their own
+    over that view, so the bulk keeps the full resolution, and the far ones one over the full
+    extent. It is binned like the app's raster mode (:class:`~projector.explore.shading.MapRaster`:
+    datashader's count / count_cat / mean shading in NumPy), which needs no numba compilation:
+    datashader's kernels cost 15-27 s to compile in a fresh process here.
+    """
+    from PIL import Image
+
+    from projector.explore.shading import MapRaster, Viewport
+    from projector.media import encode_png
+
+    x, y = coords[:, 0], coords[:, 1]
+    x0, x1, y0, y1 = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+    x1, y1 = (x1 if x1 > x0 else x0 + 1.0), (y1 if y1 > y0 else y0 + 1.0)
+    images = [((x0, x1, y0, y1), None)]
+    if view.trimmed:
+        (vx0, vx1), (vy0, vy1) = view.x, view.y
+        inside = (x >= vx0) & (x <= vx1) & (y >= vy0) & (y <= vy1)
+        images = [((x0, x1, y0, y1), ~inside), ((vx0, vx1, vy0, vy1), inside)]
+    raster = MapRaster(x, y)
+    for (left, right, bottom, top), visible in images:
+        packed = raster.render(Viewport(left, right, bottom, top, RASTER_SIZE[0], RASTER_SIZE[1]), spec, visible=visible, spread=1)
+        rgba = np.ascontiguousarray(packed[::-1]).view(np.uint8).reshape(packed.shape[0], packed.shape[1], 4)  # PNG rows run top down
+        png = encode_png(Image.fromarray(rgba, mode="RGBA"), compress_level=6)
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        fig.image_url(url=[uri], x=left, y=top, w=right - left, h=top - bottom, anchor="top_left", global_alpha=0.6)
