@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from projector.errors import ProjectorError, SchemaError
+from projector.validation import check_choice
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -122,8 +123,7 @@ class Rows:
 
     def export(self, rows: Sequence[int] | np.ndarray, fmt: str) -> bytes:
         """The selected rows as a CSV, Parquet or JSONL file's bytes (all columns but raw bytes)."""
-        if fmt not in EXPORT_FORMATS:
-            raise ProjectorError(f"export format {fmt!r} must be one of {EXPORT_FORMATS}")
+        check_choice("format", fmt, EXPORT_FORMATS)
         table = self.table(rows, self._exportable_columns(fmt))
         sink = io.BytesIO()
         if fmt == "parquet":

@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 import numpy as np
 import pyarrow as pa
 
-from projector.errors import ProjectorError, SchemaError
+from projector.errors import ProjectorError, SchemaError, TooFewRowsError
 from projector.explore.colors import ColorSpec, color_spec
 from projector.explore.jobs import Job
 from projector.explore.maps import QUALITY_PREFIX, ComparisonResult, MapEntry, comparison_column, map_key
 from projector.explore.media_rows import MediaRows
 from projector.explore.rows import Rows
-from projector.validation import method_name
+from projector.validation import method_name, method_names_text
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -85,7 +85,6 @@ class DataStore:
         self._short = ThreadPoolExecutor(max_workers=2, thread_name_prefix="projector-short")
         self._jobs: list[Job] = []  # every job not yet finished, so close() can cancel them all
         self._neighbor_jobs: "OrderedDict[tuple, Job]" = OrderedDict()
-        self._index_locks: dict[tuple, threading.Lock] = {}
         self.auto_job: Job | None = None  # the map computed unasked after the first paint
         self.auto_method: str | None = None  # ... and its method, until a page has painted
         self.auto_params: dict[str, Any] = {}  # ... and its parameters (serve --param, --metric, --seed)
@@ -208,7 +207,9 @@ class DataStore:
         first = self.project(method, a, None, progress)
         second = self.project(method, b, None, progress)
         if first is None or second is None:
-            raise ProjectorError(f"{self.num_rows} rows cannot be mapped; PCA, UMAP and t-SNE need at least 4")
+            from projector.dataset import MIN_PROJECTABLE_ROWS
+
+            raise TooFewRowsError(f"{self.num_rows} rows cannot be mapped; {method_names_text(last='and')} need at least {MIN_PROJECTABLE_ROWS}")
         result = ComparisonResult(comparison, first.coords[:, :2], align(first.coords[:, :2], second.coords[:, :2]))
         with self._lock:
             self._comparisons[comparison_column(a, b, k)] = result
@@ -338,7 +339,7 @@ class DataStore:
     def neighbors(self, row: int, k: int = 10, metric: str = "cosine", column: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, distances)``: the ``k`` nearest rows to ``row`` in the ORIGINAL space."""
         row = self._check_row(row)
-        index = self._neighbor_index(column or self.dataset.roles.vectors[0], metric)
+        index = self.dataset.index(column or self.dataset.roles.vectors[0], metric)  # built once, under its own lock
         k = max(1, min(int(k), self.num_rows - 1))
         rows, distances = index.neighbors([row], k, exclude_self=True)
         return rows[0].astype(np.int64), distances[0]
@@ -359,10 +360,6 @@ class DataStore:
                 self._neighbor_jobs.popitem(last=False)
         return self._submit(job, self._short)
 
-    def _neighbor_index(self, column: str, metric: str):
-        """The index of ``column`` in ``metric`` (:meth:`Dataset.index`), built once; its build
-        holds only the dataset's lock for that index, so the store answers everything else meanwhile."""
-        return self.dataset.index(column, metric)
 
     @staticmethod
     def map_neighbors(coords: np.ndarray, row: int, k: int) -> np.ndarray:
