@@ -59,8 +59,8 @@ def test_spread_grows_isolated_points_into_empty_pixels_only(corners):
     raster, colors = corners
     image = raster.render(VIEW, colors, spread=2)
     row, col = pixel(0.0, 0.0)
-    assert (alpha(image[row - 2:row + 3, col - 2:col + 3]) > 0).sum() == 13  # a disc of radius 2
-    assert (alpha(image) > 0).sum() == 4 * 13
+    assert (alpha(image[row - 2:row + 3, col - 2:col + 3]) > 0).sum() == 21  # a disc of diameter 5: 5x5 less the corners
+    assert (alpha(image) > 0).sum() == 4 * 21
     dense = np.full((3, 3), 0xFF0000FF, dtype=np.uint32)
     assert np.array_equal(spread_points(dense, 1), dense)
 
