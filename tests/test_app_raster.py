@@ -7,10 +7,10 @@ import pyarrow as pa
 import pytest
 
 import projector
-from projector.explore.colors import CATEGORY10, color_spec
+from projector.explore.colors import CATEGORY10, GREY, color_spec
 from projector.app.shell import Session
 from projector.explore.store import DataStore
-from projector.explore.shading import GREY, MapRaster, NearestRows, Viewport, spread_points
+from projector.explore.shading import MapRaster, NearestRows, Viewport, spread_points
 
 CORNERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]], dtype=np.float32)
 VIEW = Viewport(-1.0, 11.0, -1.0, 11.0, 120, 120)  # 10 pixels per unit
@@ -99,7 +99,7 @@ def test_categories_sharing_a_pixel_blend_by_count():
 
 
 def test_numbers_use_the_colour_bar_and_missing_values_stay_grey():
-    from projector.explore.shading import numeric_palette
+    from projector.explore.colors import numeric_palette
 
     values = np.array([0.0, 1.0, np.nan, 0.5], dtype=np.float32)
     colors = color_spec("score", values, 4)
