@@ -145,7 +145,7 @@ class MapRaster:
             chosen = np.zeros(self.num_rows, dtype=bool)
             chosen[np.asarray(selection, dtype=np.int64)] = True
             top, floor = np.where(chosen, pixel, size), np.where(chosen, size, pixel)
-        elif colors is not None and colors.kind == "numeric":
+        elif colors is not None and colors.kind == "numeric" and not self._row_weights(colors)[1].all():
             floor = pixel  # rows without a value stay grey under the coloured ones
         alpha = round(255 * min(max(opacity, 0.0), 1.0))
         shape = (viewport.height, viewport.width)
