@@ -1,11 +1,13 @@
 """Static map images: how long projector.image takes to draw and write a map of N points.
 
 For each size and colouring, times the stages of ``Dataset.save_image``: the colouring
-(``color_spec`` on the Arrow column), the layout with the datashader point layer (``compose``),
+(``color_spec`` on the Arrow column), the layout with the point layer (``compose``: the app's
+NumPy raster shading, :class:`projector.explore.shading.MapRaster`),
 and writing the PNG and the SVG (Pillow drawing and PNG encoding included), plus the file sizes.
-Each stage is the median of ``--repeats`` runs. numba compiles datashader's kernels on the first
-render in a process; that one-off cost is measured apart on 1,000 points (``jit_s``) and never
-counted in a row. Prints a table and writes JSON.
+Each stage is the median of ``--repeats`` runs. The first renders in a process (imports, font
+loading) are measured apart on 1,000 points (``first_s``) and never counted in a row; nothing
+is compiled (the datashader shading the export used before issue 12 cost 4-7 s in a fresh
+process: see ``bench_shading.py``). Prints a table and writes JSON.
 
     python benchmarks/bench_render.py                          # 10k, 100k, 1M points
     python benchmarks/bench_render.py --sizes 1000000 --repeats 5
@@ -106,17 +108,16 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"--colourings: unknown {unknown}; choose from {COLOURINGS}")
 
-    import datashader
     import PIL
 
     from projector.image import compose
 
-    start = time.perf_counter()  # numba compiles every kernel the rows below use
+    start = time.perf_counter()  # imports and fonts the rows below use
     for colouring in colourings:
         xy, names, values = make_map(1000)
         compose(xy, colors=spec_for(colouring, 1000, names, values))
-    jit_s = time.perf_counter() - start
-    print(f"first renders (numba compiling datashader's kernels), 1,000 points: {jit_s:.1f} s")
+    first_s = time.perf_counter() - start
+    print(f"first renders (imports, fonts), 1,000 points: {first_s:.1f} s")
 
     results = []
     header = f"{'points':>10} {'colouring':<12} {'colours':>8} {'compose':>8} {'png':>7} {'svg':>7} {'= png':>7} {'png MB':>7} {'svg MB':>7}"
@@ -137,11 +138,11 @@ def main(argv: list[str] | None = None) -> None:
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
         "python": platform.python_version(),
-        "datashader": datashader.__version__,
+        "numpy": np.__version__,
         "pillow": PIL.__version__,
         "size": [args.width, args.height],
         "repeats": args.repeats,
-        "jit_s": jit_s,
+        "first_s": first_s,
         "data": "30 Gaussian clusters of different widths in 2-D, labelled by cluster",
         "command": " ".join(["python", "benchmarks/bench_render.py", *(argv if argv is not None else sys.argv[1:])]),
         "date": time.strftime("%Y-%m-%d"),

@@ -7,10 +7,10 @@ import pyarrow as pa
 import pytest
 
 import projector
-from projector.explore.colors import CATEGORY10, color_spec
+from projector.explore.colors import CATEGORY10, GREY, color_spec
 from projector.app.shell import Session
 from projector.explore.store import DataStore
-from projector.explore.shading import GREY, MapRaster, NearestRows, Viewport, spread_points
+from projector.explore.shading import MapRaster, NearestRows, Viewport, spread_points
 
 CORNERS = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]], dtype=np.float32)
 VIEW = Viewport(-1.0, 11.0, -1.0, 11.0, 120, 120)  # 10 pixels per unit
@@ -59,8 +59,8 @@ def test_spread_grows_isolated_points_into_empty_pixels_only(corners):
     raster, colors = corners
     image = raster.render(VIEW, colors, spread=2)
     row, col = pixel(0.0, 0.0)
-    assert (alpha(image[row - 2:row + 3, col - 2:col + 3]) > 0).sum() == 13  # a disc of radius 2
-    assert (alpha(image) > 0).sum() == 4 * 13
+    assert (alpha(image[row - 2:row + 3, col - 2:col + 3]) > 0).sum() == 21  # a disc of diameter 5: 5x5 less the corners
+    assert (alpha(image) > 0).sum() == 4 * 21
     dense = np.full((3, 3), 0xFF0000FF, dtype=np.uint32)
     assert np.array_equal(spread_points(dense, 1), dense)
 
@@ -99,7 +99,7 @@ def test_categories_sharing_a_pixel_blend_by_count():
 
 
 def test_numbers_use_the_colour_bar_and_missing_values_stay_grey():
-    from projector.explore.shading import numeric_palette
+    from projector.explore.colors import numeric_palette
 
     values = np.array([0.0, 1.0, np.nan, 0.5], dtype=np.float32)
     colors = color_spec("score", values, 4)

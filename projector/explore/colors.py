@@ -4,6 +4,10 @@ Categories travel as small integer codes (a binary array), never as strings per 
 categories get Category10; more get colorcet's glasbey, a palette of many distinct colours.
 Past ``max_categories`` the rarest are folded into one grey "other" entry, and the legend says
 how many categories and points that holds.
+
+Every colour the map draws is named here once, for the app, the reports and the image export:
+the palettes, the numeric colormap of the colour bar, the grey of greyed and missing points, the
+one colour of an uncoloured map and the neighbour highlight.
 """
 
 from __future__ import annotations
@@ -14,17 +18,23 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["ColorSpec", "LegendEntry", "color_spec", "MISSING", "OTHER"]
+__all__ = [
+    "ColorSpec", "LegendEntry", "color_spec", "numeric_palette", "MISSING", "OTHER",
+    "CATEGORY10", "SINGLE_COLOR", "NUMERIC_COLORMAP", "GREY", "NEIGHBOR_COLOR", "OTHER_COLOR", "MISSING_COLOR",
+]
 
 MISSING = "(missing)"
 OTHER = "other"
-OTHER_COLOR = "#9e9e9e"
-MISSING_COLOR = "#d0d0d0"
-NUMERIC_PALETTE = "viridis"
 CATEGORY10 = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )
+SINGLE_COLOR = CATEGORY10[0]  # every point when nothing colours them
+NUMERIC_COLORMAP = "bmy"  # colorcet palette of numeric colourings, low to high: map and colour bar
+GREY = "#c8c8c8"  # points outside the selection, and points with no value in a numeric colouring
+NEIGHBOR_COLOR = "#e4005b"  # links and rings of the focused row's nearest neighbours
+OTHER_COLOR = "#9e9e9e"  # the legend's "other" entry: the rarest categories folded into one
+MISSING_COLOR = "#d0d0d0"  # the legend's "(missing)" entry of a categorical colouring
 
 
 @dataclass(frozen=True)
@@ -42,8 +52,8 @@ class ColorSpec:
 
     For ``kind == "categorical"``: ``values`` are float32 codes 0..len(palette)-1, and
     ``palette[i]`` is the colour of ``legend[i]``. For ``"numeric"``: ``values`` are the
-    numbers (NaN where missing) mapped linearly from ``low`` to ``high``. For ``"none"``: one
-    colour for all.
+    numbers (NaN where missing) mapped linearly from ``low`` to ``high`` on the colormap named
+    by ``palette[0]`` (:data:`NUMERIC_COLORMAP`). For ``"none"``: one colour for all.
     """
 
     column: str | None
@@ -59,7 +69,7 @@ class ColorSpec:
 def color_spec(column: str | None, data: "pa.ChunkedArray | np.ndarray | None", n: int, max_categories: int = 20) -> ColorSpec:
     """The colouring of ``n`` points by ``data`` (an Arrow column, or numbers as numpy)."""
     if column is None or data is None:
-        return ColorSpec(None, "none", np.zeros(n, dtype=np.float32), (CATEGORY10[0],))
+        return ColorSpec(None, "none", np.zeros(n, dtype=np.float32), (SINGLE_COLOR,))
     if isinstance(data, np.ndarray):
         return _numeric(column, data.astype(np.float32, copy=False))
     kind = data.type
@@ -81,7 +91,7 @@ def _numeric(column: str, values: np.ndarray) -> ColorSpec:
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if high == low:
         high = low + 1.0
-    return ColorSpec(column, "numeric", values, (NUMERIC_PALETTE,), low=low, high=high)
+    return ColorSpec(column, "numeric", values, (NUMERIC_COLORMAP,), low=low, high=high)
 
 
 def _categorical(column: str, data: pa.ChunkedArray, n: int, max_categories: int) -> ColorSpec:
@@ -111,6 +121,13 @@ def _categorical(column: str, data: pa.ChunkedArray, n: int, max_categories: int
         palette.append(MISSING_COLOR)
     values = remap[np.where(codes >= 0, codes, len(names))]
     return ColorSpec(column, "categorical", values, tuple(palette), tuple(legend), 0.0, float(max(len(palette) - 1, 1)), len(folded))
+
+
+def numeric_palette() -> list[str]:
+    """The colours of :data:`NUMERIC_COLORMAP`, low to high (the map's and the colour bar's)."""
+    import colorcet
+
+    return list(colorcet.palette[NUMERIC_COLORMAP])
 
 
 def _palette(count: int) -> list[str]:

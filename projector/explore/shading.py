@@ -18,6 +18,10 @@ As the browser holds no points in this mode, hover asks the server which real ro
 the pointer: :class:`NearestRows` answers from a grid of the coordinates. The Bokeh side (the
 image renderer and the pointer) is :mod:`projector.figures.raster`. Nothing here imports
 Panel or Bokeh.
+
+The same shading draws the report's raster underlay (:mod:`projector.figures.map_block`) and the
+points of an exported PNG/SVG (:mod:`projector.image.points`), so the three cannot drift apart;
+``benchmarks/bench_shading.py`` compares it with the datashader shading the export used before.
 """
 
 from __future__ import annotations
@@ -29,17 +33,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from projector.explore.colors import GREY, NUMERIC_COLORMAP, SINGLE_COLOR, numeric_palette
+
 if TYPE_CHECKING:
     from projector.explore.colors import ColorSpec
 
-__all__ = ["MapRaster", "NearestRows", "Viewport", "spread_points", "numeric_palette", "GREY", "NUMERIC_COLORMAP"]
+# GREY, NUMERIC_COLORMAP and numeric_palette are defined in projector.explore.colors, and
+# importable from here too, where the shading that draws them lives
+__all__ = ["MapRaster", "NearestRows", "Viewport", "spread_points", "numeric_palette", "GREY", "NUMERIC_COLORMAP", "DEFAULT_OPACITY"]
 
 
-GREY = "#c8c8c8"
-NUMERIC_COLORMAP = "bmy"  # colorcet palette of the colour bar
+DEFAULT_OPACITY = 0.8  # the most opaque a pixel gets unless told: the app's default opacity
 GREYED_ALPHA = 0.35  # opacity of rows outside the selection, as a share of the point opacity
-LEAST_ALPHA = 0.5  # opacity of a pixel holding one point, as a share of the densest pixel's
-MAX_PIXELS = 4096  # widest or tallest image rendered, whatever the browser reports
+LEAST_ALPHA = 150 / 255  # opacity of the sparsest pixels, as a share of the densest's: datashader's min_alpha
+MAX_PIXELS = 4096  # widest or tallest image rendered for a browser, whatever it reports
+LARGEST_VIEWPORT = 8192  # widest or tallest image rendered at all (an exported image is up to 8000)
 FRAMES_KEPT = 8  # plain frames each map raster keeps for the next page that opens on the same view
 FRAME_CACHE_PIXELS = 1920 * 1200  # larger frames are not kept
 
@@ -60,15 +68,8 @@ class Viewport:
             raise ValueError(f"viewport ranges x=({self.x0}, {self.x1}), y=({self.y0}, {self.y1}) must be increasing")
         for name in ("width", "height"):
             value = getattr(self, name)
-            if not 1 <= value <= MAX_PIXELS:
-                raise ValueError(f"viewport {name}={value} must be in [1, {MAX_PIXELS}]")
-
-
-def numeric_palette() -> list[str]:
-    """The colormap of numeric colourings (shared with the colour bar)."""
-    import colorcet
-
-    return list(colorcet.palette[NUMERIC_COLORMAP])
+            if not 1 <= value <= LARGEST_VIEWPORT:
+                raise ValueError(f"viewport {name}={value} must be in [1, {LARGEST_VIEWPORT}]")
 
 
 class MapRaster:
@@ -103,7 +104,7 @@ class MapRaster:
         *,
         visible: np.ndarray | None = None,
         selection: np.ndarray | None = None,
-        opacity: float = 0.8,
+        opacity: float = DEFAULT_OPACITY,
         spread: int = 1,
     ) -> np.ndarray:
         """The image of the drawn rows as packed RGBA ``uint32`` (red in the low byte), shape
@@ -144,7 +145,7 @@ class MapRaster:
             chosen = np.zeros(self.num_rows, dtype=bool)
             chosen[np.asarray(selection, dtype=np.int64)] = True
             top, floor = np.where(chosen, pixel, size), np.where(chosen, size, pixel)
-        elif colors is not None and colors.kind == "numeric":
+        elif colors is not None and colors.kind == "numeric" and not self._row_weights(colors)[1].all():
             floor = pixel  # rows without a value stay grey under the coloured ones
         alpha = round(255 * min(max(opacity, 0.0), 1.0))
         shape = (viewport.height, viewport.width)
@@ -185,7 +186,7 @@ class MapRaster:
         counts = np.bincount(pixel, minlength=size + 1)[:size]
         hit = counts > 0
         if colors is None or colors.kind == "none":
-            rgb = _hex_rgb([colors.palette[0] if colors is not None else "#1f77b4"])[0]
+            rgb = _hex_rgb([colors.palette[0] if colors is not None else SINGLE_COLOR])[0]
             return _pack(hit, rgb, _ranked_alpha(counts, hit, alpha))
         weights = self._row_weights(colors)
         sums = [np.bincount(pixel, weights=channel, minlength=size + 1)[:size] for channel in weights]
@@ -202,7 +203,10 @@ class MapRaster:
 
 def spread_points(image: np.ndarray, px: int) -> np.ndarray:
     """``image`` with every point grown by up to ``px`` pixels into EMPTY pixels (nearest point
-    first), so isolated points stay visible and dense areas keep their detail."""
+    first), so isolated points stay visible and dense areas keep their detail.
+
+    A point becomes a disc of diameter ``2 * px + 1``: the offsets within ``px + 0.5`` pixels, as
+    datashader's circle (a radius of exactly ``px`` would make small points crosses)."""
     if px <= 0:
         return image
     out = image.copy()
@@ -210,7 +214,7 @@ def spread_points(image: np.ndarray, px: int) -> np.ndarray:
     empty = ~filled
     height, width = image.shape
     offsets = sorted(
-        ((dy, dx) for dy in range(-px, px + 1) for dx in range(-px, px + 1) if 0 < dy * dy + dx * dx <= px * px),
+        ((dy, dx) for dy in range(-px, px + 1) for dx in range(-px, px + 1) if 0 < dy * dy + dx * dx <= px * px + px),
         key=lambda d: d[0] * d[0] + d[1] * d[1],
     )
     for dy, dx in offsets:

@@ -62,7 +62,7 @@ from bokeh.plotting import figure
 from projector.explore.geometry import nearest_row, rows_for_geometry
 from projector.app.views._events import JobWatch
 from projector.app.views.layout import MapLayout, map_axes, map_layout
-from projector.explore.shading import GREY, numeric_palette
+from projector.explore.colors import GREY, NEIGHBOR_COLOR, SINGLE_COLOR, numeric_palette
 from projector.figures.raster import RasterLayer, inner_size
 
 if TYPE_CHECKING:
@@ -80,7 +80,6 @@ HOVER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}")
 # hover card code then draws that row's card.
 _RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
 WEBGL_MAX_POINTS = 20_000  # measured: see the module docs
-NEIGHBOR_COLOR = "#e4005b"
 
 
 class MapView:
@@ -122,7 +121,7 @@ class MapView:
         fig.xaxis.axis_label_text_font_style = "normal"
         fig.yaxis.axis_label_text_font_style = "normal"
         self.source = ColumnDataSource(data={"x": self._x, "y": self._y, "c": np.zeros(0, np.float32), "s": np.zeros(0, np.float32)})
-        self.mapper = LinearColorMapper(palette=["#1f77b4"], low=0, high=1, nan_color=GREY)
+        self.mapper = LinearColorMapper(palette=[SINGLE_COLOR], low=0, high=1, nan_color=GREY)
         self.view = CDSView()
         self.points = fig.scatter(
             "x", "y", source=self.source, view=self.view, size="s",
