@@ -116,8 +116,6 @@ print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in ("
     assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
-# figures/ is being split by another change; its colours are wired to explore.colors after it lands
-PENDING = {"projector/figures/map_block.py"}
 SHARED = {'"#c8c8c8"': "GREY", '"bmy"': "NUMERIC_COLORMAP", '"#1f77b4"': "SINGLE_COLOR", '"#e4005b"': "NEIGHBOR_COLOR", '"viridis"': "(not drawn)"}
 
 
@@ -126,7 +124,7 @@ def test_map_colours_are_defined_once():
     repeated = []
     for path in sorted((ROOT / "projector").rglob("*.py")):
         name = path.relative_to(ROOT).as_posix()
-        if name == "projector/explore/colors.py" or name in PENDING:
+        if name == "projector/explore/colors.py":
             continue
         text = path.read_text(encoding="utf-8").lower()
         repeated += [f"{name}: {literal} (use {constant})" for literal, constant in SHARED.items() if literal in text]

@@ -1,7 +1,7 @@
 """Which rows a click, box or lasso picks, computed on the server from the map coordinates.
 
 Selections are decided here rather than in the browser so that a WebGL scatter and a
-datashader raster (where the browser holds no points) select the same rows.
+server-side raster (where the browser holds no points) select the same rows.
 """
 
 from __future__ import annotations

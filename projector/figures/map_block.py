@@ -7,7 +7,7 @@ colour codes, tooltip text, thumbnails as data URIs, and each point's nearest ne
 the original space, precomputed at export time.
 
 Past :data:`~projector.figures.options.INTERACTIVE_MAX_POINTS` the map shows an image of ALL
-points (binned as datashader does) under an interactive layer of a stratified sample, and says so
+points (the one shading, :mod:`projector.explore.shading`) under an interactive layer of a stratified sample, and says so
 with both counts. The blocks are assembled here from their parts: the shown points
 (:mod:`~projector.figures.points`), each map figure (:mod:`~projector.figures.map_figure`) and
 the panels linked to them (:mod:`~projector.figures.panels`).

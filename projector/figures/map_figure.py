@@ -11,13 +11,13 @@ import numpy as np
 
 from projector.explore.framing import Frame, frame
 from projector.figures.options import MapOptions
-from projector.figures.points import GREY, ShownPoints
+from projector.explore.colors import GREY, NEIGHBOR_COLOR
+from projector.figures.points import ShownPoints
 from projector.figures.scripts import script
 
 __all__ = ["map_figure", "raster_underlay", "first_frame"]
 
 RASTER_SIZE = (1600, 1200)  # pixels of the image of all points under a sampled map
-NEIGHBOR_COLOR = "#e4005b"
 RANGE_PAD = 0.05  # margin on each side of a map's ranges, as Bokeh's automatic ranges had
 
 
@@ -70,9 +70,8 @@ def raster_underlay(fig, coords: np.ndarray, spec, view: Frame) -> None:
 
     When the first view leaves far points out, the points inside it get an image of their own
     over that view, so the bulk keeps the full resolution, and the far ones one over the full
-    extent. It is binned like the app's raster mode (:class:`~projector.explore.shading.MapRaster`:
-    datashader's count / count_cat / mean shading in NumPy), which needs no numba compilation:
-    datashader's kernels cost 15-27 s to compile in a fresh process here.
+    extent. It is shaded as the app's raster mode and the PNG/SVG export shade
+    (:class:`~projector.explore.shading.MapRaster`), so all three show one picture.
     """
     from PIL import Image
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from projector.errors import ProjectorError, ProjectorWarning
+from projector.explore.colors import GREY, numeric_palette
 from projector.explore.html import legend_html, truncate
 from projector.explore.sampling import stratified_sample
 from projector.figures.options import MapOptions
@@ -20,12 +21,10 @@ from projector.figures.options import MapOptions
 if TYPE_CHECKING:
     from projector.explore.store import DataStore
 
-__all__ = ["ShownPoints", "shown_points", "column_texts", "GREY"]
+__all__ = ["ShownPoints", "shown_points", "column_texts"]
 
 THUMBNAIL_SIZE = 32
 TEXT_CHARS = 160
-GREY = "#c8c8c8"
-NUMERIC_PALETTE = "bmy"  # colorcet's name of the colour map of numeric columns
 
 
 def _default_colors(store: "DataStore") -> list[str]:
@@ -61,8 +60,6 @@ def shown_points(store: "DataStore", coords: dict[str, np.ndarray], options: Map
     and table columns; ``coords`` maps column names ("x", "y", ...) to all rows' values."""
     from bokeh.models import ColumnDataSource, LinearColorMapper
 
-    import colorcet
-
     n = store.num_rows
     colors = _colors(store, options)
     specs = [*extra_specs, *(store.colors(name) for name in colors)] or [store.colors(None)]
@@ -75,7 +72,7 @@ def shown_points(store: "DataStore", coords: dict[str, np.ndarray], options: Map
     for i, spec in enumerate(specs):
         data[f"c{i}"] = np.ascontiguousarray(spec.values[rows], dtype=np.float32)
         if spec.kind == "numeric":
-            mappers.append(LinearColorMapper(palette=list(colorcet.palette[NUMERIC_PALETTE]), low=spec.low, high=spec.high, nan_color=GREY))
+            mappers.append(LinearColorMapper(palette=numeric_palette(), low=spec.low, high=spec.high, nan_color=GREY))
         else:
             palette = list(spec.palette) if len(spec.palette) > 1 else [spec.palette[0]] * 2
             mappers.append(LinearColorMapper(palette=palette, low=-0.5, high=len(palette) - 0.5, nan_color=GREY))

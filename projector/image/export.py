@@ -54,7 +54,7 @@ FORMATS: dict[str, Callable[..., Path]] = {".png": save_png, ".svg": save_svg}
 
 def image_writer(path: str | os.PathLike) -> Callable[..., Path]:
     """The writer for ``path``'s suffix (:func:`save_png` or :func:`save_svg`); anything else is an error."""
-    from projector.reduce.params import ParameterError
+    from projector.errors import ParameterError
 
     suffix = Path(path).suffix.lower()
     writer = FORMATS.get(suffix)

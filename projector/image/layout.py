@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
+from projector.errors import ParameterError
 from projector.image.figure import FRAME_COLOR, MUTED_COLOR, Figure, Item, Rect, Text
 from projector.image.legend import legend_items, legend_width
 from projector.image.points import point_layer
 from projector.image.text import fit
+from projector.validation import check_coords, check_whole
 
 if TYPE_CHECKING:
     from typing import Unpack
@@ -100,25 +102,18 @@ def render_image(coords: np.ndarray, **options: "Unpack[ComposeOptions]") -> "PI
 
 
 def _check_coords(coords: Any) -> np.ndarray:
-    xy = np.asarray(coords)
-    if xy.ndim != 2 or xy.shape[1] < 2:
-        raise ValueError(f"coords must be shaped (N, 2) or (N, 3); got {xy.shape}")
+    xy = check_coords(coords, min_dims=2, finite=False)  # non-finite rows are left out of the picture
     return np.ascontiguousarray(xy[:, :2], dtype=np.float32)
 
 
 def _check_options(width: int, height: int, point_size: int | None, background: str) -> None:
     from PIL import ImageColor
 
-    from projector.reduce.params import ParameterError
-
     low, high = SIZE_RANGE
-    for name, value in (("width", width), ("height", height)):
-        if not isinstance(value, (int, np.integer)) or not low <= value <= high:
-            raise ParameterError(f"{name}={value!r} must be a whole number of pixels in [{low}, {high}]; the default is {1200 if name == 'width' else 900}")
-    if point_size is not None:
-        low, high = POINT_SIZE_RANGE
-        if not isinstance(point_size, (int, np.integer)) or not low <= point_size <= high:
-            raise ParameterError(f"point_size={point_size!r} must be a whole number of pixels in [{low}, {high}], or None to size points by density")
+    for name, value, default in (("width", width, 1200), ("height", height, 900)):
+        check_whole(name, value, minimum=low, maximum=high, meaning="pixels", default=default)
+    low, high = POINT_SIZE_RANGE
+    check_whole("point_size", point_size, minimum=low, maximum=high, meaning="pixels; None sizes points by density", or_none=True)
     try:
         ImageColor.getrgb(background)
     except (ValueError, AttributeError, TypeError):
