@@ -106,3 +106,22 @@ def test_a_given_graph_gets_its_own_cache_entry(tmp_path, noise):
     again = ds.project("umap", n_epochs=30, knn=_group_graph(groups, 15), cache=store, quality=False)
     assert again.provenance.get("cached") and again.provenance["knn"]["given"]
     np.testing.assert_array_equal(again.coords, given.coords)
+
+
+def test_a_neighbour_index_stands_in_for_the_graph():
+    """knn=NeighborIndex: every row is looked up in it, wide enough once copies are dropped; an
+    index of other vectors or another metric is refused with the way out."""
+    from projector.neighbors import NeighborIndex
+
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((200, 6)).astype(np.float32)
+    ds = Dataset.from_arrays(np.concatenate([base, base[:20]]))  # rows 200-219 repeat rows 0-19
+    own = ds.project("umap", n_epochs=30, **FAST)
+    given = ds.project("umap", n_epochs=30, knn=ds.index(), **FAST)
+    np.testing.assert_allclose(given.coords, own.coords, atol=1e-4)
+    assert given.provenance["knn"]["given"] is True and given.provenance["knn"]["k"] == 14
+    assert ds.project("tsne", n_iter=250, perplexity=5, knn=ds.index(), **FAST).provenance["knn"]["k"] == 15
+    with pytest.raises(ParameterError, match=r"knn= is a 'l2' index but metric='cosine'.*ds.index\(metric='cosine'\)"):
+        ds.project("umap", knn=ds.index(metric="l2"), **FAST)
+    with pytest.raises(ParameterError, match="knn= indexes 200 vectors of 6 dimensions but the column has 220 of 6"):
+        ds.project("umap", knn=NeighborIndex(base, "cosine"), **FAST)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from projector.cache import Cache
     from projector.dataset import Dataset
     from projector.duplicates import UniqueRows
-    from projector.neighbors import KnnGraph
+    from projector.neighbors import KnnGraph, NeighborIndex
     from projector.projection import Projection
 
 __all__ = ["project", "METHODS", "PCA_THRESHOLD_DIMS"]
@@ -46,7 +46,7 @@ def project(
     quality: bool = True,
     progress: ProgressCallback | list[ProgressCallback] | None = None,
     cache_only: bool = False,
-    knn: "KnnGraph | tuple[np.ndarray, np.ndarray] | None" = None,
+    knn: "KnnGraph | NeighborIndex | tuple[np.ndarray, np.ndarray] | None" = None,
     **options: Any,
 ) -> "Projection | None":
     """Project one embedding column of ``dataset`` to 2 or 3 dimensions.
@@ -67,7 +67,10 @@ def project(
             original space, nearest first, in ``metric``, the row itself left out. ``k`` must
             reach ``n_neighbors - 1`` (UMAP) or ``3 * perplexity`` (t-SNE); rows repeating another
             row's vector are laid out once by UMAP, so their copies in the graph do not count
-            (see :mod:`projector.reduce.given_graph`). Recorded in provenance as given. PCA reads
+            (see :mod:`projector.reduce.given_graph`). A
+            :class:`~projector.neighbors.NeighborIndex` of the column's rows (``ds.index()``, or
+            one of your own with ``exact=False``) stands in for a graph: every row is looked up
+            in it. Recorded in provenance as given. PCA reads
             no graph: passing one is an error.
         **options: the method's parameters (see :mod:`projector.reduce.params`); unknown names
             are errors.
@@ -116,7 +119,7 @@ def project(
     if knn is not None:
         from projector.reduce.given_graph import given_graph
 
-        given = given_graph(knn, n, params.metric)
+        given = given_graph(knn, matrix, params.metric, _graph_k(params, n))
 
     store = _cache(cache)
     key = None

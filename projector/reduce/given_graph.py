@@ -6,7 +6,11 @@ other rows (the row itself left out), nearest first, in the reduction's ``metric
 out each distinct vector once (see :mod:`projector.duplicates`); its graph is then the given
 one read at each vector's first row, with the copies of that vector and repeated vectors
 dropped, which leaves each row fewer neighbours: a graph too narrow for that is refused with
-the width it needs. PCA reads no graph: ``knn=`` with PCA is an error.
+the width it needs. A :class:`~projector.neighbors.NeighborIndex` built on the dataset's rows
+(in their order) may stand in for the graph: every row is looked up in it, as wide as the method
+needs, times the size of the largest group of equal vectors (so that as many distinct
+neighbours remain once copies are dropped). PCA reads no graph: ``knn=`` with
+PCA is an error.
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ if TYPE_CHECKING:
 __all__ = ["given_graph", "distinct_graph"]
 
 
-def given_graph(knn: Any, n: int, metric: str) -> "KnnGraph":
-    """``knn`` (a :class:`~projector.neighbors.KnnGraph` or an ``(indices, distances)`` pair of
-    (N, k) arrays) checked against ``n`` rows and ``metric``, as a read-only KnnGraph."""
-    from projector.neighbors import KnnGraph
+def given_graph(knn: Any, matrix: np.ndarray, metric: str, width: int) -> "KnnGraph":
+    """``knn`` (a :class:`~projector.neighbors.KnnGraph`, an ``(indices, distances)`` pair of
+    (N, k) arrays, or a :class:`~projector.neighbors.NeighborIndex` of the rows) checked against
+    the rows of ``matrix`` and ``metric``, as a read-only KnnGraph; an index is asked for
+    ``width`` neighbours per row (more where rows repeat a vector)."""
+    from projector.neighbors import KnnGraph, NeighborIndex
 
+    n = matrix.shape[0]
+    if isinstance(knn, NeighborIndex):
+        knn = _index_graph(knn, matrix, metric, width)
     if isinstance(knn, KnnGraph):
         if knn.metric != metric:
             raise ParameterError(
@@ -68,6 +77,28 @@ def given_graph(knn: Any, n: int, metric: str) -> "KnnGraph":
     if not np.isfinite(distances).all():
         raise ParameterError("knn= distances hold NaN or infinite values; pass finite distances")
     return _graph(indices, distances, metric, exact, recall)
+
+
+def _index_graph(index: Any, matrix: np.ndarray, metric: str, width: int) -> "KnnGraph":
+    """Every row's nearest other rows, looked up in ``index`` (built on these rows, in order)."""
+    from projector.duplicates import unique_rows
+
+    n, dim = matrix.shape
+    if index.metric != metric:
+        raise ParameterError(
+            f"knn= is a {index.metric!r} index but metric={metric!r}; pass metric={index.metric!r}, "
+            f"or an index built with metric={metric!r} (ds.index(metric={metric!r}))"
+        )
+    if (index.n, index.dim) != (n, dim):
+        raise ParameterError(
+            f"knn= indexes {index.n} vectors of {index.dim} dimensions but the column has {n} of {dim}; "
+            "pass an index built on this column's rows, in their order (ds.index(column))"
+        )
+    # UMAP keeps one row per distinct vector: with groups of up to ``group`` equal vectors, each
+    # distinct neighbour may come ``group`` times and the row's own copies too
+    group = int(np.bincount(unique_rows(matrix).inverse).max())
+    rows, distances = index.neighbors(np.arange(n), min(n - 1, (width + 1) * group - 1), exclude_self=True)
+    return _graph(rows, distances, metric, index.exact, None)
 
 
 def needed(graph: "KnnGraph", k: int, what: str, given_k: int) -> "KnnGraph":
