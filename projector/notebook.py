@@ -11,7 +11,7 @@ repr without computing a map or importing Panel (:func:`wants_map`).
 
 The notebook has none of the app's HTTP routes, so the views run inline
 (:class:`~projector.explore.links.InlineLinks`): thumbnails and sound are ``data:`` URLs, and hover
-cards ask Python over the notebook's comm (:mod:`projector.app.views.hover`). The map writes
+cards ask Python over the notebook's comm (:mod:`projector.figures.hover`). The map writes
 Bokeh models directly; Panel sends such changes made from a cell only while the output's
 document is held, so :meth:`MapView.select` and :meth:`MapView.focus` hold and push it, and
 so do the map's own Python callbacks (:func:`_dispatch_callbacks`) in place of the Bokeh

@@ -63,7 +63,7 @@ class Session:
         self.links = InlineLinks(store) if inline else Links(store)
         self.comm_hover = None
         if inline:
-            from projector.app.views.hover import CommHover
+            from projector.figures.hover import CommHover
 
             self.comm_hover = CommHover(self.links)
         self.map = MapView(store, self.state, row_endpoint=row_endpoint(store), webgl_max_points=webgl_max_points, comm_hover=self.comm_hover)

@@ -3,7 +3,7 @@
 A page served by ``projector serve`` loads them from the routes of :mod:`projector.app.routes`.
 A notebook output has no such routes (the Jupyter server does not know them, so every fetch
 would fail silently), so there :class:`InlineLinks` makes each picture a ``data:`` URL in Python
-and the hover card gets its records over the Bokeh document (:mod:`projector.app.views.hover`).
+and the hover card gets its records over the Bokeh document (:mod:`projector.figures.hover`).
 Both build the same record (:meth:`Links.hover_record`) from the same thumbnail code.
 """
 

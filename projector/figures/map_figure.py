@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 
 from projector.explore.framing import Frame, frame
+from projector.figures.map_base import add_color_bar, add_neighbor_links, add_points, blank_map, hover_tool, label_axes
 from projector.figures.options import MapOptions
-from projector.explore.colors import GREY, NEIGHBOR_COLOR
 from projector.figures.points import ShownPoints
 from projector.figures.scripts import script
 
@@ -28,40 +28,22 @@ def first_frame(coords: np.ndarray) -> Frame:
 
 def map_figure(points: ShownPoints, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int, view: Frame):
     """One scatter of ``points`` at columns ``x``/``y``, with hover card and neighbour links,
-    opening on ``view``'s first ranges (the bulk); its reset tool shows every point.
+    opening on ``view``'s first ranges (the bulk); its reset tool shows every point. Built from
+    the same parts as the app's map (:mod:`~projector.figures.map_base`), with a tap tool and a
+    black ring on the hovered point.
     Returns ``(figure, renderer, links source, colour bars per option)``."""
-    from bokeh.models import ColorBar, ColumnDataSource, CustomJS, HoverTool, PlainText, Range1d
-    from bokeh.plotting import figure
-
-    ranges = {
-        name: Range1d(start=start, end=end, reset_start=low, reset_end=high)
-        for name, (start, end), (low, high) in (("x_range", view.x, view.x_full), ("y_range", view.y, view.y_full))
-    }
-    fig = figure(
-        width=width, height=options.height, output_backend="webgl", **ranges,
-        tools="pan,wheel_zoom,box_select,lasso_select,tap,reset", active_drag="pan", active_scroll="wheel_zoom",
-        toolbar_location="above",
-    )
+    fig = blank_map((width, options.height), tap=True, view=view)
     fig.title.text = title  # a Title draws plain text: no math, no HTML
-    fig.xaxis.axis_label = PlainText(axis_names[0] if axis_names else "x")
-    fig.yaxis.axis_label = PlainText(axis_names[1] if len(axis_names) > 1 else "y")
-    fig.grid.grid_line_alpha = 0.3
-    renderer = fig.scatter(x, y, source=points.source, size=5 if points.rows.size > 20_000 else 7, line_color=None, fill_alpha=0.85,
-                           fill_color={"field": "c0", "transform": points.mappers[0]})
-    renderer.nonselection_glyph = renderer.glyph.clone(fill_color=GREY, fill_alpha=0.25)
-    renderer.selection_glyph = renderer.glyph.clone()
+    label_axes(fig, axis_names[0] if axis_names else "x", axis_names[1] if len(axis_names) > 1 else "y")
+    renderer = add_points(fig, points.source, x, y, fill_color={"field": "c0", "transform": points.mappers[0]},
+                          size=5 if points.rows.size > 20_000 else 7, alpha=0.85)
     renderer.hover_glyph = renderer.glyph.clone(line_color="#000000", line_width=2)
-    bars = []
-    for i, spec in enumerate(points.specs):
-        if spec.kind == "numeric":
-            bar = ColorBar(color_mapper=points.mappers[i], width=12, title=PlainText(spec.column or ""), visible=i == 0)
-            fig.add_layout(bar, "right")
-            bars.append([bar])
-        else:
-            bars.append([])
-    links = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []})
-    fig.segment("x0", "y0", "x1", "y1", source=links, line_color=NEIGHBOR_COLOR, line_alpha=0.7, line_width=1.2)
-    fig.add_tools(HoverTool(renderers=[renderer], tooltips=None, callback=CustomJS(args=points.hover_args, code=script("card.js") + "\n" + script("source_hover.js"))))
+    bars = [
+        [add_color_bar(fig, points.mappers[i], spec.column or "", visible=i == 0)] if spec.kind == "numeric" else []
+        for i, spec in enumerate(points.specs)
+    ]
+    links = add_neighbor_links(fig)
+    fig.add_tools(hover_tool(renderer, points.hover_args, script("card.js") + "\n" + script("source_hover.js")))
     return fig, renderer, links, bars
 
 

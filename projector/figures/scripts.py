@@ -1,7 +1,8 @@
-"""The JavaScript of the report's maps, read from the packages' asset folders.
+"""The JavaScript of the maps, read from ``projector/figures/assets``.
 
-Every interaction of a report map is one of these scripts; the hover card (``card.js``) is the
-app's own, so a point's card looks the same on a page and in a file.
+Every interaction of a report map is one of these scripts, and the app's map reads the same
+folder: the hover card (``card.js``) is one file, so a point's card looks the same on a page,
+in a notebook and in a file. The app's page template (``index.html``) stays with the app.
 """
 
 from __future__ import annotations
@@ -12,6 +13,5 @@ __all__ = ["script"]
 
 
 def script(name: str) -> str:
-    """A script of the report; ``card.js`` (the hover card) is the app's own."""
-    package = "projector.app" if name == "card.js" else "projector.report"
-    return resources.files(package).joinpath(f"assets/{name}").read_text(encoding="utf-8")
+    """The text of ``assets/<name>`` of this package (``card.js``, ``hover.js``, ...)."""
+    return resources.files("projector.figures").joinpath(f"assets/{name}").read_text(encoding="utf-8")

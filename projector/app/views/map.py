@@ -1,10 +1,12 @@
 """The map: a WebGL scatter of the active projection, with hover cards, selection and neighbours.
 
 Coordinates, colour codes and sizes go to the browser once per change as binary arrays. Hover
-cards are fetched per row from the server (``assets/hover.js``), so no text travels with the
-points; in a notebook they come over the document instead (:mod:`projector.app.views.hover`).
-Clicks, boxes and lassos are resolved on the server (:mod:`projector.explore.geometry`) into
-:class:`ViewState` selections; this view only draws the state.
+cards are fetched per row from the server (``figures/assets/hover.js``), so no text travels
+with the points; in a notebook they come over the document instead (:mod:`projector.figures.hover`).
+The figure, points, links, colour bar and hover tool are built as a report's map is
+(:mod:`projector.figures.map_base`). Clicks, boxes and lassos are resolved on the server
+(:mod:`projector.explore.geometry`) into :class:`ViewState` selections; this view only draws
+the state.
 
 Maps of more than :data:`WEBGL_MAX_POINTS` rows are drawn as one raster image of every row
 instead (:mod:`projector.figures.raster`), rendered on the server after each pan or zoom;
@@ -39,31 +41,30 @@ machines with a GPU would draw far more as WebGL. Reports use the same limit
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import TYPE_CHECKING
 
 import numpy as np
 import panel as pn
 from bokeh.events import SelectionGeometry, Tap
-from bokeh.models import (
-    AllIndices,
-    BooleanFilter,
-    CDSView,
-    ColorBar,
-    ColumnDataSource,
-    CustomJS,
-    HoverTool,
-    LinearColorMapper,
-    PlainText,
-    Range1d,
-)
-from bokeh.plotting import figure
+from bokeh.models import AllIndices, BooleanFilter, CDSView, ColumnDataSource, LinearColorMapper, PlainText
 
 from projector.explore.geometry import nearest_row, rows_for_geometry
 from projector.app.views._events import JobWatch
 from projector.app.views.layout import MapLayout, map_axes, map_layout
 from projector.explore.colors import GREY, NEIGHBOR_COLOR, SINGLE_COLOR, numeric_palette
+from projector.figures.map_base import (
+    MIN_STRETCH_HEIGHT,
+    add_color_bar,
+    add_neighbor_links,
+    add_points,
+    blank_map,
+    hover_tool,
+    label_axes,
+    no_links,
+    show_frame,
+)
 from projector.figures.raster import RasterLayer, inner_size
+from projector.figures.scripts import script
 
 if TYPE_CHECKING:
     from projector.explore.jobs import Job
@@ -71,11 +72,11 @@ if TYPE_CHECKING:
     from projector.app.state import ViewState
     from projector.explore.maps import MapEntry
     from projector.explore.store import DataStore
-    from projector.app.views.hover import CommHover
+    from projector.figures.hover import CommHover
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
 
-HOVER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}").read_text(encoding="utf-8") for name in ("card.js", "hover.js"))
+HOVER_JS = script("card.js") + "\n" + script("hover.js")
 # In raster mode the server moves a one-point source onto the row under the pointer; the same
 # hover card code then draws that row's card.
 _RASTER_HOVER_JS = "cb_data = {index: {indices: source.data.row.length ? [source.data.row[0]] : []}};\n" + HOVER_JS
@@ -105,36 +106,17 @@ class MapView:
         self.visible: np.ndarray | None = None  # rows drawn (filters, isolate); None: all
         self.outside = 0  # far points the first view leaves out (the reset tool shows them)
 
-        fig = figure(
-            sizing_mode="stretch_both",
-            min_height=420,
-            output_backend="webgl",
-            tools="pan,wheel_zoom,box_select,lasso_select,reset",
-            active_drag="pan",
-            active_scroll="wheel_zoom",
-            toolbar_location="above",
-            x_range=Range1d(0, 1),
-            y_range=Range1d(0, 1),
-            match_aspect=False,
-        )
-        fig.grid.grid_line_alpha = 0.3
-        fig.xaxis.axis_label_text_font_style = "normal"
-        fig.yaxis.axis_label_text_font_style = "normal"
+        fig = blank_map()  # stretches; clicks are resolved on the server (no tap tool)
         self.source = ColumnDataSource(data={"x": self._x, "y": self._y, "c": np.zeros(0, np.float32), "s": np.zeros(0, np.float32)})
         self.mapper = LinearColorMapper(palette=[SINGLE_COLOR], low=0, high=1, nan_color=GREY)
         self.view = CDSView()
-        self.points = fig.scatter(
-            "x", "y", source=self.source, view=self.view, size="s",
-            fill_color={"field": "c", "transform": self.mapper}, line_color=None, fill_alpha=state.opacity,
+        self.points = add_points(
+            fig, self.source, "x", "y", view=self.view, size="s", fill_color={"field": "c", "transform": self.mapper}, alpha=state.opacity,
         )
-        self.points.nonselection_glyph = self.points.glyph.clone(fill_color=GREY, fill_alpha=0.25)
-        self.points.selection_glyph = self.points.glyph.clone()
-        self.links = ColumnDataSource(data={"x0": [], "y0": [], "x1": [], "y1": []})
-        fig.segment("x0", "y0", "x1", "y1", source=self.links, line_color=NEIGHBOR_COLOR, line_alpha=0.6, line_width=1.2)
+        self.links = add_neighbor_links(fig)
         self.rings = ColumnDataSource(data={"x": [], "y": [], "size": []})
         fig.scatter("x", "y", source=self.rings, size="size", fill_color=None, line_color=NEIGHBOR_COLOR, line_width=2)
-        self.colorbar = ColorBar(color_mapper=self.mapper, visible=False, width=12, title=PlainText(""))
-        fig.add_layout(self.colorbar, "right")
+        self.colorbar = add_color_bar(fig, self.mapper, "", visible=False)
         # without our routes (a notebook), hover records come over the document instead
         asking = comm_hover.args if comm_hover is not None else {"ask": None}
         row_endpoint = comm_hover.endpoint if comm_hover is not None else row_endpoint
@@ -144,7 +126,7 @@ class MapView:
         self.raster = RasterLayer(fig, hover_js=_RASTER_HOVER_JS, row_endpoint=row_endpoint, executor=store.short_executor, attached=raster)
         self.raster.hover_callback.args = {**self.raster.hover_callback.args, **asking}
         self._neighbors_watch = JobWatch(self._draw_rings)  # neighbours are found off the event loop
-        self.hover = HoverTool(renderers=[self.points], tooltips=None, callback=CustomJS(args={"endpoint": row_endpoint, "query": "", **asking}, code=HOVER_JS))
+        self.hover = hover_tool(self.points, {"endpoint": row_endpoint, "query": "", **asking}, HOVER_JS)
         if raster:
             fig.renderers = [r for r in fig.renderers if r is not self.points]
         else:
@@ -152,7 +134,7 @@ class MapView:
         fig.on_event(Tap, self._on_tap)
         fig.on_event(SelectionGeometry, self._on_select)
         self.figure = fig
-        self.panel = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=420)
+        self.panel = pn.pane.Bokeh(fig, sizing_mode="stretch_both", min_height=MIN_STRETCH_HEIGHT)
 
         state.param.watch(self._draw_map, ["map_key", "pca_x", "pca_y"])
         state.param.watch(self._draw_colors, ["color_by", "max_categories", "quality_version"])
@@ -186,8 +168,7 @@ class MapView:
         self.colors = self.store.colors(self.state.color_by or None, self.state.max_categories, entry, entry.drawn_axes(self.state.pca_x, self.state.pca_y))
         self.mode = "raster" if self._x.size > self.webgl_max_points else "webgl"
         self._apply_mapper()
-        self.figure.xaxis.axis_label = PlainText(xname)
-        self.figure.yaxis.axis_label = PlainText(yname)
+        label_axes(self.figure, xname, yname)
         self.fit()
         self._draw_visible(render=False)
         if self.mode == "raster":  # every row in one image; the browser gets no points
@@ -209,8 +190,7 @@ class MapView:
         if view is None:
             return
         self.outside = view.outside
-        for (start, end), (low, high), axis in ((view.x, view.x_full, self.figure.x_range), (view.y, view.y_full, self.figure.y_range)):
-            axis.update(start=start, end=end, reset_start=low, reset_end=high)
+        show_frame(self.figure, view)
 
     def _color_values(self) -> np.ndarray:
         return np.ascontiguousarray(self.colors.values, dtype=np.float32) if self.colors is not None else np.zeros(self._x.size, np.float32)
@@ -306,7 +286,7 @@ class MapView:
     def _draw_neighbors(self, *_) -> None:
         row = self.state.focused
         if row is None or self._x.size == 0 or not 0 <= row < self._x.size:
-            self.links.data = {"x0": [], "y0": [], "x1": [], "y1": []}
+            self.links.data = no_links()
             self.rings.data = {"x": [], "y": [], "size": []}
             return
         self._neighbors_watch.watch(self.store.neighbors_job(row, self.state.neighbor_k, self.state.neighbor_metric, self.column()))

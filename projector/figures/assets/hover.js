@@ -1,7 +1,7 @@
 // Hover card for the app's map: the body of a Bokeh CustomJS callback, appended to card.js.
 // args: endpoint (URL of the row endpoint, the row number is appended), query (appended after
 // it: the columns the card shows, "?column=a&column=b", or ""), ask (null in a served page; in
-// a notebook, which has no routes, the ColumnDataSource Python answers: see views/hover.py).
+// a notebook, which has no routes, the ColumnDataSource Python answers: see figures/hover.py).
 // The sample is fetched once per row and drawn by card.js (textContent and img.src only).
 const card = projectorCard();
 const indices = cb_data.index.indices;

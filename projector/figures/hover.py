@@ -7,25 +7,28 @@ notebook's comm, and Python writes the record (thumbnail as a ``data:`` URL) int
 :attr:`CommHover.answer`, whose change draws the card (``assets/answer.js``). Comms are
 asynchronous: each answer names its key and the page draws it only while that key is still
 the one under the pointer, so a late answer never shows the wrong row.
+
+Only Bokeh models and the explore layer's records are needed, so it lives with the figures:
+the app's map and the notebook both use it, and neither Panel nor the app is imported here.
 """
 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from bokeh.models import ColumnDataSource, CustomJS
 
 from projector.errors import ProjectorError
+from projector.figures.scripts import script
 
 if TYPE_CHECKING:
     from projector.explore.links import Links
 
 __all__ = ["CommHover", "ANSWER_JS"]
 
-ANSWER_JS = "\n".join(resources.files("projector.app").joinpath(f"assets/{name}").read_text(encoding="utf-8") for name in ("card.js", "answer.js"))
+ANSWER_JS = script("card.js") + "\n" + script("answer.js")
 _MAX_ASKED = 16  # rows answered per message (the page asks one at a time)
 
 

@@ -1,4 +1,4 @@
-// A hover record answered by Python (notebooks: views/hover.py): the body of a CustomJS run when
+// A hover record answered by Python (notebooks: figures/hover.py): the body of a CustomJS run when
 // the "answer" source changes, appended to card.js. Every answer is kept by its key; it is drawn
 // only while the pointer still wants that key, so a late answer for another row is ignored.
 const card = projectorCard();
