@@ -168,3 +168,12 @@ def test_the_explore_layer_loads_without_widget_libraries():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert len(names) >= 8 and done.stdout.strip() == ""
+
+
+def test_every_package_is_shipped():
+    """pyproject.toml lists each package of projector/ (a missing one would be left out of the wheel)."""
+    import tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {_module_name(path.parent / "__init__.py") for path in PACKAGE.rglob("__init__.py")}
+    assert found - listed == set() and "projector.loaders" in listed
