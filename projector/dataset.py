@@ -316,18 +316,20 @@ class Dataset:
         width: int = 1200,
         height: int = 900,
         point_size: int | None = None,
+        overlays: Any = None,  # an explore.overlays.Overlays: the core layer may not name it
         overwrite: bool = False,
     ) -> Path:
         """Write the map as a PNG or SVG (by the suffix) with title, legend and footer; returns the path.
 
         ``projection`` None computes ``self.project("auto")``; ``color_by`` None colours by the
-        first label column. See :func:`projector.image.export_image` for every option.
+        first label column; ``overlays`` (an :class:`projector.explore.overlays.Overlays`: cluster
+        labels, density contours) are drawn over the points. See :func:`projector.image.export_image` for every option.
         """
         from projector.image import export_image
 
         return export_image(
             self, path, projection=projection, color_by=color_by, title=title,
-            width=width, height=height, point_size=point_size, overwrite=overwrite,
+            width=width, height=height, point_size=point_size, overlays=overlays, overwrite=overwrite,
         )
 
     def to_parquet(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:

@@ -60,7 +60,8 @@ def map_block(store: "DataStore", entry: "MapEntry", options: MapOptions | None 
     n = store.num_rows
     points = shown_points(store, {"x": entry.coords[:, 0], "y": entry.coords[:, 1]}, options)
     view = first_frame(entry.coords)
-    fig, renderer, links, bars = map_figure(points, "x", "y", options.title or entry.key, entry.axis_names, options, options.width, view)
+    fig, renderer, links, bars = map_figure(points, "x", "y", options.title or entry.key, entry.axis_names, options, options.width, view,
+                                         overlays=options.overlays)
     sampled = points.rows.size < n
     if sampled:
         raster_underlay(fig, entry.coords, points.specs[0], view)

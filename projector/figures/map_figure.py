@@ -5,7 +5,7 @@ colour bars, its first view, and (for a sampled map) the raster image of every p
 from __future__ import annotations
 
 import base64
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from projector.figures.map_base import add_color_bar, add_neighbor_links, add_po
 from projector.figures.options import MapOptions
 from projector.figures.points import ShownPoints
 from projector.figures.scripts import script
+
+if TYPE_CHECKING:
+    from projector.explore.overlays import Overlays
 
 __all__ = ["map_figure", "raster_underlay", "first_frame"]
 
@@ -26,11 +29,15 @@ def first_frame(coords: np.ndarray) -> Frame:
     return frame(coords[:, 0], coords[:, 1], pad=RANGE_PAD)
 
 
-def map_figure(points: ShownPoints, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int, view: Frame):
+def map_figure(
+    points: ShownPoints, x: str, y: str, title: str, axis_names: Sequence[str], options: MapOptions, width: int, view: Frame,
+    overlays: "Overlays | None" = None,
+):
     """One scatter of ``points`` at columns ``x``/``y``, with hover card and neighbour links,
     opening on ``view``'s first ranges (the bulk); its reset tool shows every point. Built from
     the same parts as the app's map (:mod:`~projector.figures.map_base`), with a tap tool and a
-    black ring on the hovered point.
+    black ring on the hovered point; ``overlays`` (labels, contours) are drawn over the points,
+    contours of a category in its legend colour.
     Returns ``(figure, renderer, links source, colour bars per option)``."""
     fig = blank_map((width, options.height), tap=True, view=view)
     fig.title.text = title  # a Title draws plain text: no math, no HTML
@@ -43,6 +50,11 @@ def map_figure(points: ShownPoints, x: str, y: str, title: str, axis_names: Sequ
         for i, spec in enumerate(points.specs)
     ]
     links = add_neighbor_links(fig)
+    if overlays:
+        from projector.figures.overlay_style import category_palette
+        from projector.figures.overlays import add_overlays
+
+        add_overlays(fig, overlays, palette=category_palette(points.specs[0]))
     fig.add_tools(hover_tool(renderer, points.hover_args, script("card.js") + "\n" + script("source_hover.js")))
     return fig, renderer, links, bars
 

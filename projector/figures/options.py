@@ -7,7 +7,10 @@ importing the blocks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+if TYPE_CHECKING:
+    from projector.explore.overlays import Overlays
 
 __all__ = ["MapOptions", "INTERACTIVE_MAX_POINTS", "INLINE_THUMBNAILS"]
 
@@ -35,6 +38,9 @@ class MapOptions:
         title: shown above the map.
         seed: for the stratified sample.
         column: the embedding column neighbours are searched in (default: the first).
+        overlays: cluster labels and density contours drawn over the map
+            (:mod:`projector.figures.overlays`); None draws none. A compare block ignores them,
+            as they describe one map's coordinates.
     """
 
     color_by: Sequence[str] | None = None
@@ -49,3 +55,4 @@ class MapOptions:
     column: str | None = None
     table_columns: Sequence[str] | None = None
     extra: dict = field(default_factory=dict)
+    overlays: "Overlays | None" = None

@@ -20,6 +20,7 @@ from projector.image.layout import _check_options, compose
 if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.explore.colors import ColorSpec
+    from projector.explore.overlays import Overlays
     from projector.projection import Projection
     from projector.quality import Quality
 
@@ -83,6 +84,7 @@ def export_image(
     background: str = "white",
     legend: bool = True,
     max_categories: int = 20,
+    overlays: "Overlays | None" = None,
     overwrite: bool = False,
 ) -> Path:
     """Write the map of ``dataset`` as a PNG or SVG (by ``path``'s suffix); returns the path.
@@ -95,6 +97,7 @@ def export_image(
             without labels); "" for one colour.
         title: None: what the map shows ("UMAP of embedding, coloured by label"); "" for none.
         max_categories: categories with their own colour; the rarest beyond are one "other".
+        overlays: cluster labels and density contours of this projection's map, drawn over it.
         The other arguments are :func:`compose`'s; ``overwrite`` allows replacing a file.
 
     Both the suffix and an existing file are checked before any projection is computed.
@@ -119,7 +122,7 @@ def export_image(
         title = _default_title(projection, colors)
     figure = compose(
         projection.coords, colors=colors, title=title, footer=footer_text(projection, quality_as_drawn(dataset, projection)), width=width,
-        height=height, point_size=point_size, background=background, legend=legend,
+        height=height, point_size=point_size, background=background, legend=legend, overlays=overlays,
     )
     return writer(path, figure, overwrite=overwrite)
 

@@ -22,7 +22,11 @@ FRAME_COLOR = "#d0d0d0"  # the line around the map and the colour bar
 
 @dataclass(frozen=True)
 class Text:
-    """One line of text; ``(x, y)`` is on its baseline, at its start, middle or end (``align``)."""
+    """One line of text; ``(x, y)`` is on its baseline, at its start, middle or end (``align``).
+
+    ``halo`` is the colour of an outline drawn under the letters (a map label's, so it reads
+    over points), ``halo`` pixels wide on each side; None draws none.
+    """
 
     x: float
     y: float
@@ -30,6 +34,8 @@ class Text:
     size: int
     color: str = TEXT_COLOR
     align: str = "start"
+    halo: str | None = None
+    halo_width: int = 0
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,17 @@ class ColorBar:
     colors: tuple[str, ...]
 
 
-Item = Text | Rect | ColorBar
+@dataclass(frozen=True)
+class Polyline:
+    """A line through ``points`` (pixels from the top left), clipped to the figure's plot box."""
+
+    points: tuple[tuple[float, float], ...]
+    color: str
+    width: float = 1.0
+    alpha: float = 1.0
+
+
+Item = Text | Rect | ColorBar | Polyline
 
 
 @dataclass(frozen=True)
@@ -67,7 +83,8 @@ class Figure:
         background: colour behind everything (a CSS colour name or ``#rrggbb``).
         plot: ``(x0, y0, x1, y1)``, the box the points fill, in pixels from the top left.
         points: ``(y1 - y0, x1 - x0, 4)`` uint8 RGBA, transparent where there is no point.
-        items: frame, title, legend and footer, drawn after the points in this order.
+        items: frame, overlays (contours, labels), title, legend and footer, drawn after the
+            points in this order.
         title: the title (also the PNG's and SVG's title metadata), or None.
     """
 

@@ -14,7 +14,7 @@ import numpy as np
 from projector.errors import ParameterError
 from projector.image.figure import FRAME_COLOR, MUTED_COLOR, Figure, Item, Rect, Text
 from projector.image.legend import legend_items, legend_width
-from projector.image.points import point_layer
+from projector.image.points import plot_ranges, point_layer
 from projector.image.text import fit
 from projector.validation import check_coords, check_whole
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from PIL import Image as PILImage
 
     from projector.explore.colors import ColorSpec
+    from projector.explore.overlays import Overlays
 
 SIZE_RANGE = (200, 8000)  # allowed width and height in pixels
 POINT_SIZE_RANGE = (1, 51)
@@ -40,6 +41,7 @@ class ComposeOptions(TypedDict, total=False):
     point_size: int | None
     background: str
     legend: bool
+    overlays: "Overlays | None"
 
 
 def compose(
@@ -53,6 +55,7 @@ def compose(
     point_size: int | None = None,
     background: str = "white",
     legend: bool = True,
+    overlays: "Overlays | None" = None,
 ) -> Figure:
     """Lay out the map of ``coords`` (N, 2 or 3; the first two columns are drawn).
 
@@ -65,6 +68,8 @@ def compose(
             more on sparse maps than on dense ones.
         background: CSS colour name or ``#rrggbb`` behind the map.
         legend: draw the legend (categories with counts) or colour bar on the right.
+        overlays: cluster labels and density contours drawn over the points
+            (:mod:`projector.image.overlays`): the labels that fit without overlapping.
     """
     xy = _check_coords(coords)
     _check_options(width, height, point_size, background)
@@ -91,6 +96,12 @@ def compose(
     plot = (pad, top, right, bottom)
     points = point_layer(xy, colors, right - pad, bottom - top, point_size)
     items.insert(0, Rect(plot[0] - 1, plot[1] - 1, plot[2] + 1, plot[3] + 1, None, FRAME_COLOR))
+    ranges = plot_ranges(xy, right - pad, bottom - top)
+    if overlays and ranges is not None:
+        from projector.figures.overlay_style import category_palette
+        from projector.image.overlays import overlay_items
+
+        items[1:1] = overlay_items(overlays, ranges, plot, base, category_palette(colors))
     if shown is not None:
         items.extend(legend_items(shown, right + pad, top, panel, bottom, base))
     return Figure(width, height, background, plot, points, tuple(items), title or None)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from projector.image.figure import ColorBar, Figure, Rect, Text
+from projector.image.figure import ColorBar, Figure, Polyline, Rect, Text
 from projector.image.text import font
 
 if TYPE_CHECKING:
@@ -29,10 +29,20 @@ def paint_image(figure: Figure) -> "PILImage.Image":
     image = Image.new("RGBA", (figure.width, figure.height), figure.background)
     image.alpha_composite(Image.fromarray(figure.points, "RGBA"), (figure.plot[0], figure.plot[1]))
     draw = ImageDraw.Draw(image)
-    for item in figure.items:
+    lines: list[Polyline] = []
+    for item in (*figure.items, None):
+        if isinstance(item, Polyline):
+            lines.append(item)
+            continue
+        if lines:  # a run of lines: drawn on one clipped layer, so their alpha blends with the points
+            image.alpha_composite(_lines_layer(lines, figure.plot), (figure.plot[0], figure.plot[1]))
+            lines = []
+        if item is None:
+            break
         if isinstance(item, Text):
             anchor = {"start": "ls", "middle": "ms", "end": "rs"}[item.align]
-            draw.text((item.x, item.y), item.text, font=font(item.size), fill=item.color, anchor=anchor)
+            halo = {"stroke_width": item.halo_width, "stroke_fill": item.halo} if item.halo else {}
+            draw.text((item.x, item.y), item.text, font=font(item.size), fill=item.color, anchor=anchor, **halo)
         elif isinstance(item, Rect):
             draw.rectangle((item.x0, item.y0, item.x1 - 1, item.y1 - 1), fill=item.fill, outline=item.stroke)
         else:
@@ -56,13 +66,26 @@ def paint_svg(figure: Figure) -> str:
         f'<image x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}" preserveAspectRatio="none" '
         f'style="image-rendering:pixelated" xlink:href="data:image/png;base64,{_png_base64(figure.points)}"/>'
     )
+    if any(isinstance(item, Polyline) for item in figure.items):
+        parts.append(f'<defs><clipPath id="plot"><rect x="{x0}" y="{y0}" width="{x1 - x0}" height="{y1 - y0}"/></clipPath></defs>')
     gradients = 0
     for item in figure.items:
         if isinstance(item, Text):
             anchor = "" if item.align == "start" else f' text-anchor="{item.align}"'
+            halo = (
+                f' stroke={_attr(item.halo)} stroke-width="{2 * item.halo_width}" stroke-linejoin="round" paint-order="stroke"'
+                if item.halo else ""
+            )
             parts.append(
-                f'<text x="{item.x:g}" y="{item.y:g}" font-size="{item.size}" fill={_attr(item.color)}{anchor}>'
+                f'<text x="{item.x:g}" y="{item.y:g}" font-size="{item.size}" fill={_attr(item.color)}{anchor}{halo}>'
                 f"{_xml(item.text)}</text>"
+            )
+            continue
+        if isinstance(item, Polyline):
+            points = " ".join(f"{x:.1f},{y:.1f}" for x, y in item.points)
+            parts.append(
+                f'<polyline points="{points}" fill="none" stroke={_attr(item.color)} stroke-width="{item.width:g}" '
+                f'stroke-opacity="{item.alpha:.3f}" stroke-linejoin="round" clip-path="url(#plot)"/>'
             )
             continue
         if isinstance(item, Rect):
@@ -83,6 +106,20 @@ def paint_svg(figure: Figure) -> str:
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def _lines_layer(lines: list[Polyline], plot: tuple[int, int, int, int]) -> "PILImage.Image":
+    """``lines`` drawn on a transparent layer the size of the plot box (which clips them)."""
+    from PIL import Image, ImageColor, ImageDraw
+
+    x0, y0, x1, y1 = plot
+    layer = Image.new("RGBA", (x1 - x0, y1 - y0), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for line in lines:
+        rgb = ImageColor.getrgb(line.color)[:3]
+        points = [(x - x0, y - y0) for x, y in line.points]
+        draw.line(points, fill=(*rgb, round(255 * line.alpha)), width=max(1, round(line.width)), joint="curve")
+    return layer
 
 
 def _ramp(bar: ColorBar) -> "PILImage.Image":

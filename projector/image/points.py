@@ -39,11 +39,11 @@ def point_layer(xy: np.ndarray, colors: "ColorSpec | None", width: int, height: 
     from projector.explore.shading import MapRaster, Viewport
 
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])  # column-wise: 2-5x faster
-    finite = np.isfinite(x) & np.isfinite(y)
-    drawn = int(np.count_nonzero(finite))
-    if drawn == 0:
+    ranges = plot_ranges(xy, width, height)
+    if ranges is None:
         return np.zeros((height, width, 4), dtype=np.uint8)
-    (x0, x1), (y0, y1) = data_ranges(xy if drawn == len(xy) else xy[finite], width, height)
+    (x0, x1), (y0, y1) = ranges
+    drawn = int(np.count_nonzero(np.isfinite(x) & np.isfinite(y)))
     grow = adaptive_spread(drawn, width * height) if point_size is None else (point_size - 1) // 2
     raster = MapRaster(x, y)  # rows that are not finite fall outside every view
     packed = raster.render(Viewport(x0, x1, y0, y1, width, height), colors, opacity=OPACITY, spread=grow)
@@ -59,6 +59,15 @@ def adaptive_spread(points: int, pixels: int) -> int:
     """
     radius = math.sqrt(POINT_COVER * pixels / (math.pi * max(points, 1)))
     return int(min(MAX_ADAPTIVE_PX, round(radius)))
+
+
+def plot_ranges(xy: np.ndarray, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """The data ranges a ``width`` x ``height`` point layer of ``xy`` shows (:func:`data_ranges`
+    of its finite rows), None without any: overlays map to pixels with the same ranges."""
+    finite = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
+    if not finite.any():
+        return None
+    return data_ranges(xy if finite.all() else xy[finite], width, height)
 
 
 def data_ranges(xy: np.ndarray, width: int, height: int) -> tuple[tuple[float, float], tuple[float, float]]:

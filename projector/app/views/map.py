@@ -71,8 +71,10 @@ if TYPE_CHECKING:
     from projector.explore.colors import ColorSpec
     from projector.app.state import ViewState
     from projector.explore.maps import MapEntry
+    from projector.explore.overlays import Overlays
     from projector.explore.store import DataStore
     from projector.figures.hover import CommHover
+    from projector.figures.overlays import OverlayRenderers
 
 __all__ = ["MapView", "map_axes", "HOVER_JS", "WEBGL_MAX_POINTS"]
 
@@ -145,6 +147,7 @@ class MapView:
         state.param.watch(self._draw_neighbors, ["focused", "neighbor_k", "neighbor_metric", "map_key", "pca_x", "pca_y"])
         state.param.watch(self._hover_columns, ["hover_columns"])
         self.colors: "ColorSpec | None" = None
+        self.overlays: "OverlayRenderers | None" = None  # labels and contours drawn (show_overlays)
         self._draw_map()
 
     # -- drawing (state -> Bokeh models) ---------------------------------------------------
@@ -182,6 +185,20 @@ class MapView:
             self.source.data = {"x": self._x, "y": self._y, "c": self._color_values(), "s": self._sizes()}
             self._draw_selection()
         self._draw_neighbors()
+
+    def show_overlays(self, overlays: "Overlays | None") -> "OverlayRenderers | None":
+        """Draw ``overlays`` (cluster labels, density contours) over the map, replacing any drawn
+        before; None or empty ones only take the old off. Returns their renderers, whose
+        ``.visible`` a page toggles. Contours of a category take its colour in the legend shown now."""
+        from projector.figures.overlay_style import category_palette
+        from projector.figures.overlays import add_overlays
+
+        if self.overlays is not None:
+            self.overlays.remove(self.figure)
+            self.overlays = None
+        if overlays:
+            self.overlays = add_overlays(self.figure, overlays, palette=category_palette(self.colors))
+        return self.overlays
 
     def fit(self) -> None:
         """Zoom to the bulk of the points; the reset tool shows every point
