@@ -4,6 +4,7 @@
 ``projector export -o map.png|map.svg``. The modules, in the order an image is made:
 :mod:`~projector.image.points` (the point layer, shaded by the app's raster shading
 :class:`projector.explore.shading.MapRaster`), :mod:`~projector.image.legend`,
+:mod:`~projector.image.overlays` (cluster labels and density contours),
 :mod:`~projector.image.layout` (:func:`compose`), :mod:`~projector.image.figure` (what is drawn
 where), :mod:`~projector.image.painters` (Pillow and SVG) and :mod:`~projector.image.export` (the
 writers and :func:`export_image`). Colours and the numeric colormap are
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from projector.explore.colors import NUMERIC_COLORMAP, numeric_palette
 from projector.image.export import FORMATS, dataset_colors, export_image, footer_text, image_writer, save_png, save_svg
-from projector.image.figure import ColorBar, Figure, Rect, Text
+from projector.image.figure import ColorBar, Figure, Polyline, Rect, Text
 from projector.image.layout import compose, render_image
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Text",
     "Rect",
     "ColorBar",
+    "Polyline",
     "compose",
     "render_image",
     "save_png",
