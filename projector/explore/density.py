@@ -50,6 +50,7 @@ def density_contours(
 
     Returns one :class:`~projector.explore.overlays.Contour` per level (per category, in
     order of frequency), paths in map coordinates; empty when there are fewer than 3 points.
+    Points all on one spot have no area to outline: their levels come with no paths.
     """
     points = _check_coords(coords)
     shares = _check_levels(levels)
