@@ -315,7 +315,6 @@ class DataStore:
         if column and column in self._comparisons:
             return color_spec(column, self._comparisons[column].comparison.jaccard, self.num_rows, max_categories)
         if column and column in self.suspects.names:  # one colour until the checks are done
-            self.start_checks()
             return color_spec(column, self.rows.derived_values(column), self.num_rows, max_categories)
         if column and column.startswith(QUALITY_PREFIX) and entry is not None:
             quality = self.quality(entry, axes)
