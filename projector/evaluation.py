@@ -60,6 +60,7 @@ class Metrics:
         mislabels: the likely mislabels (:class:`~projector.suspects.Mislabels`, per row and
             the suspects); None without labels.
         outliers: the kNN-distance outlier scores (:class:`~projector.suspects.Outliers`).
+        ids: for a Dataset with an id column, its ids: :meth:`to_dict`'s tables name each row's.
     """
 
     n: int
@@ -73,6 +74,7 @@ class Metrics:
     sample_size: int | None = None
     mislabels: Mislabels | None = field(default=None, compare=False)
     outliers: Outliers | None = field(default=None, compare=False)
+    ids: Any = field(default=None, compare=False, repr=False)  # a Dataset's row ids, for the tables
 
     def to_dict(self, top: int = TOP_ROWS) -> dict[str, Any]:
         """JSON-safe values (label keys as strings, NaN as None), ready for a log or a report;
@@ -87,8 +89,8 @@ class Metrics:
             "trustworthiness": _json_float(self.trustworthiness),
             "knn_preservation": _json_float(self.knn_preservation),
             "sample_size": self.sample_size,
-            "mislabels": None if self.mislabels is None else _mislabel_summary(self.mislabels, top),
-            "outliers": None if self.outliers is None else {"k": self.outliers.k, "top": self.outliers.table(top)},
+            "mislabels": None if self.mislabels is None else _mislabel_summary(self.mislabels, top, self.ids),
+            "outliers": None if self.outliers is None else {"k": self.outliers.k, "top": self.outliers.table(top, self.ids)},
         }
 
     def __repr__(self) -> str:
@@ -166,7 +168,7 @@ def metrics(
         label_accuracy=None if accuracy is None or math.isnan(accuracy) else float(accuracy),
         per_class_recall=recall, class_sizes=sizes,
         trustworthiness=trust, knn_preservation=preserved, sample_size=used,
-        mislabels=suspects, outliers=outliers_from_knn(graph.distances, metric),
+        mislabels=suspects, outliers=outliers_from_knn(graph.distances, metric), ids=_ids(dataset),
     )
 
 
@@ -262,8 +264,15 @@ def _json_float(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
 
 
-def _mislabel_summary(found: Mislabels, top: int) -> dict[str, Any]:
-    return {"suspects": found.count, "threshold": found.threshold, "min_labelled": found.min_labelled, "top": found.table(top)}
+def _mislabel_summary(found: Mislabels, top: int, ids: Any) -> dict[str, Any]:
+    return {"suspects": found.count, "threshold": found.threshold, "min_labelled": found.min_labelled, "top": found.table(top, ids)}
+
+
+def _ids(dataset: "Dataset | None") -> Any:
+    """The dataset's id column (Arrow, not copied), or None for an array or generated ids."""
+    if dataset is None or dataset.roles.generated_id:
+        return None
+    return dataset.table.column(dataset.roles.id)
 
 
 def _str_keys(mapping: dict[Any, Any] | None, convert: Any) -> dict[str, Any] | None:

@@ -81,15 +81,19 @@ class Mislabels:
         the disagreeing neighbours do not all agree among themselves)."""
         row = int(row)
         label, other = self.labels[row], self.neighbor_label[row]
-        if label is None or other is None:
-            return f"row {row} labelled {label}: its neighbours agree" if other is None else f"row {row} has no label: {self.neighbor_count[row]} of {self.labelled[row]} neighbours are {other}"
-        text = f"row {row} labelled {label}: {self.neighbor_count[row]} of {self.labelled[row]} neighbours are {other}"
+        head = f"row {row} has no label" if label is None else f"row {row} labelled {label}"
+        if not self.labelled[row]:
+            return f"{head}: none of its neighbours has a label"
+        text = f"{head}: {self.neighbor_count[row]} of {self.labelled[row]} neighbours are {other}"
+        if other is None or label is None:
+            return f"{head}: its neighbours agree" if other is None else text
         disagree = int(round(float(self.other_share[row]) * int(self.labelled[row])))
         return text if disagree == self.neighbor_count[row] else f"{text} ({disagree} carry another label)"
 
     def table(self, limit: int | None = 20, ids: Any = None) -> list[dict[str, Any]]:
         """The top ``limit`` suspects (all with None) as JSON-safe records: row, id (from
-        ``ids`` when given), label, neighbour label, share, neighbours, and the sentence."""
+        ``ids``, N row ids as a sequence or Arrow column, when given), label, neighbour label,
+        share, neighbours, and the sentence."""
         rows = self.rows()[: None if limit is None else int(limit)]
         return [
             {
@@ -271,5 +275,7 @@ def _check_threshold(threshold: Any) -> float:
 
 
 def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value (JSON and sentences read it as written)."""
+    """A numpy or Arrow scalar as the Python value (JSON and sentences read it as written)."""
+    if hasattr(value, "as_py"):
+        return value.as_py()
     return value.item() if isinstance(value, np.generic) else value

@@ -139,3 +139,14 @@ def test_mislabels_and_outliers_join_the_report(blobs):
     assert document["outliers"]["top"][0] == {"row": 100, "score": 1.0, "distance": pytest.approx(result.outliers.distance[100])}
     unlabelled = projector.metrics(vectors, k=5, metric="l2").to_dict()
     assert unlabelled["mislabels"] is None and unlabelled["outliers"]["top"][0]["row"] == 100
+
+
+def test_dataset_tables_name_each_rows_id(blobs):
+    vectors, labels = blobs
+    labels = labels.copy()
+    labels[3] = "eel"
+    ds = projector.Dataset.from_arrays({"emb": vectors}, metadata={"species": labels, "name": [f"n{i}" for i in range(120)]}, label="species", id="name")
+    document = projector.metrics(ds, k=10, metric="l2").to_dict(top=1)
+    assert document["mislabels"]["top"][0]["id"] == "n3" and document["mislabels"]["top"][0]["row"] == 3
+    assert "id" in document["outliers"]["top"][0]
+    assert "id" not in projector.metrics(vectors, labels, k=10, metric="l2").to_dict()["mislabels"]["top"][0]

@@ -77,6 +77,10 @@ def test_missing_labels_are_not_judged_but_get_a_suggestion():
     assert np.isnan(found.other_share[2]) and not found.suspect[2]
     assert found.neighbor_label[3] == "x" and found.sentence(3) == "row 3 has no label: 2 of 2 neighbours are x"
     assert found.other_share[0] == 0.0  # the unlabelled neighbour is not a disagreeing one
+    assert found.sentence(0) == "row 0 labelled x: its neighbours agree"
+    alone = mislabels_from_knn(np.array([[1], [2], [1]]), ["x", None, None])
+    assert alone.sentence(1) == "row 1 has no label: none of its neighbours has a label"
+    assert alone.sentence(0) == "row 0 labelled x: none of its neighbours has a label"
 
 
 def test_too_few_labelled_neighbours_is_no_suspect():
