@@ -64,7 +64,8 @@ class Rows:
         return [name for name in self.dataset.column_names if name not in hidden]
 
     def color_columns(self) -> list[str]:
-        """Columns a map can be coloured by: labels, numbers, short text with few values."""
+        """Columns a map can be coloured by: labels, numbers, short text with few values, then
+        the derived columns (:meth:`derive`)."""
         with self._lock:
             known = self._derived.color_columns
         if known is not None:
@@ -96,8 +97,10 @@ class Rows:
         return unique
 
     def set_derived(self, name: str, values: np.ndarray) -> None:
-        """The values of the derived column ``name`` (one per row), now computed."""
-        values = np.asarray(values, dtype=np.float32)
+        """The values of the derived column ``name`` (one per row), now computed; kept read-only,
+        as every page reads the same array."""
+        values = np.array(values, dtype=np.float32)
+        values.flags.writeable = False
         if values.shape != (self.dataset.num_rows,):
             raise ProjectorError(f"derived column {name!r} got shape {values.shape}; expected one value per row ({self.dataset.num_rows},)")
         with self._lock:
