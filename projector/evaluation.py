@@ -5,7 +5,9 @@
 - **per-class recall at k**: for each class, the mean share of a member's ``k`` neighbours
   that carry the same label;
 - for a map of the same rows (a :class:`~projector.projection.Projection` or an (N, 2) array),
-  its **trustworthiness** and **k-NN preservation** (:func:`projector.quality.projection_quality`).
+  its **trustworthiness** and **k-NN preservation** (:func:`projector.quality.projection_quality`);
+- **likely mislabels** (rows most of whose neighbours carry another label) and **outliers**
+  (rows far from their neighbours), from the same graph (:mod:`projector.suspects`).
 
 Every figure reads one kNN graph. For a Dataset it is :meth:`~projector.Dataset.graph`, the
 one the Dataset holds for that column and metric (shared with ``ds.project`` and the app),
@@ -24,12 +26,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from projector.errors import ProjectorError, SchemaError
+from projector.suspects import DEFAULT_THRESHOLD, Mislabels, Outliers, mislabels_from_knn, outliers_from_knn
 from projector.validation import check_k
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
+    from projector.neighbors import KnnGraph
 
-__all__ = ["Metrics", "metrics"]
+__all__ = ["Metrics", "metrics", "TOP_ROWS"]
+
+TOP_ROWS = 20  # suspects and outliers listed by :meth:`Metrics.to_dict`
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,10 @@ class Metrics:
         knn_preservation: of the projection: mean share of each point's k neighbours that are
             also its k nearest in the map; None without a projection.
         sample_size: rows trustworthiness was computed on; None without a projection.
+        mislabels: the likely mislabels (:class:`~projector.suspects.Mislabels`, per row and
+            the suspects); None without labels.
+        outliers: the kNN-distance outlier scores (:class:`~projector.suspects.Outliers`).
+        ids: for a Dataset with an id column, its ids: :meth:`to_dict`'s tables name each row's.
     """
 
     n: int
@@ -62,9 +72,13 @@ class Metrics:
     trustworthiness: float | None = None
     knn_preservation: float | None = None
     sample_size: int | None = None
+    mislabels: Mislabels | None = field(default=None, compare=False)
+    outliers: Outliers | None = field(default=None, compare=False)
+    ids: Any = field(default=None, compare=False, repr=False)  # a Dataset's row ids, for the tables
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe values (label keys as strings, NaN as None), ready for a log or a report."""
+    def to_dict(self, top: int = TOP_ROWS) -> dict[str, Any]:
+        """JSON-safe values (label keys as strings, NaN as None), ready for a log or a report;
+        the ``top`` suspects and outliers are listed, most doubtful first."""
         return {
             "n": self.n,
             "k": self.k,
@@ -75,6 +89,8 @@ class Metrics:
             "trustworthiness": _json_float(self.trustworthiness),
             "knn_preservation": _json_float(self.knn_preservation),
             "sample_size": self.sample_size,
+            "mislabels": None if self.mislabels is None else _mislabel_summary(self.mislabels, top, self.ids),
+            "outliers": None if self.outliers is None else {"k": self.outliers.k, "top": self.outliers.table(top, self.ids)},
         }
 
     def __repr__(self) -> str:
@@ -83,6 +99,8 @@ class Metrics:
             parts.append(f"label accuracy {self.label_accuracy:.3f} over {len(self.per_class_recall or {})} classes")
         if self.trustworthiness is not None:
             parts.append(f"trustworthiness {self.trustworthiness:.3f}, kNN preserved {self.knn_preservation:.2f}")
+        if self.mislabels is not None:
+            parts.append(f"{self.mislabels.count} likely mislabels")
         return f"<Metrics {', '.join(parts)}>"
 
 
@@ -95,6 +113,7 @@ def metrics(
     metric: str = "cosine",
     projection: Any = None,
     sample_size: int = 2000,
+    suspect_threshold: float = DEFAULT_THRESHOLD,
 ) -> Metrics:
     """k-NN label accuracy, per-class recall at ``k`` and, for a map, its faithfulness.
 
@@ -110,6 +129,8 @@ def metrics(
         projection: a :class:`~projector.projection.Projection` or an (N, 2) / (N, 3) array of
             map coordinates of the same rows; adds trustworthiness and k-NN preservation.
         sample_size: rows trustworthiness is computed on (it needs all pairwise distances).
+        suspect_threshold: share of a labelled row's neighbours carrying another label from
+            which it is a likely mislabel (:func:`projector.suspects.mislabels`).
 
     Raises:
         ProjectorError: naming the argument at fault (shapes that disagree, an unknown column).
@@ -123,9 +144,10 @@ def metrics(
     k = _check_k(k, n)
     if dataset is not None:
         labels = _dataset_labels(dataset, labels)
-    knn = knn_indices(vectors, k, metric, dataset=dataset, column=column)
+    graph = _graph(vectors, k, metric, dataset=dataset, column=column)
+    knn = graph.indices
 
-    accuracy = recall = sizes = None
+    accuracy = recall = sizes = suspects = None
     if labels is not None:
         from projector.loaders.memory import to_numpy
 
@@ -133,6 +155,7 @@ def metrics(
         codes = _label_codes(values, n)
         accuracy = knn_label_accuracy(knn, values)
         recall, sizes = _per_class_recall(knn, codes, values)
+        suspects = mislabels_from_knn(knn, values, threshold=suspect_threshold)
 
     trust = preserved = used = None
     if projection is not None:
@@ -145,6 +168,7 @@ def metrics(
         label_accuracy=None if accuracy is None or math.isnan(accuracy) else float(accuracy),
         per_class_recall=recall, class_sizes=sizes,
         trustworthiness=trust, knn_preservation=preserved, sample_size=used,
+        mislabels=suspects, outliers=outliers_from_knn(graph.distances, metric), ids=_ids(dataset),
     )
 
 
@@ -163,11 +187,16 @@ def knn_indices(
     the one ``ds.project`` builds) is reused when wide enough. With ``exact=True`` an
     approximate held graph is not reused.
     """
+    return _graph(vectors, k, metric, dataset=dataset, column=column, exact=exact).indices
+
+
+def _graph(vectors: np.ndarray, k: int, metric: str, *, dataset: "Dataset | None" = None, column: str | None = None, exact: bool | None = None) -> "KnnGraph":
+    """The dataset's held graph of ``column`` (reused when wide enough), else one of ``vectors``."""
     if dataset is not None:
-        return dataset.graph(column, metric, k, exact=exact).indices
+        return dataset.graph(column, metric, k, exact=exact)
     from projector.neighbors import knn_graph
 
-    return knn_graph(vectors, k, metric, exact=exact).indices
+    return knn_graph(vectors, k, metric, exact=exact)
 
 
 def _resolve(embeddings: Any, column: str | None, name: str) -> tuple["Dataset | None", np.ndarray, str | None]:
@@ -233,6 +262,17 @@ def _py(value: Any) -> Any:
 
 def _json_float(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else float(value)
+
+
+def _mislabel_summary(found: Mislabels, top: int, ids: Any) -> dict[str, Any]:
+    return {"suspects": found.count, "threshold": found.threshold, "min_labelled": found.min_labelled, "top": found.table(top, ids)}
+
+
+def _ids(dataset: "Dataset | None") -> Any:
+    """The dataset's id column (Arrow, not copied), or None for an array or generated ids."""
+    if dataset is None or dataset.roles.generated_id:
+        return None
+    return dataset.table.column(dataset.roles.id)
 
 
 def _str_keys(mapping: dict[Any, Any] | None, convert: Any) -> dict[str, Any] | None:

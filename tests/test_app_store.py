@@ -437,3 +437,67 @@ def test_background_maps_run_at_a_lower_priority_than_the_pages(demo_store, monk
     assert job.wait(30)
     page = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     assert seen == [min(19, page + BACKGROUND_NICE)]  # hovers and paints (this thread's priority) come first
+
+
+# -- likely mislabels and outliers as colour-by columns and filters ---------------------------
+
+
+def _suspect_store(extra_column: dict | None = None) -> tuple[DataStore, list[int]]:
+    """Two tight groups labelled "a" and "b", three rows of each group labelled wrongly, one far row."""
+    rng = np.random.default_rng(4)
+    n = 80
+    vectors = rng.standard_normal((n, 6)).astype(np.float32) * 0.1
+    vectors[40:, 0] += 5.0
+    vectors[:, 1] += 3.0  # away from the origin, so cosine sees the groups too
+    vectors[79] = [-40.0, 40.0, 40.0, 0, 0, 0]  # far from both groups; nearer "a" than "b"
+    labels = ["a"] * 40 + ["b"] * 39 + ["a"]
+    wrong = [5, 17, 60]
+    for row in wrong:
+        labels[row] = "b" if labels[row] == "a" else "a"
+    columns = {"emb": pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 6), "label": labels, **(extra_column or {})}
+    return DataStore(projector.Dataset.from_table(pa.table(columns), vector="emb", label="label"), name="s"), wrong
+
+
+def test_mislabel_and_outlier_columns_colour_and_filter_once_checked():
+    store, wrong = _suspect_store()
+    names = ["outlier score: emb", "mislabel share: label"]
+    assert store.rows.color_columns()[-2:] == names and store.rows.numeric_columns()[-2:] == names
+    assert store.colors("mislabel share: label").kind == "none"  # one colour until the checks are done
+    assert store.rows.filter_mask({"mislabel share: label": (0.7, 1.0)}) is None  # hides nothing yet
+    assert store.checks is None  # nothing runs before a page has painted
+    job = store.start_checks()
+    assert job is store.start_checks() and job.wait(60) and job.state == "done", job.describe()
+    assert job.result == {"label": 3}
+    assert store.suspects.mislabels().rows().tolist() == wrong
+    assert store.suspects.mislabels().table(1)[0]["sentence"].startswith("row ")
+    share = store.colors("mislabel share: label")
+    assert share.kind != "none" and share.column == "mislabel share: label"
+    assert np.flatnonzero(store.rows.filter_mask({"mislabel share: label": (0.7, 1.0)})).tolist() == wrong
+    outlying = store.rows.filter_mask({"outlier score: emb": (0.99, 1.0), "label": ["a"]})
+    assert np.flatnonzero(outlying).tolist() == [79]
+    assert store.rows.value_range("outlier score: emb") == (0.0, 1.0)
+    assert store.rows.numbers("outlier score: emb")[79] == 1.0
+    store.close()
+
+
+def test_a_filter_on_a_check_not_yet_done_hides_nothing():
+    store, _ = _suspect_store()
+    assert store.rows.filter_mask({"outlier score: emb": (0.5, 1.0)}) is None
+    assert np.isnan(store.rows.numbers("outlier score: emb")).all()
+    store.close()
+
+
+def test_a_user_column_with_the_same_name_keeps_it():
+    store, _ = _suspect_store({"outlier score: emb": np.arange(80, dtype=np.float64)})
+    assert "outlier score: emb (projector)" in store.suspects.names
+    assert store.start_checks().wait(60)
+    assert store.rows.numbers("outlier score: emb")[5] == 5.0  # the user's column, untouched
+    assert store.rows.numbers("outlier score: emb (projector)")[79] == 1.0
+    store.close()
+
+
+def test_the_checks_start_with_the_background_map_after_the_first_paint():
+    store, _ = _suspect_store()
+    store.start_auto_map()  # what a page calls once it has painted
+    assert store.checks is not None and store.checks.wait(60) and store.checks.state == "done"
+    store.close()

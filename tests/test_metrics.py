@@ -116,3 +116,37 @@ def test_errors_name_the_argument(blobs):
         projector.metrics(vectors[0])
     with pytest.raises(ProjectorError, match="expected \\(120, D\\)|vectors has shape"):
         projector.metrics(vectors, projection=vectors[:10, :2])
+
+
+def test_mislabels_and_outliers_join_the_report(blobs):
+    vectors, labels = blobs
+    labels = labels.copy()
+    labels[[3, 50]] = ["eel", "cat"]  # a cat called an eel, a dog called a cat
+    vectors = vectors.copy()
+    vectors[100, :2] -= 300.0  # one eel far from everything, beyond the other eels
+    result = projector.metrics(vectors, labels, k=10, metric="l2")
+    assert result.mislabels.rows().tolist() == [3, 50]
+    assert result.outliers.rows(1).tolist() == [100]
+    assert "2 likely mislabels" in repr(result)
+    document = json.loads(json.dumps(result.to_dict(top=5)))
+    old_keys = {"n", "k", "metric", "label_accuracy", "per_class_recall", "class_sizes", "trustworthiness", "knn_preservation", "sample_size"}
+    assert old_keys < document.keys()  # what eval scripts already read is still there
+    found = document["mislabels"]
+    assert (found["suspects"], found["threshold"], found["min_labelled"]) == (2, 0.7, 5)
+    assert [(s["row"], s["label"], s["neighbor_label"], s["other_share"]) for s in found["top"]] == [(3, "eel", "cat", 1.0), (50, "cat", "dog", 1.0)]
+    assert found["top"][0]["sentence"] == "row 3 labelled eel: 10 of 10 neighbours are cat"
+    assert document["outliers"]["k"] == 10 and len(document["outliers"]["top"]) == 5
+    assert document["outliers"]["top"][0] == {"row": 100, "score": 1.0, "distance": pytest.approx(result.outliers.distance[100])}
+    unlabelled = projector.metrics(vectors, k=5, metric="l2").to_dict()
+    assert unlabelled["mislabels"] is None and unlabelled["outliers"]["top"][0]["row"] == 100
+
+
+def test_dataset_tables_name_each_rows_id(blobs):
+    vectors, labels = blobs
+    labels = labels.copy()
+    labels[3] = "eel"
+    ds = projector.Dataset.from_arrays({"emb": vectors}, metadata={"species": labels, "name": [f"n{i}" for i in range(120)]}, label="species", id="name")
+    document = projector.metrics(ds, k=10, metric="l2").to_dict(top=1)
+    assert document["mislabels"]["top"][0]["id"] == "n3" and document["mislabels"]["top"][0]["row"] == 3
+    assert "id" in document["outliers"]["top"][0]
+    assert "id" not in projector.metrics(vectors, labels, k=10, metric="l2").to_dict()["mislabels"]["top"][0]

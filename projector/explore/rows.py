@@ -3,6 +3,11 @@
 A :class:`Rows` reads the dataset's Arrow table and never changes it; what every new page asks
 again (the colour-by columns, a filter's categories and range) is derived once and kept. It
 holds no maps and no threads, so the store, the report and tests use it alike.
+
+*Derived columns* are numbers per row that are not in the table (the store's likely-mislabel
+shares and outlier scores): reserved by :meth:`Rows.derive` under a name no table column has,
+filled by :meth:`Rows.set_derived` when computed, and from then on coloured, sized, summarised
+and filtered like a numeric column. Until then they colour in one colour and filter nothing out.
 """
 
 from __future__ import annotations
@@ -33,6 +38,13 @@ TOOLTIP_TEXT_CHARS = 160
 class _Derived:
     color_columns: tuple[str, ...] | None = None
     summaries: dict[tuple, Any] = field(default_factory=dict)  # categories and ranges for filters
+    derived: dict[str, "_DerivedColumn"] = field(default_factory=dict)  # see Rows.derive
+
+
+@dataclass
+class _DerivedColumn:
+    span: tuple[float, float]  # the range its values can take, known before they are
+    values: np.ndarray | None = None  # float32 per row; None while computed
 
 
 class Rows:
@@ -52,7 +64,8 @@ class Rows:
         return [name for name in self.dataset.column_names if name not in hidden]
 
     def color_columns(self) -> list[str]:
-        """Columns a map can be coloured by: labels, numbers, short text with few values."""
+        """Columns a map can be coloured by: labels, numbers, short text with few values, then
+        the derived columns (:meth:`derive`)."""
         with self._lock:
             known = self._derived.color_columns
         if known is not None:
@@ -64,17 +77,58 @@ class Rows:
                 names.append(name)
         with self._lock:
             self._derived.color_columns = tuple(names)
-        return names
+        return [*names, *self.derived_columns()]
 
     def numeric_columns(self) -> list[str]:
-        return list(self.dataset.roles.numeric)
+        """Numeric table columns, then the derived ones (:meth:`derive`)."""
+        return [*self.dataset.roles.numeric, *self.derived_columns()]
+
+    def derive(self, name: str, span: tuple[float, float] = (0.0, 1.0)) -> str:
+        """Reserve a derived numeric column (values in ``span``) and return its name: ``name``,
+        or ``name (projector)`` (then ``(projector 2)``...) when a column is called that already."""
+        taken = set(self.dataset.column_names)
+        with self._lock:
+            taken |= set(self._derived.derived)
+            unique, extra = name, 1
+            while unique in taken:
+                unique = f"{name} (projector{'' if extra == 1 else f' {extra}'})"
+                extra += 1
+            self._derived.derived[unique] = _DerivedColumn((float(span[0]), float(span[1])))
+        return unique
+
+    def set_derived(self, name: str, values: np.ndarray) -> None:
+        """The values of the derived column ``name`` (one per row), now computed; kept read-only,
+        as every page reads the same array."""
+        values = np.array(values, dtype=np.float32)
+        values.flags.writeable = False
+        if values.shape != (self.dataset.num_rows,):
+            raise ProjectorError(f"derived column {name!r} got shape {values.shape}; expected one value per row ({self.dataset.num_rows},)")
+        with self._lock:
+            if name not in self._derived.derived:
+                raise SchemaError(f"{name!r} is not a derived column; derived columns: {list(self._derived.derived)}")
+            self._derived.derived[name].values = values
+
+    def derived_columns(self) -> list[str]:
+        """Names of the derived columns, computed or not."""
+        with self._lock:
+            return list(self._derived.derived)
+
+    def derived_values(self, name: str) -> np.ndarray | None:
+        """A derived column's values, or None while they are computed (or for another name)."""
+        with self._lock:
+            column = self._derived.derived.get(name)
+        return None if column is None else column.values
 
     def text_columns(self) -> list[str]:
         roles = self.dataset.roles
         return [*roles.texts, *roles.labels, *([] if roles.generated_id else [roles.id])]
 
     def numbers(self, column: str) -> np.ndarray:
-        """A numeric column as float32 (NaN where missing)."""
+        """A numeric column as float32 (NaN where missing, and everywhere in a derived column
+        not yet computed)."""
+        if column in self._derived.derived:
+            values = self.derived_values(column)
+            return np.full(self.dataset.num_rows, np.nan, dtype=np.float32) if values is None else values
         data = self.dataset.table.column(column)
         if not (pa.types.is_floating(data.type) or pa.types.is_integer(data.type)):
             raise SchemaError(f"column {column!r} holds {data.type}, not numbers")
@@ -179,13 +233,14 @@ class Rows:
         """Rows that pass every filter, as a bool mask (None: no filter set).
 
         A filter is ``{column: [allowed categories]}`` for a label/text column or
-        ``{column: (low, high)}`` for a numeric one (inclusive).
+        ``{column: (low, high)}`` for a numeric one (inclusive). A derived column not yet
+        computed filters nothing out.
         """
         mask: np.ndarray | None = None
         for column, rule in filters.items():
-            if rule is None:
+            if rule is None or (column in self._derived.derived and self.derived_values(column) is None):
                 continue
-            if column in self.dataset.roles.numeric:
+            if column in self.dataset.roles.numeric or column in self._derived.derived:
                 low, high = rule
                 values = self.numbers(column)
                 passed = (values >= low) & (values <= high)
@@ -212,7 +267,10 @@ class Rows:
 
     def value_range(self, column: str) -> tuple[float, float] | None:
         """The smallest and largest finite value of a numeric column (None if it has none);
-        found once, as every new page's filters ask."""
+        found once, as every new page's filters ask. A derived column's is the span it was
+        reserved with, so a filter can be offered before its values exist."""
+        if column in self._derived.derived:
+            return self._derived.derived[column].span
         key = ("range", column)
         if key not in self._derived.summaries:
             values = self.numbers(column)

@@ -5,8 +5,10 @@ new maps are added under a lock, and derived data (colourings, shared layouts, t
 index) is built once and kept. The store composes the pieces with one job each: the maps
 (:mod:`~projector.explore.maps`), the rows' records, columns, exports, search and filters
 (:attr:`DataStore.rows`, :mod:`~projector.explore.rows`) and their media
-(:attr:`DataStore.media`, :mod:`~projector.explore.media_rows`); it keeps what needs its
-threads or its maps: background jobs, quality scores, comparisons, colourings and neighbours.
+(:attr:`DataStore.media`, :mod:`~projector.explore.media_rows`), likely mislabels and
+outliers (:attr:`DataStore.suspects`, :mod:`~projector.explore.suspect_columns`); it keeps
+what needs its threads or its maps: background jobs, quality scores, comparisons, colourings
+and neighbours.
 Nothing here imports Panel or Bokeh, so it is tested in plain pytest.
 """
 
@@ -27,6 +29,7 @@ from projector.explore.jobs import Job
 from projector.explore.maps import QUALITY_PREFIX, ComparisonResult, MapEntry, comparison_column, map_key
 from projector.explore.media_rows import MediaRows
 from projector.explore.rows import Rows
+from projector.explore.suspect_columns import SuspectColumns
 from projector.validation import method_name, method_names_text
 
 if TYPE_CHECKING:
@@ -74,6 +77,8 @@ class DataStore:
         self.rows = Rows(dataset)  # records, columns, exports, search, filters
         self.media = MediaRows(dataset, self.rows)  # thumbnails, media files and their check
         self.media_check: Job | None = None  # the background media check, once started
+        self.checks: Job | None = None  # likely mislabels and outliers, once started (start_checks)
+        self.suspects = SuspectColumns(dataset, self.rows)  # "mislabel share: ..." and "outlier score: ..." columns
         self._shared_lock = threading.Lock()
         self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute", initializer=_yield_to_pages)
@@ -166,7 +171,9 @@ class DataStore:
 
     def start_auto_map(self) -> Job | None:
         """Compute :attr:`auto_method`'s map in the background (once; pages call this when they
-        have painted). Pages switch to it when it is ready unless their user chose another view."""
+        have painted). Pages switch to it when it is ready unless their user chose another view.
+        The checks of the data (:meth:`start_checks`) start with it."""
+        self.start_checks()
         with self._lock:
             method, self.auto_method = self.auto_method, None
             if method is None or self.auto_job is not None:
@@ -307,6 +314,8 @@ class DataStore:
         quality of the ``axes`` drawn (one colour until it is scored)."""
         if column and column in self._comparisons:
             return color_spec(column, self._comparisons[column].comparison.jaccard, self.num_rows, max_categories)
+        if column and column in self.suspects.names:  # one colour until the checks are done
+            return color_spec(column, self.rows.derived_values(column), self.num_rows, max_categories)
         if column and column.startswith(QUALITY_PREFIX) and entry is not None:
             quality = self.quality(entry, axes)
             values = quality.per_point_preservation if quality is not None else None
@@ -319,6 +328,21 @@ class DataStore:
                 raise SchemaError(f"colour-by column {column!r} not found; columns: {self.rows.color_columns()}")
             spec = self._derived.colors[key] = color_spec(column, data, self.num_rows, max_categories)
         return spec
+
+    # -- checks of the data: likely mislabels and outliers -----------------------------------
+
+    def start_checks(self) -> Job | None:
+        """Find likely mislabels and outliers (:attr:`suspects`) in the background, once; None
+        when there is nothing to check. They run on the quality thread, ahead of the first
+        map's score (the graph they read is the one it needs), never before a page has painted;
+        their columns colour and filter once done, and a page coloured by one redraws when that
+        first score arrives."""
+        with self._lock:
+            if self.checks is not None or not self.suspects.names:
+                return self.checks
+            metric = self.auto_params.get("metric", "cosine")
+            self.checks = Job("likely mislabels and outliers", lambda progress: self.suspects.compute(metric, progress))
+        return self._submit(self.checks, self._scoring)
 
     def _check_row(self, row: int) -> int:
         """:meth:`Rows.check_row <projector.explore.rows.Rows.check_row>`, as the neighbour
