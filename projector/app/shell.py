@@ -18,6 +18,7 @@ from projector.app.views._events import JobWatch
 from projector.app.views.compare import CompareView
 from projector.app.views.controls import MapControls, StyleControls
 from projector.app.views.legend import LegendView
+from projector.app.views.overlays import OverlayView
 from projector.app.views.map import WEBGL_MAX_POINTS, MapView
 from projector.app.views.neighbors import NeighborsView
 from projector.app.views.search import FilterView, SearchView
@@ -68,6 +69,7 @@ class Session:
             self.comm_hover = CommHover(self.links)
         self.map = MapView(store, self.state, row_endpoint=row_endpoint(store), webgl_max_points=webgl_max_points, comm_hover=self.comm_hover)
         self.legend = LegendView(self.map)
+        self.overlays = OverlayView(store, self.state, self.map)
         self.map_controls = MapControls(store, self.state)
         self.style = StyleControls(store, self.state)
         self.search = SearchView(store, self.state)
@@ -82,11 +84,13 @@ class Session:
         # the first paint waits for nothing the user did not ask for: scores and the background
         # map start once the page has loaded (at once outside a server)
         pn.state.onload(self.map_controls.after_paint)
+        pn.state.onload(self.overlays.after_paint)
         sidebar = pn.Column(
             self.map_controls.panel,
             pn.layout.Divider(),
             pn.pane.Markdown("**Style**", margin=(0, 5)),
             self.style.panel,
+            self.overlays.toggle,
             pn.layout.Divider(),
             pn.pane.Markdown("**Search**", margin=(0, 5)),
             self.search.panel,

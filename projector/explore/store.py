@@ -43,6 +43,7 @@ PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two
 _NEIGHBOR_JOBS_KEPT = 64
 BACKGROUND_NICE = 10  # how much lower the CPU priority of background maps and quality scores is
 SHARED_ENTRIES = 16  # map layouts kept for new pages (a map and a pair of its axes each)
+OVERLAY_METHODS = ("umap", "tsne")  # maps that get cluster labels and contours on the page
 
 
 @dataclass
@@ -85,6 +86,7 @@ class DataStore:
         # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality", initializer=_yield_to_pages)
         self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
+        self._overlay_jobs: dict[str, Job] = {}
         # short work a page waits for (neighbour lists, raster frames, searches, a comparison's
         # drawing): never on a session's event loop, never queued behind a projection
         self._short = ThreadPoolExecutor(max_workers=2, thread_name_prefix="projector-short")
@@ -194,6 +196,24 @@ class DataStore:
                 return job
             job = self._quality_jobs[slot] = Job(f"quality of {entry.key}", lambda progress: self._score(entry, slot[1], progress))
         return self._submit(job, self._scoring)
+
+    def overlays_job(self, entry: MapEntry, *, start: bool = True) -> Job | None:
+        """The cluster labels and density contours of ``entry``'s map (an
+        :class:`~projector.explore.overlays.Overlays`), computed once in the background and
+        shared by every page; None for maps other than UMAP and t-SNE, and when not ``start``-ed."""
+        if entry.projection is None or entry.method not in OVERLAY_METHODS:
+            return None
+        with self._lock:
+            job = self._overlay_jobs.get(entry.key)
+            if job is not None or not start:
+                return job
+            job = self._overlay_jobs[entry.key] = Job(f"labels and contours of {entry.key}", lambda progress: self._overlays(entry))
+        return self._submit(job, self._scoring)
+
+    def _overlays(self, entry: MapEntry):
+        from projector.explore.map_overlays import map_overlays
+
+        return map_overlays(self.dataset, entry.projection)[0]
 
     def quality(self, entry: MapEntry, axes: Sequence[int]) -> "Quality | None":
         """The finished quality of ``entry``'s ``axes``, or None while it is computed (or failed)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from projector.image.figure import Figure
 from projector.image.layout import _check_options, compose
@@ -84,7 +84,7 @@ def export_image(
     background: str = "white",
     legend: bool = True,
     max_categories: int = 20,
-    overlays: "Overlays | None" = None,
+    overlays: "Overlays | bool | str | Sequence[str] | None" = None,
     overwrite: bool = False,
 ) -> Path:
     """Write the map of ``dataset`` as a PNG or SVG (by ``path``'s suffix); returns the path.
@@ -97,12 +97,15 @@ def export_image(
             without labels); "" for one colour.
         title: None: what the map shows ("UMAP of embedding, coloured by label"); "" for none.
         max_categories: categories with their own colour; the rarest beyond are one "other".
-        overlays: cluster labels and density contours of this projection's map, drawn over it.
+        overlays: what to draw over the map: True for cluster labels and density contours,
+            ``"labels"`` or ``"contours"`` for one, or an :class:`~projector.explore.overlays.Overlays`
+            (see :mod:`projector.explore.map_overlays`); None draws none.
         The other arguments are :func:`compose`'s; ``overwrite`` allows replacing a file.
 
     Both the suffix and an existing file are checked before any projection is computed.
     """
     from projector.errors import RowCountError
+    from projector.explore.map_overlays import resolve_overlays
     from projector.reduce.scoring import quality_as_drawn
 
     writer = image_writer(path)
@@ -120,6 +123,7 @@ def export_image(
         )
     if title is None:
         title = _default_title(projection, colors)
+    overlays = resolve_overlays(overlays, dataset, projection)
     figure = compose(
         projection.coords, colors=colors, title=title, footer=footer_text(projection, quality_as_drawn(dataset, projection)), width=width,
         height=height, point_size=point_size, background=background, legend=legend, overlays=overlays,
