@@ -159,7 +159,7 @@ def _leiden(graph: "KnnGraph", params: ClusterParams) -> tuple[np.ndarray, np.nd
     try:
         random.seed(params.seed)
         fine_graph = igraph.Graph(n=n, edges=np.column_stack([rows, cols]).tolist(), directed=False)
-        fine = np.asarray(fine_graph.community_leiden("modularity", weights=weights, resolution=params.resolution, n_iterations=-1 if n <= 200_000 else 2).membership)
+        fine = np.asarray(fine_graph.community_leiden("modularity", weights=weights, resolution=params.resolution, n_iterations=2).membership)
         coarse = fine
         count = int(fine.max()) + 1
         if count > 1:
@@ -169,7 +169,7 @@ def _leiden(graph: "KnnGraph", params: ClusterParams) -> tuple[np.ndarray, np.nd
             between = (between + between.T).tocoo()
             upper = between.row <= between.col
             summary = igraph.Graph(n=count, edges=np.column_stack([between.row[upper], between.col[upper]]).tolist(), directed=False)
-            groups = summary.community_leiden("modularity", weights=between.data[upper], resolution=params.resolution, n_iterations=-1)
+            groups = summary.community_leiden("modularity", weights=between.data[upper], resolution=params.resolution, n_iterations=2)
             coarse = np.asarray(groups.membership)[fine]
     finally:
         random.setstate(saved)

@@ -25,6 +25,7 @@ __all__ = ["map_labels", "labels_for_view", "font_px", "text_box_px"]
 _BINS = 24
 _CHAR_WIDTH = 0.6  # average glyph width of a sans-serif font, in font sizes
 _LINE_HEIGHT = 1.25
+_FIT_SHARE = 0.8  # a level leads a view when this share of its labels in view fit
 
 
 def font_px(size: int) -> float:
@@ -63,20 +64,34 @@ def labels_for_view(
 ) -> list[MapLabel]:
     """The labels inside the view whose text boxes fit without overlapping one another.
 
-    Coarse levels are placed before finer ones and, within a level, larger clusters before
-    smaller; a finer label repeating a placed text is left out.
+    The view picks its level: the finest one whose labels in view nearly all fit
+    (:data:`_FIT_SHARE`) leads, so zoomed out the coarse names show and zoomed in the fine
+    ones; labels of other levels then fill the gaps. Within a level larger clusters go first;
+    a label repeating a placed text is left out.
     """
     (x0, x1), (y0, y1) = x_range, y_range
-    sx = width_px / max(x1 - x0, 1e-300)
-    sy = height_px / max(y1 - y0, 1e-300)
+    scale = (width_px / max(x1 - x0, 1e-300), height_px / max(y1 - y0, 1e-300))
+    visible = [lab for lab in labels if x0 <= lab.x <= x1 and y0 <= lab.y <= y1]
+    lead = 0
+    for level in sorted({lab.level for lab in visible}, reverse=True):
+        own = [lab for lab in visible if lab.level == level]
+        if len(_place(own, (x0, y0), scale)) >= _FIT_SHARE * len(own):
+            lead = level
+            break
+    return _place(visible, (x0, y0), scale, lead)
+
+
+def _place(labels: Sequence[MapLabel], origin: tuple[float, float], scale: tuple[float, float], lead: int = 0) -> list[MapLabel]:
+    """Greedy: level ``lead`` first, then the levels nearest it; larger clusters first within a
+    level; each label kept if its box overlaps none kept before and its text is new."""
     placed: list[tuple[float, float, float, float]] = []
     texts: set[str] = set()
     kept = []
-    for label in sorted(labels, key=lambda lab: (lab.level, -lab.size)):
-        if not (x0 <= label.x <= x1 and y0 <= label.y <= y1) or label.text in texts:
+    for label in sorted(labels, key=lambda lab: (abs(lab.level - lead), lab.level, -lab.size)):
+        if label.text in texts:
             continue
         w, h = text_box_px(label)
-        px, py = (label.x - x0) * sx, (label.y - y0) * sy
+        px, py = (label.x - origin[0]) * scale[0], (label.y - origin[1]) * scale[1]
         box = (px - w / 2, py - h / 2, px + w / 2, py + h / 2)
         if any(_overlap(box, other) for other in placed):
             continue
