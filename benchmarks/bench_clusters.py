@@ -158,7 +158,7 @@ def _labels_timing(n: int, coords: np.ndarray, graph) -> dict:
 
     rng = np.random.default_rng(1)
     words = np.array(["alpha", "beta", "gamma", "delta", "matrix", "array", "frame", "plot", "fit", "model"])
-    texts = [" ".join(rng.choice(words, 6)) for _ in range(n)]
+    texts = [" ".join(row) for row in words[rng.integers(0, len(words), size=(n, 6))].tolist()]
     start = time.perf_counter()
     found = cluster_arrays(coords, graph, ClusterParams())
     names = keyword_labels(found.labels, texts)
