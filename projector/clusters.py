@@ -155,9 +155,7 @@ def _leiden(graph: "KnnGraph", params: ClusterParams) -> tuple[np.ndarray, np.nd
         raise ImportError("clusters: algorithm='leiden' needs python-igraph: pip install igraph") from exc
     n = graph.n
     k = min(_neighbors(params, n), graph.k)
-    rows = np.repeat(np.arange(n, dtype=np.int64), k)
-    cols = graph.indices[:, :k].ravel()
-    weights = _weights(graph.distances[:, :k]).ravel()
+    rows, cols, weights = _undirected(graph.indices[:, :k], _weights(graph.distances[:, :k]))
     saved = random.getstate()  # igraph draws from Python's random module: seed it, then put it back
     try:
         random.seed(params.seed)
@@ -177,6 +175,18 @@ def _leiden(graph: "KnnGraph", params: ClusterParams) -> tuple[np.ndarray, np.nd
     finally:
         random.setstate(saved)
     return fine, coarse
+
+
+def _undirected(indices: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair once (i < j), weights of both directions summed: a kNN graph holds many pairs
+    twice, and building the igraph graph from Python lists costs per edge."""
+    n, k = indices.shape
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = indices.ravel().astype(np.int64)
+    low, high = np.minimum(rows, cols), np.maximum(rows, cols)
+    pairs, where = np.unique(low * n + high, return_inverse=True)
+    summed = np.bincount(where.ravel(), weights=weights.ravel().astype(np.float64), minlength=len(pairs))
+    return pairs // n, pairs % n, summed
 
 
 def _neighbors(params: ClusterParams, n: int) -> int:

@@ -18,8 +18,14 @@ __all__ = ["keyword_labels", "majority_labels", "SEPARATOR"]
 SEPARATOR = " · "
 
 
-def keyword_labels(labels: np.ndarray, texts: Sequence[str | None], *, terms: int = 3, max_features: int = 20_000) -> list[str]:
+def keyword_labels(
+    labels: np.ndarray, texts: Sequence[str | None], *, terms: int = 3, max_features: int = 20_000, sample: int = 200_000
+) -> list[str]:
     """One label per cluster ``0..labels.max()``: its top ``terms`` c-TF-IDF terms.
+
+    Past ``sample`` rows, the texts of a seeded random sample are counted (every cluster keeps
+    at least 200 members, or all it has): counting is the time at a million rows, and the
+    words still come from each cluster's own members.
 
     ``labels`` is (N,) with -1 for rows in no cluster (their texts count as background only).
     A cluster whose texts hold no word past the stop words gets ``"cluster <id>"``.
@@ -30,7 +36,9 @@ def keyword_labels(labels: np.ndarray, texts: Sequence[str | None], *, terms: in
     count = int(labels.max()) + 1 if len(labels) else 0
     if count == 0:
         return []
-    docs = ["" if t is None else str(t) for t in texts]
+    rows = _sample(labels, sample)
+    labels = labels[rows]
+    docs = ["" if texts[i] is None else str(texts[i]) for i in rows.tolist()]
     vectorizer = CountVectorizer(stop_words="english", max_features=max_features, token_pattern=r"(?u)\b[^\W\d_][\w]+\b")
     try:
         counts = vectorizer.fit_transform(docs)
@@ -56,6 +64,20 @@ def keyword_labels(labels: np.ndarray, texts: Sequence[str | None], *, terms: in
         top = row.indices[np.argsort(-row.data, kind="stable")[:terms]]
         out.append(SEPARATOR.join(str(vocabulary[i]) for i in top))
     return out
+
+
+def _sample(labels: np.ndarray, size: int) -> np.ndarray:
+    """Row positions, ascending: all rows up to ``size``, else a random share of each cluster
+    (at least 200 of it) and of the rows in none."""
+    n = len(labels)
+    if n <= size:
+        return np.arange(n)
+    order = np.random.default_rng(0).permutation(n)
+    order = order[np.argsort(labels[order], kind="stable")]  # shuffled within each cluster
+    groups, starts, counts = np.unique(labels[order], return_index=True, return_counts=True)
+    rank = np.arange(n) - np.repeat(starts, counts)
+    cap = np.repeat(np.maximum(200, (counts * (size / n)).astype(np.int64)), counts)
+    return np.sort(order[rank < cap])
 
 
 def majority_labels(labels: np.ndarray, values: Sequence[object]) -> list[str]:
