@@ -19,7 +19,7 @@ SEPARATOR = " · "
 
 
 def keyword_labels(
-    labels: np.ndarray, texts: Sequence[str | None], *, terms: int = 3, max_features: int = 20_000, sample: int = 200_000
+    labels: np.ndarray, texts: Sequence[str | None], *, terms: int = 3, max_features: int = 20_000, sample: int = 50_000
 ) -> list[str]:
     """One label per cluster ``0..labels.max()``: its top ``terms`` c-TF-IDF terms.
 
