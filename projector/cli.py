@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     project.add_argument("--no-quality", action="store_true", help="skip the quality scores")
     project.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     project.add_argument("--quiet", action="store_true", help="no progress bars")
+    project.add_argument(
+        "--clusters", action="store_true",
+        help="also write 'cluster' (int, -1 for none) and 'cluster_label' (words of its members) columns",
+    )
     _end_map_command(project, _project)
     _add_serve_command(commands)
     _add_export_command(commands)
@@ -237,6 +241,8 @@ def _project(args: argparse.Namespace) -> int:
         args.method, column=column, device=args.device, cache=not args.no_cache,
         quality=not args.no_quality, progress=progress, **options,
     )
+    if args.clusters:
+        projection = projection.with_clusters(dataset.clusters(projection, progress=progress))
     table = projection.to_table(dataset.table)
     write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
     print(_summary(projection, args.output, time.perf_counter() - started))

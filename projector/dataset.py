@@ -22,6 +22,7 @@ from projector._table_checks import _check_column_names, _check_finite, _check_m
 from projector.schema import GENERATED_ID, Roles, infer_roles, roles_from_schema, with_roles
 
 if TYPE_CHECKING:
+    from projector.clusters import Clusters
     from projector.info import DatasetInfo
     from projector.neighbors import KnnGraph, NeighborIndex
     from projector.progress import ProgressCallback
@@ -305,6 +306,14 @@ class Dataset:
         from projector.reduce import project
 
         return project(self, method, **options)
+
+    def clusters(self, projection: "Projection", **options: Any) -> "Clusters":
+        """Clusters of ``projection``'s rows, each named in its members' words; see
+        :func:`projector.clusters.cluster` and :class:`~projector.clusters.ClusterParams` for
+        ``options``. Attach them with ``projection.with_clusters(...)``."""
+        from projector.clusters import cluster
+
+        return cluster(self, projection, **options)
 
     def save_image(
         self,

@@ -8,13 +8,14 @@ library versions) in the schema metadata, so a saved Parquet file says how it wa
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 if TYPE_CHECKING:
+    from projector.clusters import Clusters
     from projector.quality import Quality
 
 __all__ = ["Projection", "PROVENANCE_KEY", "coordinate_names"]
@@ -40,6 +41,7 @@ class Projection:
         params: the effective parameters (after clamping to what N allows).
         quality: trustworthiness, k-NN preservation (mean and per point), label accuracy.
         provenance: device, backend, timings, library versions, data hash, notes.
+        clusters: the map's clusters once computed (``projection.with_clusters(ds.clusters(projection))``).
     """
 
     coords: np.ndarray
@@ -48,6 +50,13 @@ class Projection:
     params: dict[str, Any]
     quality: "Quality | None" = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    clusters: "Clusters | None" = None
+
+    def with_clusters(self, clusters: "Clusters") -> "Projection":
+        """This projection with ``clusters`` attached: ``to_table`` then writes ``cluster`` and ``cluster_label``."""
+        if len(clusters.labels) != len(self.coords):
+            raise ValueError(f"clusters: {len(clusters.labels)} labels for a map of {len(self.coords)} rows; cluster this map")
+        return replace(self, clusters=clusters)
 
     @property
     def columns(self) -> list[str]:
@@ -65,6 +74,7 @@ class Projection:
             "columns": self.columns,
             "params": self.params,
             "quality": self.quality.to_dict() if self.quality is not None else None,
+            **({"clusters": {"method": self.clusters.method, "params": self.clusters.params, "count": self.clusters.count}} if self.clusters is not None else {}),
             **self.provenance,
         }
 
@@ -77,6 +87,9 @@ class Projection:
             out = _set(out, name, numeric_array(np.ascontiguousarray(self.coords[:, j])))
         if self.quality is not None:
             out = _set(out, f"{self.method}_knn_preserved", numeric_array(self.quality.per_point_preservation.astype(np.float32)))
+        if self.clusters is not None:
+            out = _set(out, "cluster", pa.array(self.clusters.labels, pa.int32()))
+            out = _set(out, "cluster_label", pa.array(self.clusters.label_of(), pa.string()))
         metadata = dict(out.schema.metadata or {})
         metadata[PROVENANCE_KEY] = json.dumps(self.metadata(), default=_json_default).encode()
         return out.replace_schema_metadata(metadata)
