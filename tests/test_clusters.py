@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
 import projector
-from loaders.demo import digits
+from projector.loaders.demo import digits
 from projector.cli import main
 from projector.clusters import ClusterParams
 from projector.errors import ParameterError

@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import json
+
+import pyarrow as pa
 import pytest
 
 import projector
 from projector.errors import ParameterError
+from projector.loaders.demo import digits as digits_dataset
 from projector.explore.map_overlays import map_overlays, overlay_kinds, resolve_overlays
 from projector.explore.overlays import MapLabel, Overlays
 
 
 @pytest.fixture(scope="module")
 def digits():
-    ds = projector.demo()
+    ds = digits_dataset()
     return ds, ds.project("pca", cache=False, quality=False)
 
 
@@ -48,8 +52,8 @@ def test_images_and_reports_draw_what_overlays_true_computes(tmp_path, digits):
     report = projector.Report().map(ds, pca, overlays="labels")
     html = report.html()
     _, clusters = map_overlays(ds, pca, ("labels",))
-    assert all(name in html for name in clusters.names[:3])
-    coords = ds.table.append_column("x", pca.coords[:, 0].tolist()).append_column("y", pca.coords[:, 1].tolist())
-    plain = projector.Dataset.from_table(coords, vector="embedding", label="label")
+    assert all(json.dumps(name)[1:-1] in html for name in clusters.names[:3])  # in the document's JSON
+    coords = ds.table.append_column("x", pa.array(pca.coords[:, 0])).append_column("y", pa.array(pca.coords[:, 1]))
+    plain = projector.Dataset.from_table(coords, vector="pixels", label="label")
     with pytest.raises(ParameterError, match="overlays= needs a map projector computed"):
         projector.Report().map(plain, x="x", y="y", overlays=True)
