@@ -108,7 +108,7 @@ def demo() -> "Dataset":
 
     Needs no file and no network.
     """
-    from projector.loaders.demo import digits
+    from projector.loaders._demo import digits
 
     return digits()
 

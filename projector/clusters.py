@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 import time
+import threading
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
     from projector.projection import Projection
 
 __all__ = ["ClusterParams", "Clusters", "cluster", "cluster_arrays"]
+
+_IGRAPH_RANDOM = threading.Lock()  # guards igraph's process-wide random generator (see _leiden)
 
 
 @dataclass(frozen=True)
@@ -157,24 +160,31 @@ def _leiden(graph: "KnnGraph", params: ClusterParams) -> tuple[np.ndarray, np.nd
     k = min(_neighbors(params, n), graph.k)
     rows, cols, weights = _undirected(graph.indices[:, :k], _weights(graph.distances[:, :k]))
     # weights go in as a list: igraph reads a NumPy array element by element (21 s against 13 s at 1M rows)
-    saved = random.getstate()  # igraph draws from Python's random module: seed it, then put it back
-    try:
-        random.seed(params.seed)
-        fine_graph = igraph.Graph(n=n, edges=np.column_stack([rows, cols]).tolist(), directed=False)
-        fine = np.asarray(fine_graph.community_leiden("modularity", weights=weights.tolist(), resolution=params.resolution, n_iterations=2).membership)
-        coarse = fine
-        count = int(fine.max()) + 1
-        if count > 1:
-            import scipy.sparse as sp
+    # igraph draws from one process-wide generator (Python's random module by default): each
+    # Leiden run gets its own seeded generator, one run at a time (pages cluster on worker threads)
+    with _IGRAPH_RANDOM:
+        igraph.set_random_number_generator(random.Random(params.seed))
+        try:
+            return _leiden_levels(igraph, n, rows, cols, weights, params)
+        finally:
+            igraph.set_random_number_generator(random)
 
-            between = sp.coo_matrix((weights, (fine[rows], fine[cols])), shape=(count, count)).tocsr()
-            between = (between + between.T).tocoo()
-            upper = between.row <= between.col
-            summary = igraph.Graph(n=count, edges=np.column_stack([between.row[upper], between.col[upper]]).tolist(), directed=False)
-            groups = summary.community_leiden("modularity", weights=between.data[upper].tolist(), resolution=params.resolution, n_iterations=2)
-            coarse = np.asarray(groups.membership)[fine]
-    finally:
-        random.setstate(saved)
+
+def _leiden_levels(igraph, n: int, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, params: ClusterParams) -> tuple[np.ndarray, np.ndarray]:
+    """Leiden on the kNN graph (fine), then on the graph of the fine communities (coarse)."""
+    fine_graph = igraph.Graph(n=n, edges=np.column_stack([rows, cols]).tolist(), directed=False)
+    fine = np.asarray(fine_graph.community_leiden("modularity", weights=weights.tolist(), resolution=params.resolution, n_iterations=2).membership)
+    coarse = fine
+    count = int(fine.max()) + 1
+    if count > 1:
+        import scipy.sparse as sp
+
+        between = sp.coo_matrix((weights, (fine[rows], fine[cols])), shape=(count, count)).tocsr()
+        between = (between + between.T).tocoo()
+        upper = between.row <= between.col
+        summary = igraph.Graph(n=count, edges=np.column_stack([between.row[upper], between.col[upper]]).tolist(), directed=False)
+        groups = summary.community_leiden("modularity", weights=between.data[upper].tolist(), resolution=params.resolution, n_iterations=2)
+        coarse = np.asarray(groups.membership)[fine]
     return fine, coarse
 
 

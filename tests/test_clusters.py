@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import adjusted_mutual_info_score
 
 import projector
-from projector.loaders.demo import digits
+from projector import demo as digits
 from projector.cli import main
 from projector.clusters import ClusterParams
 from projector.errors import ParameterError

@@ -10,7 +10,7 @@ import pytest
 
 import projector
 from projector.errors import ParameterError
-from projector.loaders.demo import digits as digits_dataset
+from projector import demo as digits_dataset
 from projector.explore.map_overlays import map_overlays, overlay_kinds, resolve_overlays
 from projector.explore.overlays import MapLabel, Overlays
 

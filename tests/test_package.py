@@ -90,3 +90,15 @@ def test_quickstart_example_runs(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "<Dataset 300 rows, embeddings embedding[32]" in out.stdout and "no warnings" in out.stdout
     assert (tmp_path / "eval_run.parquet").exists()
+
+
+def test_projector_demo_stays_the_function_whatever_was_imported_before():
+    """No submodule of projector.loaders is named like a public function (importing it would
+    replace the function on its package: ``projector.demo()`` once failed after such an import)."""
+    import pkgutil
+
+    import projector.loaders
+
+    public = set(projector.loaders.__all__)
+    assert not public & {info.name for info in pkgutil.iter_modules(projector.loaders.__path__)}
+    assert callable(projector.demo)
