@@ -132,6 +132,10 @@ def _add_export_command(commands: Any) -> None:
     export.add_argument("--color-by", dest="color_by", action="append", metavar="COL", help="colour by COL; repeat to offer a switch in HTML (images use the first)")
     export.add_argument("--title", help="title above the map")
     export.add_argument("--k", type=int, default=10, help="neighbours precomputed per point for HTML reports (default 10)")
+    export.add_argument(
+        "--overlays", choices=("all", "labels", "contours"),
+        help="draw cluster labels (named by their rows' texts or labels) and/or density contours over the map",
+    )
     export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     _end_map_command(export, _export)
 
@@ -303,6 +307,9 @@ def _export(args: argparse.Namespace) -> int:
     options = _method_options(args)
     if args.x is not None and (options or args.device != "auto" or args.no_cache):
         raise ProjectorError("--x/--y draw the given coordinates; --metric, --param, --seed, --device and --no-cache compute a map")
+    if args.overlays and args.x is not None:
+        raise ProjectorError("--overlays need a computed map: leave out --x/--y")
+    overlays = True if args.overlays == "all" else args.overlays
     dataset = _load(args.path, load_options(args))
     projection = args.method
     if args.x is None:
@@ -310,7 +317,10 @@ def _export(args: argparse.Namespace) -> int:
     if suffix in (".html", ".htm"):
         from projector.report import save_html
 
-        written = save_html(dataset, args.output, projection, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y, overwrite=args.overwrite)
+        written = save_html(
+            dataset, args.output, projection, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y,
+            overlays=overlays, overwrite=args.overwrite,
+        )
     else:
         from projector.image import export_image
 
@@ -322,7 +332,7 @@ def _export(args: argparse.Namespace) -> int:
 
             projection = Projection(entry.coords, "identity", f"{args.x}, {args.y}", {})
         color = args.color_by[0] if args.color_by else None
-        written = export_image(dataset, args.output, projection=projection, color_by=color, title=args.title, overwrite=args.overwrite)
+        written = export_image(dataset, args.output, projection=projection, color_by=color, title=args.title, overlays=overlays, overwrite=args.overwrite)
     size = Path(written).stat().st_size
     print(f"wrote {written}: {format_bytes(size)} in {time.perf_counter() - started:.1f} s")
     return 0

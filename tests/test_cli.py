@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -237,3 +238,14 @@ def test_three_rows_are_one_error_naming_the_file(tmp_path, capsys, command):
     err = capsys.readouterr().err
     assert f"{path}: 'emb': 3 rows cannot be projected; PCA, UMAP and t-SNE need at least 4" in err
     assert not output.exists()
+
+
+def test_export_draws_the_overlays_asked_for(tmp_path, capsys, private_cache):
+    """--overlays: cluster labels (named by the demo's digit labels) and contours in an SVG."""
+    out = tmp_path / "map.svg"
+    assert main(["export", "-o", str(out), "--method", "pca", "--overlays", "all"]) == 0
+    svg = out.read_text(encoding="utf-8")
+    assert "<polyline" in svg and svg.count('paint-order="stroke"') >= 3  # contours; haloed labels
+    assert re.search(r'paint-order="stroke"[^>]*>\d · \d+%<', svg)  # a majority label such as "7 · 96%"
+    assert main(["export", "-o", str(tmp_path / "m.png"), "--x", "a", "--y", "b", "--overlays", "labels"]) == 2
+    assert "--overlays need a computed map" in capsys.readouterr().err

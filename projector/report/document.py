@@ -194,10 +194,10 @@ class Report:
         return write_atomically(path, lambda temp: Path(temp).write_bytes(page), overwrite=overwrite)
 
 
-def save_html(dataset: "Dataset", path: str | os.PathLike, projection: "Projection | str | None" = None, *, color_by: str | Sequence[str] | None = None, title: str | None = None, k: int = 10, x: str | None = None, y: str | None = None, overwrite: bool = False) -> Path:
+def save_html(dataset: "Dataset", path: str | os.PathLike, projection: "Projection | str | None" = None, *, color_by: str | Sequence[str] | None = None, title: str | None = None, k: int = 10, x: str | None = None, y: str | None = None, overlays: Any = None, overwrite: bool = False) -> Path:
     """A one-map report of ``dataset`` (see :meth:`Report.map`)."""
     name = title or f"projector · {dataset.source or 'dataset'}"
-    return Report(name).map(dataset, projection, color_by=color_by, k=k, x=x, y=y).save(path, overwrite=overwrite)
+    return Report(name).map(dataset, projection, color_by=color_by, k=k, x=x, y=y, overlays=overlays).save(path, overwrite=overwrite)
 
 
 def _overlays(spec, dataset: "Dataset", entry: "MapEntry"):
