@@ -96,7 +96,8 @@ def cluster(
     params = params if params is not None else ClusterParams.from_options(options)
     if params.algorithm == "leiden":
         metric = str(projection.params.get("metric", "cosine"))
-        graph = dataset.graph(projection.column, metric, _neighbors(params, len(projection.coords)), progress=progress)
+        n = len(projection.coords)
+        graph = dataset.graph(projection.column, metric, max(1, min(_neighbors(params, n), n - 1)), progress=progress)
     else:
         graph = None
     from projector.duplicates import unique_rows
