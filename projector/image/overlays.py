@@ -5,7 +5,7 @@ Contours become :class:`~projector.image.figure.Polyline` items and labels
 with the point layer's own ranges (:func:`projector.image.points.plot_ranges`). A picture cannot
 zoom, so every level competes for room at once: in the order of
 :func:`~projector.figures.overlay_style.label_order` (coarse levels, then larger clusters), a
-label is drawn only where it overlaps no label drawn before it and fits inside the plot. Sizes
+label is drawn only where it overlaps no label drawn before it; one near an edge slides inside the plot. Sizes
 and colours follow :mod:`projector.figures.overlay_style`, as the app's and reports' maps do.
 """
 
@@ -68,9 +68,12 @@ def _label_items(overlays: "Overlays", to_pixels, plot: tuple[int, int, int, int
             continue
         half = font(size).getlength(text) / 2 + halo
         (px, py) = at[i]
+        if not (np.isfinite(px) and np.isfinite(py) and x0 <= px <= x1 and y0 <= py <= y1):
+            continue  # its cluster lies outside the plot
+        # a label near an edge slides inward rather than cover the frame or the legend
+        px = min(max(px, x0 + half), x1 - half)
+        py = min(max(py, y0 + 0.6 * size + halo), y1 - 0.6 * size - halo)
         box = (px - half, py - 0.6 * size - halo, px + half, py + 0.6 * size + halo)
-        if not np.all(np.isfinite(box)) or box[0] < x0 or box[1] < y0 or box[2] > x1 or box[3] > y1:
-            continue  # outside the plot (a label would cover the frame or the legend)
         candidates.append(Text(float(px), float(py + 0.35 * size), text, size, LABEL_COLOR, "middle", HALO_COLOR, halo))
         boxes.append(box)
     keep = greedy_fit(np.array(boxes, dtype=np.float64).reshape(-1, 4))
