@@ -58,9 +58,15 @@ def map_overlays(
     return Overlays(labels=labels, contours=contours), clusters
 
 
-def resolve_overlays(spec: Any, dataset: "Dataset", projection: "Projection") -> Overlays | None:
-    """``spec`` (see the module doc) as the :class:`Overlays` to draw over ``projection``, or None."""
+def resolve_overlays(spec: Any, dataset: "Dataset", projection: "Projection | None") -> Overlays | None:
+    """``spec`` (see the module doc) as the :class:`Overlays` to draw over ``projection``, or
+    None. Computing them needs a map projector made (None: coordinates given with the data)."""
     if spec is None or isinstance(spec, Overlays):
         return spec
     kinds = overlay_kinds(spec)
+    if kinds and projection is None:
+        raise ParameterError(
+            "overlays= needs a map projector computed (a Projection or a method name), not coordinate columns; "
+            "pass projection='umap', or an Overlays made for these coordinates"
+        )
     return map_overlays(dataset, projection, kinds)[0] if kinds else None

@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from projector.explore.html import escape
-from projector.errors import ParameterError, ProjectorError
+from projector.errors import ProjectorError
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.projection import Projection
-    from projector.explore.maps import MapEntry
     from projector.explore.overlays import Overlays
 
 __all__ = ["Report", "save_html", "map_entry"]
@@ -113,12 +112,13 @@ class Report:
         the coordinate columns ``x``/``y``. ``k`` neighbours per point are precomputed.
         ``overlays``: True draws cluster labels and density contours, ``"labels"`` or
         ``"contours"`` one of them (see :mod:`projector.explore.map_overlays`)."""
+        from projector.explore.map_overlays import resolve_overlays
         from projector.figures.map_block import map_block
         from projector.figures.options import INTERACTIVE_MAX_POINTS, MapOptions
 
         store, entry = map_entry(dataset, projection, x=x, y=y)
         colors = [color_by] if isinstance(color_by, str) else color_by
-        drawn = _overlays(overlays, dataset, entry)
+        drawn = resolve_overlays(overlays, dataset, entry.projection)
         options = MapOptions(color_by=colors, k=k, title=title, max_points=max_points or INTERACTIVE_MAX_POINTS, overlays=drawn)
         self._blocks.append(map_block(store, entry, options))
         return self
@@ -198,18 +198,3 @@ def save_html(dataset: "Dataset", path: str | os.PathLike, projection: "Projecti
     """A one-map report of ``dataset`` (see :meth:`Report.map`)."""
     name = title or f"projector · {dataset.source or 'dataset'}"
     return Report(name).map(dataset, projection, color_by=color_by, k=k, x=x, y=y, overlays=overlays).save(path, overwrite=overwrite)
-
-
-def _overlays(spec, dataset: "Dataset", entry: "MapEntry"):
-    """The overlays ``spec`` asks for over ``entry``'s map (labels need a computed projection)."""
-    from projector.explore.map_overlays import resolve_overlays
-    from projector.explore.overlays import Overlays
-
-    if spec is None or isinstance(spec, Overlays):
-        return spec
-    if entry.projection is None:
-        raise ParameterError(
-            "overlays= needs a map projector computed (a Projection or a method name), not coordinate columns; "
-            "pass projection='umap', or an Overlays made for these coordinates"
-        )
-    return resolve_overlays(spec, dataset, entry.projection)
