@@ -79,3 +79,15 @@ def test_bigger_clusters_get_bigger_type_within_bounds():
     wide, _ = text_box_px(MapLabel(0, 0, "a longer label", 100))
     narrow, _ = text_box_px(MapLabel(0, 0, "short", 100))
     assert wide > narrow
+
+
+def test_a_pile_of_duplicates_does_not_pull_a_label_off_the_bulk_of_its_cluster():
+    """Real text data repeats rows exactly: 150 copies drawn on one spot must not outvote 900
+    rows spread over the cluster's main island (the raw fullest cell would pick the pile)."""
+    rng = np.random.default_rng(1)
+    bulk = rng.normal(scale=1.5, size=(900, 2))
+    pile = np.tile([[20.0, 20.0]], (150, 1))
+    coords = np.concatenate([bulk, pile])
+    found = Clusters(labels=np.zeros(len(coords), dtype=np.int32), method="given", params={}, seconds=0.0)
+    (label,) = map_labels(coords, found, ["topic"])
+    assert np.hypot(label.x, label.y) < 4  # inside the bulk, not at (20, 20)

@@ -1,8 +1,10 @@
 """Where cluster labels go on a map, and which of them fit a view without overlapping.
 
 :func:`map_labels` puts each cluster's label at its dense centre: the member nearest the fullest
-cell of a histogram of the cluster's points. Not the mean, which can fall outside a curved or
-ring-shaped cluster. :func:`labels_for_view` then keeps, for one view, the labels whose text
+cell of a smoothed histogram of the cluster's points. Not the mean, which can fall outside a
+curved or ring-shaped cluster; and smoothed, so a pile of exact duplicates (one point drawn
+a hundred times, common in real text data) or a small tight island cannot pull a coarse label
+away from the bulk of its cluster. :func:`labels_for_view` then keeps, for one view, the labels whose text
 boxes (estimated from :func:`font_px`) do not overlap: coarse ones first, each level largest
 first, so zoomed out the coarse names show and finer ones appear as the user zooms in. UI-free:
 surfaces draw the :class:`~projector.explore.overlays.MapLabel` objects they get.
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["map_labels", "labels_for_view", "font_px", "text_box_px"]
 
 _BINS = 24
+_SMOOTH_CELLS = 2.0  # the histogram's Gaussian blur: mass over a few cells beats one full cell
 _CHAR_WIDTH = 0.6  # average glyph width of a sans-serif font, in font sizes
 _LINE_HEIGHT = 1.25
 _FIT_SHARE = 0.8  # a level leads a view when this share of its labels in view fit
@@ -118,12 +121,15 @@ def _level(xy: np.ndarray, labels: np.ndarray, names: Sequence[str], level: int)
 
 
 def _dense_centre(points: np.ndarray) -> tuple[float, float]:
-    """The member nearest the centre of the fullest histogram cell of ``points``."""
+    """The member nearest the centre of the fullest cell of a smoothed histogram of ``points``."""
+    from scipy.ndimage import gaussian_filter
+
     low, high = points.min(axis=0), points.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
     cells = np.minimum(((points - low) / span * _BINS).astype(np.int64), _BINS - 1)
     flat = cells[:, 0] * _BINS + cells[:, 1]
-    best = int(np.argmax(np.bincount(flat, minlength=_BINS * _BINS)))
+    counts = np.bincount(flat, minlength=_BINS * _BINS).reshape(_BINS, _BINS).astype(np.float64)
+    best = int(np.argmax(gaussian_filter(counts, _SMOOTH_CELLS, mode="constant")))
     centre = low + (np.array([best // _BINS, best % _BINS]) + 0.5) / _BINS * span
     nearest = int(np.argmin(((points - centre) ** 2).sum(axis=1)))
     return float(points[nearest, 0]), float(points[nearest, 1])
