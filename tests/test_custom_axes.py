@@ -138,3 +138,28 @@ def test_form_text_becomes_an_end_and_ends_have_titles():
     assert end_from_text("kind=", ["kind"]) == "kind="
     assert [end_title(e) for e in ("q", {"column": "c", "value": 1}, [4], [1, 2, 3, 4])] == ["q", "c=1", "row 4", "4 rows (1, 2, 3, …)"]
     assert CustomParams().to_dict() == {"x": None, "y": None, "metric": "cosine", "model": None}
+
+
+def test_the_page_computes_a_custom_map_from_four_ends(ds, private_cache):
+    from projector.app.shell import Session
+
+    store = DataStore(ds, name="sentences")
+    store.project("pca")
+    session = Session(store)
+    controls = session.map_controls
+    controls.method.value = "custom axes"
+    assert controls.params.visible and not controls.tune.visible
+    ends = controls._ends.ends
+    ends["x0"].value, ends["x1"].value = "kind=terrible", ""
+    controls._start()
+    assert "&#x27;x to&#x27; is empty; give both ends of x" in controls.status.object and controls.job is None
+    ends["x1"].value = "a wonderful review"
+    controls._start()
+    controls.job.wait(120)
+    controls.poll()
+    assert controls.job.state == "done", controls.job.describe()
+    entry = store.map(session.state.map_key)
+    assert entry.method == "custom" and entry.axis_names == ("kind=terrible → a wonderful review", REST_TITLE)
+    assert entry.projection.params["x"] == ({"column": "kind", "value": "terrible"}, "a wonderful review")
+    controls.method.value = "UMAP"
+    assert controls.tune.visible and not controls.params.visible

@@ -191,3 +191,47 @@ def test_cli_errors_name_the_way_out(table, tmp_path, capsys):
 def test_terminal_safe_escapes_controls_and_cuts_long_values():
     assert terminal_safe("a\tb\nc\x1bd\u200fe") == "a b c\\x1bd\\u200fe"
     assert terminal_safe("x" * 100, 10) == "x" * 9 + "…"
+
+
+# -- the page -----------------------------------------------------------------------------------
+
+
+def _session(table):
+    from projector.app.shell import Session
+    from projector.explore.store import DataStore
+
+    store = DataStore(Dataset.from_table(table, text="text", label="kind"), name="sentences")
+    store.project("pca")
+    return Session(store)
+
+
+def test_the_page_searches_by_meaning_selects_and_lists_ranked_hits(table, private_cache):
+    session = _session(table.append_column("note", pa.array(["<b>x</b>"] * table.num_rows)))
+    session.state.search_meaning = True
+    session.state.search_k = 3
+    session.search.query.value = "my parcel never came"
+    session.search._submit()
+    assert session.search.k.visible
+    assert session.state.selection.size == 3 and 2 in session.state.selection  # the delivery sentence
+    assert "3 rows nearest in meaning, best first: scores 0." in session.search.result.object
+    hits = session.search.hits.object
+    items = hits.split("<li ")[1:]
+    assert len(items) == 3 and hits.startswith('<ol class="projector-meaning-hits"')
+    assert 'data-row="2"' in items[0] and "where is my delivery" in items[0], "best first"
+    from projector.explore.meaning import hits_html, search_by_meaning
+
+    listed = hits_html(search_by_meaning(session.store.dataset, "parcel", 2), session.store.rows, "note")
+    assert "&lt;b&gt;x&lt;/b&gt;" in listed and "<b>" not in listed, "data is text, never markup"
+    session.state.search_meaning = False
+    session.search.query.value = "parcel"
+    session.search._submit()
+    assert session.state.selection.tolist() == [2] and session.search.hits.object == ""
+
+
+def test_the_page_says_why_it_cannot_search_by_meaning(table, private_cache):
+    session = _session(table.replace_schema_metadata({}))
+    session.state.search_meaning = True
+    session.search.query.value = "refund"
+    session.search._submit()
+    assert "does not record one; embed the texts with `projector embed`" in session.search.result.object
+    assert session.state.selection.size == 0
