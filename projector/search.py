@@ -14,6 +14,7 @@ result lists every copy rather than hiding some.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import TYPE_CHECKING, Sequence
 
@@ -33,7 +34,7 @@ SCORE_COLUMN = "score"  # "search_score" when the data already has a column name
 _METRIC = "cosine"  # the score is a cosine similarity, so the search is in cosine
 
 
-def query_model(dataset: "Dataset", column: str | None = None, model: str | None = None, *, device: str = "auto") -> "TextModel":
+def query_model(dataset: "Dataset", column: str | None = None, model: str | os.PathLike | None = None, *, device: str = "auto") -> "TextModel":
     """The model that embeds text queries for ``column`` (default: the first embedding).
 
     ``model`` (a local sentence-transformers folder, or ``"all-MiniLM-L6-v2"``, the packaged
@@ -72,7 +73,7 @@ def query_model(dataset: "Dataset", column: str | None = None, model: str | None
     return loaded
 
 
-def embed_queries(dataset: "Dataset", texts: Sequence[str], column: str | None = None, model: str | None = None) -> np.ndarray:
+def embed_queries(dataset: "Dataset", texts: Sequence[str], column: str | None = None, model: str | os.PathLike | None = None) -> np.ndarray:
     """``(len(texts), D)`` float32: ``texts`` embedded in ``column``'s space (see :func:`query_model`)."""
     for text in texts:
         if not isinstance(text, str) or not text.strip():
@@ -81,7 +82,7 @@ def embed_queries(dataset: "Dataset", texts: Sequence[str], column: str | None =
 
 
 def search_rows(
-    dataset: "Dataset", query: str, k: int = 10, *, column: str | None = None, model: str | None = None
+    dataset: "Dataset", query: str, k: int = 10, *, column: str | None = None, model: str | os.PathLike | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, scores)``: the row positions of the ``k`` rows nearest in meaning to ``query``,
     best first, and their cosine similarities. Equal scores come in row order."""
@@ -96,7 +97,7 @@ def search_rows(
 
 
 def search(
-    dataset: "Dataset", query: str, k: int = 10, *, column: str | None = None, model: str | None = None
+    dataset: "Dataset", query: str, k: int = 10, *, column: str | None = None, model: str | os.PathLike | None = None
 ) -> "pa.Table":
     """The ``k`` rows of ``dataset`` nearest in meaning to ``query``, best first, with a
     ``score`` column (cosine similarity; see the module's notes on duplicates). See
@@ -125,7 +126,7 @@ def _recorded_folder(recorded: "ModelInfo", column: str) -> str:
     )
 
 
-def _load(dataset: "Dataset", model: str, device: str) -> "TextModel":
+def _load(dataset: "Dataset", model: str | os.PathLike, device: str) -> "TextModel":
     """The model, loaded once per dataset, folder and device and kept on the dataset."""
     from projector.embedding.models import load_text_model, model_folder
 
