@@ -235,3 +235,8 @@ def test_the_page_says_why_it_cannot_search_by_meaning(table, private_cache):
     session.search._submit()
     assert "does not record one; embed the texts with `projector embed`" in session.search.result.object
     assert session.state.selection.size == 0
+    from projector.embedding.record import MODELS_KEY
+    from projector.explore.meaning import meaning_unavailable
+
+    damaged = Dataset.from_table(table.replace_schema_metadata({MODELS_KEY: b"{not json"}))
+    assert "metadata is not JSON" in meaning_unavailable(damaged)

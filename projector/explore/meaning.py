@@ -46,7 +46,10 @@ def meaning_unavailable(dataset: "Dataset", column: str | None = None) -> str | 
     from projector.embedding import read_model_info
 
     name = dataset._vector_name(column)
-    info = read_model_info(dataset.table.schema, name)
+    try:
+        info = read_model_info(dataset.table.schema, name)
+    except ProjectorError as error:  # a damaged record must not break the page that shows the data
+        return f"search by meaning needs the model that made {name!r}: {error}"
     if info is None:
         return (
             f"search by meaning needs the model that made {name!r}, and this data does not record one; "
