@@ -1,5 +1,5 @@
-"""What a Dataset builds once from its table and keeps: kNN graphs, neighbour indexes and
-content hashes, behind one lock.
+"""What a Dataset builds once from its table and keeps: kNN graphs, neighbour indexes,
+content hashes and the models that embed its search queries, behind one lock.
 
 The app asks from worker threads, so every getter is thread-safe: a second caller asking for
 what is being built waits for that build and gets its result; builds of different things run
@@ -41,6 +41,7 @@ class Derived:
         self._graphs: dict[GraphKey, "KnnGraph"] = {}
         self._indexes: dict[tuple[str, str], "NeighborIndex"] = {}
         self._hashes: dict[str, str] = {}
+        self._models: dict[Hashable, object] = {}
 
     def graph(self, key: GraphKey, k: int, build: Callable[[int], "KnnGraph"], *, exact: bool = False) -> "KnnGraph":
         """The held graph for ``key`` cut to ``k`` neighbours; ``build(k)`` makes (and replaces)
@@ -61,6 +62,11 @@ class Derived:
         """The content hash of ``column``'s vectors (the cache keys' part), computed once."""
         return self._once(self._hashes, column, compute, lambda value: value is not None)
 
+    def model(self, key: Hashable, load: Callable[[], T]) -> T:
+        """The query model kept under ``key`` (its folder and device), loaded once by ``load()``:
+        a second search does not pay the seconds a model takes to load."""
+        return self._once(self._models, key, load, lambda value: value is not None)
+
     def graphs(self) -> dict[GraphKey, "KnnGraph"]:
         """A copy of the graphs held, by key (for tests and diagnostics)."""
         with self._lock:
@@ -73,7 +79,7 @@ class Derived:
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._graphs) + len(self._indexes) + len(self._hashes)
+            return len(self._graphs) + len(self._indexes) + len(self._hashes) + len(self._models)
 
     def __repr__(self) -> str:
         return f"<Derived {len(self._graphs)} graphs, {len(self._indexes)} indexes, {len(self._hashes)} hashes>"

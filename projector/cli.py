@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _end_map_command(project, _project)
     _add_serve_command(commands)
     _add_export_command(commands)
+    _add_search_command(commands)
     return parser
 
 
@@ -170,6 +171,21 @@ def _add_serve_command(commands: Any) -> None:
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
     serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
     _end_map_command(serve, _serve)
+
+
+def _add_search_command(commands: Any) -> None:
+    search = commands.add_parser("search", help="find the rows nearest in meaning to a text query", description=(
+        "Embed QUERY with the model that made the embedding column (recorded by `projector embed`, or named with "
+        "--model) and list the K rows nearest to it in the original space, best first, with their cosine similarity as 'score'."
+    ))
+    search.add_argument("path", metavar="PATH", help="file or folder to load")
+    search.add_argument("query", metavar="QUERY", help="what to look for, in words")
+    search.add_argument("-k", type=int, default=10, help="rows to list (default 10)")
+    search.add_argument("--model", help="the text model of the embeddings: a local sentence-transformers folder or all-MiniLM-L6-v2")
+    search.add_argument("--column", help="the embedding column searched (default: the first)")
+    search.add_argument("--json", action="store_true", help="print a JSON list of rows (no vectors or media bytes) instead of a table")
+    _add_load_options(search)
+    search.set_defaults(handler=_search)
 
 
 def _add_cache_commands(commands: Any) -> None:
@@ -335,6 +351,15 @@ def _export(args: argparse.Namespace) -> int:
         written = export_image(dataset, args.output, projection=projection, color_by=color, title=args.title, overlays=overlays, overwrite=args.overwrite)
     size = Path(written).stat().st_size
     print(f"wrote {written}: {format_bytes(size)} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _search(args: argparse.Namespace) -> int:
+    from projector.search_results import results_json, results_text
+
+    dataset = _load(args.path, load_options(args))  # k < 1 is refused by the search, naming k
+    table = dataset.search(args.query, args.k, column=args.column, model=args.model)
+    print(results_json(dataset, table) if args.json else results_text(dataset, table))
     return 0
 
 

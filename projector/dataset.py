@@ -284,6 +284,19 @@ class Dataset:
         rows, distances = self.index(column, metric).neighbors(query, k, exclude_self=exclude_self)
         return _take_ids(self.table.column(self.roles.id), rows), distances
 
+    def search(self, query: str, k: int = 10, *, column: str | None = None, model: str | os.PathLike | None = None) -> pa.Table:
+        """The ``k`` rows nearest in meaning to the text ``query``, best first, with a ``score``
+        column: the cosine similarity of query and row (1: the same direction).
+
+        The query is embedded by ``model`` (a local sentence-transformers folder, or
+        ``"all-MiniLM-L6-v2"``) or else by the model recorded with ``column`` when projector
+        embedded it, then searched in the original space through :meth:`index`. Rows repeating
+        another's vector each appear, with equal scores. See :mod:`projector.search`.
+        """
+        from projector.search import search
+
+        return search(self, query, k, column=column, model=model)
+
     @property
     def ids(self) -> np.ndarray:
         """Row ids, as numpy (strings come back as an object array)."""

@@ -43,7 +43,7 @@ METRICS = ("cosine", "l2", "ip")
 METHODS = ("pca", "umap", "tsne")
 """The map methods :func:`projector.project` computes."""
 
-METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "as is"}
+METHOD_NAMES = {"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE", "identity": "as is", "custom": "custom axes"}
 """How each method is written for people (menus, titles, legends, footers)."""
 
 _NO_DEFAULT = object()

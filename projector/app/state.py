@@ -23,6 +23,8 @@ URL_PARAMETERS = {
     "search_query": "q",
     "search_column": "qcol",
     "search_regex": "regex",
+    "search_meaning": "meaning",
+    "search_k": "qk",
     "neighbor_k": "k",
     "neighbor_metric": "metric",
     "pca_x": "pcx",
@@ -53,6 +55,8 @@ class ViewState(param.Parameterized):
     search_column = param.String(default="", doc="text column searched")
     search_query = param.String(default="", doc="text to find (substring, case-insensitive)")
     search_regex = param.Boolean(default=False, doc="treat the query as a regular expression")
+    search_meaning = param.Boolean(default=False, doc="search by meaning: the rows whose embeddings are nearest the query's")
+    search_k = param.Integer(default=20, bounds=(1, URL_SELECTION_LIMIT), doc="rows a search by meaning selects, best first")
     filters = param.Dict(default={}, doc="column -> allowed categories, or (low, high) for numbers")
     message = param.String(default="", doc="the last error or note for the user")
     quality_version = param.Integer(default=0, doc="bumped when a quality score of the shown map arrives")

@@ -99,8 +99,11 @@ def map_key(projection: "Projection") -> str:
 
     method = projection.method
     key = f"{method_name(method)} of {projection.column}"
+    titles = projection.provenance.get("axis_titles")
     params_type = PARAMS.get(method)
-    if params_type is not None:
+    if titles:  # custom axes: the ends say what the map is
+        key += f" ({'; '.join(titles)})"
+    elif params_type is not None:
         defaults = params_type().to_dict()
         changed = [f"{name}={value}" for name, value in projection.params.items() if name not in ("dims",) and defaults.get(name) != value]
         if changed:

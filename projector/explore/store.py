@@ -134,7 +134,8 @@ class DataStore:
     def add_projection(self, projection: "Projection", source: str = "computed") -> MapEntry:
         """Register a finished projection as a map; its key names method, column and parameters."""
         key = map_key(projection)
-        return self.add_map(MapEntry(key, np.ascontiguousarray(projection.coords, dtype=np.float32), source, projection, tuple(projection.columns)))
+        axes = tuple(projection.provenance.get("axis_titles") or projection.columns)  # custom axes name their ends
+        return self.add_map(MapEntry(key, np.ascontiguousarray(projection.coords, dtype=np.float32), source, projection, axes))
 
     def project(self, method: str, column: str | None = None, params: Mapping[str, Any] | None = None, progress: Callable | None = None) -> MapEntry | None:
         """Compute (or read from the cache) a projection and register it; blocks. Its quality

@@ -178,4 +178,6 @@ def _what(projection: "Projection") -> str:
 
     if projection.method == "identity":
         return f"{projection.column} as given"
-    return f"{method_name(projection.method)} of {projection.column}"
+    titles = projection.provenance.get("axis_titles")  # custom axes: an image has no axis titles, so say the ends here
+    ends = f" (x: {titles[0]}; y: {titles[1]})" if titles else ""
+    return f"{method_name(projection.method)} of {projection.column}{ends}"

@@ -52,7 +52,9 @@ def project(
     """Project one embedding column of ``dataset`` to 2 or 3 dimensions.
 
     Args:
-        method: ``"pca"``, ``"umap"``, ``"tsne"``, or ``"auto"`` (data with D <= 3 as is, else UMAP).
+        method: ``"pca"``, ``"umap"``, ``"tsne"``, or ``"auto"`` (data with D <= 3 as is, else UMAP);
+            ``"custom"`` for axes between chosen ends (``x=(A, B)``, ``y=(C, D)``; see
+            :mod:`projector.reduce.custom_axes`).
         column: the embedding column (default: the first).
         device: ``"auto"`` (CUDA when torch sees a GPU), ``"cpu"`` or ``"cuda"``.
         cache: a :class:`~projector.cache.Cache`, True for the default one, False for none.
@@ -109,6 +111,14 @@ def project(
         coords[:, :d] = matrix
         note = f"{d}-dimensional data shown as is; pass method='pca', 'umap' or 'tsne' to compute a map"
         return Projection(coords, "identity", name, {}, None, {"notes": [note], "device": "cpu"})
+    if method == "custom":  # custom axes: positions along chosen directions, no graph, nothing to cache
+        if knn is not None:
+            raise ParameterError("knn= feeds UMAP and t-SNE; custom axes read the vectors only: leave knn out")
+        if cache_only:
+            return None
+        from projector.reduce.custom_axes import custom_projection
+
+        return _scored(dataset, custom_projection(dataset, name, options), quality, _cache(cache), report)
     check_method(method)
     params = PARAMS[method].from_options(options)
     _check_not_constant(matrix, name)

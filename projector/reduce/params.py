@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Mapping
 from projector.errors import ParameterError, ProjectorError
 from projector.validation import one_of
 
-__all__ = ["ParameterError", "MethodParams", "PCAParams", "UMAPParams", "TSNEParams", "PARAMS", "param", "describe_params"]
+__all__ = ["ParameterError", "MethodParams", "PCAParams", "UMAPParams", "TSNEParams", "CustomParams", "PARAMS", "param", "describe_params"]
 
 
 def param(default: Any, doc: str, *, low: float | None = None, high: float | None = None, choices: tuple = (), nullable: bool = False):
@@ -95,7 +95,30 @@ class TSNEParams(NeighborMapParams):
     backend: str = param("auto", "'openTSNE' (CPU, FFT gradients), 'torch' (exact gradients, for GPUs), or 'auto' (torch on CUDA)", choices=("auto", "openTSNE", "torch"))
 
 
-PARAMS: dict[str, type[MethodParams]] = {"pca": PCAParams, "umap": UMAPParams, "tsne": TSNEParams}
+@dataclass(frozen=True)
+class CustomParams(MethodParams):
+    """Custom axes (:mod:`projector.reduce.custom_axes`): the ends of the two axes, each
+    checked on creation, an error naming the bad end."""
+
+    method: ClassVar[str] = "custom"
+    x: tuple | None = param(None, "x axis ends (A, B): each a text query, {'column': C, 'value': V}, or a list of row positions", nullable=True)
+    y: tuple | None = param(None, "y axis ends (C, D) like x; None: the top principal component of what x leaves", nullable=True)
+    metric: str = param("cosine", "cosine: rows and ends scaled to unit length first; l2: the vectors as they are", choices=("cosine", "l2"))
+    model: str | None = param(None, "the text model for text ends (default: the one recorded with the column)", nullable=True)
+
+    def __post_init__(self) -> None:
+        from projector.reduce.custom_axes import check_axis
+
+        _check(self.method, "metric", self.metric, {"choices": ("cosine", "l2")}, "cosine")
+        if self.model is not None and not isinstance(self.model, str):
+            object.__setattr__(self, "model", str(self.model))  # a Path, kept as text for provenance
+        for axis in ("x", "y"):
+            ends = getattr(self, axis)
+            if ends is not None:
+                object.__setattr__(self, axis, check_axis(axis, ends))
+
+
+PARAMS: dict[str, type[MethodParams]] = {"pca": PCAParams, "umap": UMAPParams, "tsne": TSNEParams, "custom": CustomParams}
 
 
 def describe_params(method: str) -> list[dict[str, Any]]:

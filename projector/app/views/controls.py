@@ -14,6 +14,7 @@ import panel as pn
 from projector.explore.html import bullet_list
 from projector.app.views._events import Poller
 from projector.app.views._text import set_text, text_pane
+from projector.app.views.custom_axes import AxisEndsForm
 from projector.explore.maps import QUALITY_PREFIX
 from projector.errors import ProjectorError
 from projector.validation import method_name, method_options
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MapControls", "StyleControls", "parameter_widgets"]
 
-METHODS = method_options(("umap", "tsne", "pca"))  # display name -> method, the slow ones first
+METHODS = method_options(("umap", "tsne", "pca", "custom"))  # display name -> method, the slow ones first
 # parameters the page does not offer: the map is 2-D, and backends are chosen automatically
 _HIDDEN_PARAMS = {"dims", "backend", "pca_dims", "n_epochs", "spread", "negative_sample_rate"}
 _POLL_MS = 250
@@ -82,6 +83,7 @@ class MapControls:
         self.tune = pn.widgets.Toggle(label="Parameters", value=False, sizing_mode="stretch_width")
         self.params = pn.Column(_placeholder(), sizing_mode="stretch_width", visible=False)
         self._params_for = ""  # the method whose form self.params holds
+        self._ends: AxisEndsForm | None = None  # custom axes' four ends, built when first chosen
         self.compute = pn.widgets.Button(label="Compute map", color="primary", sizing_mode="stretch_width")
         self.cancel = pn.widgets.Button(label="Cancel", color="warning", visible=False, sizing_mode="stretch_width")
         self.progress = pn.indicators.Progress(label="progress", value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
@@ -177,6 +179,13 @@ class MapControls:
     def _show_params(self, *_) -> None:
         """Show (building it if needed) or hide the chosen method's parameter form."""
         method = METHODS[self.method.value]
+        self.tune.visible = method != "custom"
+        if method == "custom":  # its form is the four ends, always shown
+            if self._params_for != method:
+                self._ends = self._ends or AxisEndsForm(self.store)
+                self.params.objects, self._params_for = [self._ends.panel], method
+            self.params.visible = True
+            return
         if self.tune.value and self._params_for != method:
             self.params.objects = parameter_widgets(method)
             self._params_for = method
@@ -189,6 +198,8 @@ class MapControls:
         from projector.reduce.params import PARAMS
 
         method = METHODS[self.method.value]
+        if method == "custom":
+            return self._ends.options() if self._ends is not None else {}
         values = {widget.label: widget.value for widget in self.params.objects} if self._params_for == method else {}
         params = PARAMS[method].from_options(values)  # raises a ParameterError naming the field
         return {name: value for name, value in params.to_dict().items() if name in values}

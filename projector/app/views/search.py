@@ -1,7 +1,9 @@
-"""Search (substring or regex over a text column) and filters (categories, numeric ranges).
+"""Search (substring or regex over a text column, or by meaning) and filters (categories,
+numeric ranges).
 
-A search selects and highlights its matches; filters narrow which points are drawn. Both only
-write :class:`ViewState`; the store does the matching.
+A search selects and highlights its matches; a search by meaning also lists them ranked, with
+scores (:mod:`projector.explore.meaning`). Filters narrow which points are drawn. Both only
+write :class:`ViewState`; the store and the explore layer do the matching, off the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import panel as pn
 
 from projector.app.views._events import JobWatch, locked
 from projector.app.views._text import set_text, text_pane
+from projector.explore.meaning import MeaningHits, hits_html, meaning_unavailable, search_by_meaning
 
 if TYPE_CHECKING:
     from projector.explore.jobs import Job
@@ -22,7 +25,7 @@ __all__ = ["SearchView", "FilterView"]
 
 
 class SearchView:
-    """A query box over one text column; Enter (or the button) selects the matching rows."""
+    """A query box over one text column, or by meaning; Enter (or the button) selects the matching rows."""
 
     def __init__(self, store: "DataStore", state: "ViewState") -> None:
         self.store = store
@@ -34,11 +37,18 @@ class SearchView:
         self.column.param.watch(lambda event: setattr(state, "search_column", event.new or ""), "value")
         self.query = pn.widgets.TextInput(label="Find", value=state.search_query, placeholder="text, or a regex", sizing_mode="stretch_width")
         self.regex = pn.widgets.Checkbox.from_param(state.param.search_regex, label="regular expression")
+        self.meaning = pn.widgets.Checkbox.from_param(state.param.search_meaning, label="by meaning")
+        self.k = pn.widgets.IntInput.from_param(state.param.search_k, label="Rows found by meaning", visible=state.search_meaning, sizing_mode="stretch_width")
+        state.param.watch(lambda event: setattr(self.k, "visible", event.new), "search_meaning")
         self.run = pn.widgets.Button(label="Select matches", sizing_mode="stretch_width")
         self.result = text_pane(styles={"font-size": "12px"}, sizing_mode="stretch_width")
+        self.hits = pn.pane.HTML("", sizing_mode="stretch_width", styles={"max-height": "260px", "overflow-y": "auto"})
         self.query.param.watch(locked(self._submit), "enter_pressed")
         self.run.on_click(locked(self._submit))
-        self.panel = pn.Column(self.column, self.query, self.regex, self.run, self.result, sizing_mode="stretch_width", visible=bool(columns))
+        self.panel = pn.Column(
+            self.column, self.query, pn.Row(self.regex, self.meaning), self.k, self.run, self.result, self.hits,
+            sizing_mode="stretch_width", visible=bool(columns) or not meaning_unavailable(store.dataset),
+        )
         self._watch = JobWatch(self._show)
 
     def _submit(self, *_) -> None:
@@ -49,19 +59,45 @@ class SearchView:
         """Select the rows matching the state's query (an empty query clears the selection);
         the matching runs off the event loop, so a large table never stalls the page."""
         state = self.state
+        self.hits.object = ""
         if not state.search_query:
             self._watch.job = None  # a search still running is forgotten
             state.clear_selection()
             set_text(self.result, "")
+            return
+        if state.search_meaning:
+            self._search_by_meaning()
             return
         column, query, regex = state.search_column, state.search_query, state.search_regex
         job = self.store.run_short(f"search for {query!r}", lambda: self.store.rows.search(column, query, regex=regex))
         if not self._watch.watch(job):
             set_text(self.result, f"searching {self.store.num_rows:,} rows…")
 
+    def _search_by_meaning(self) -> None:
+        """Rank rows by meaning in the shown map's embedding column; the first search loads the model."""
+        state, store = self.state, self.store
+        key = state.map_key
+        column = store.map(key).column if key and key in store.map_keys else None
+        reason = meaning_unavailable(store.dataset, column)
+        if reason is not None:
+            self._watch.job = None
+            set_text(self.result, reason)
+            return
+        query, k = state.search_query, state.search_k
+        job = store.run_short(f"search by meaning for {query!r}", lambda: search_by_meaning(store.dataset, query, k, column))
+        if not self._watch.watch(job):
+            set_text(self.result, f"searching {store.num_rows:,} rows by meaning (the first search loads the model)…")
+
     def _show(self, job: "Job") -> None:
         if job.state != "done":
             set_text(self.result, job.error.split(": ", 1)[-1] if job.error else job.describe())
+            return
+        if isinstance(job.result, MeaningHits):
+            hits = job.result
+            self.state.select(hits.rows)
+            best = f": scores {hits.scores[0]:.3f} to {hits.scores[-1]:.3f}" if len(hits) else ""
+            set_text(self.result, f"{len(hits):,} rows nearest in meaning, best first{best}")
+            self.hits.object = hits_html(hits, self.store.rows, self.state.search_column or None)
             return
         rows = job.result
         self.state.select(rows)
