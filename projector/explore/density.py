@@ -19,7 +19,7 @@ from projector.errors import ProjectorError
 from projector.explore.overlays import Contour
 from projector.validation import check_coords, check_whole
 
-__all__ = ["density_contours", "DEFAULT_LEVELS", "DEFAULT_GRID"]
+__all__ = ["density_contours", "category_contours", "DEFAULT_LEVELS", "DEFAULT_GRID"]
 
 DEFAULT_LEVELS = (0.5, 0.8, 0.95)  # shares of the points enclosed: the core, most, nearly all
 DEFAULT_GRID = 256  # cells per side: lines smooth at report size, 65k cells to smooth and trace
@@ -53,14 +53,32 @@ def density_contours(
     Points all on one spot have no area to outline: their levels come with no paths.
     """
     points = _check_coords(coords)
+    if labels is None:
+        return _contours(points, points, _check_levels(levels), _check_grid(grid), None)
+    return category_contours(points, _top_groups(labels, points.shape[0], top), levels=levels, grid=grid)
+
+
+def category_contours(
+    coords: Any,
+    groups: Sequence[tuple[str, Any]],
+    *,
+    levels: Sequence[float] = DEFAULT_LEVELS,
+    grid: int = DEFAULT_GRID,
+) -> tuple[Contour, ...]:
+    """Contour lines of each group of rows, on one grid spanning all the points (so the
+    groups' lines share a frame): ``groups`` is ``(category, rows)`` pairs, rows as indices
+    into ``coords``, in the order to draw them. A group of fewer than 3 rows gets no lines.
+
+    The caller chooses the groups (:func:`density_contours` takes the most frequent labels;
+    :func:`projector.explore.map_overlays.map_overlays` a column's legend entries), so the
+    categories outlined are the ones it names elsewhere.
+    """
+    points = _check_coords(coords)
     shares = _check_levels(levels)
     cells = _check_grid(grid)
-    if labels is None:
-        return _contours(points, points, shares, cells, None)
-    groups = _top_groups(labels, points.shape[0], top)
     found: list[Contour] = []
     for name, rows in groups:
-        found.extend(_contours(points, points[rows], shares, cells, name))
+        found.extend(_contours(points, points[np.asarray(rows, dtype=np.int64)], shares, cells, str(name)))
     return tuple(found)
 
 
