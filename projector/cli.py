@@ -313,7 +313,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.x is not None and (options or args.device != "auto" or args.no_cache):
         raise ProjectorError("--x/--y draw the given coordinates; --metric, --param, --seed, --device and --no-cache compute a map")
     if (args.overlays or args.contours_by) and args.x is not None:
-        raise ProjectorError("--overlays and --contours-by need a computed map: leave out --x/--y")
+        raise ProjectorError(f"{'--overlays need' if args.overlays else '--contours-by needs'} a computed map: leave out --x/--y")
     if args.overlays == "labels" and args.contours_by:
         raise ProjectorError("--contours-by draws contours: pass --overlays contours or all (or leave --overlays out), not labels")
     if args.mislabels and suffix not in (".html", ".htm"):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from projector.explore.html import escape
-from projector.errors import ProjectorError
+from projector.errors import ProjectorError, SchemaError
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -151,6 +151,8 @@ class Report:
         from projector.report.mislabels import mislabels_html
         from projector.suspects import DEFAULT_THRESHOLD, mislabels
 
+        if label is not None and label not in dataset.column_names:
+            raise SchemaError(f"label={label!r} is not a column; columns: {dataset.column_names}")
         name = label or (dataset.roles.labels[0] if dataset.roles.labels else None)
         found = mislabels(dataset, name, column=column, metric=metric, k=k, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
         store = DataStore(dataset, name="report")
