@@ -54,7 +54,7 @@ def density_contours(
     """
     points = _check_coords(coords)
     if labels is None:
-        return _contours(points, points, _check_levels(levels), _check_grid(grid), None)
+        return _contours(points, _bounds(points), _check_levels(levels), _check_grid(grid), None)
     return category_contours(points, _top_groups(labels, points.shape[0], top), levels=levels, grid=grid)
 
 
@@ -76,19 +76,26 @@ def category_contours(
     points = _check_coords(coords)
     shares = _check_levels(levels)
     cells = _check_grid(grid)
+    bounds = _bounds(points)  # once: a pass over every point costs more than a group's grid
     found: list[Contour] = []
     for name, rows in groups:
-        found.extend(_contours(points, points[np.asarray(rows, dtype=np.int64)], shares, cells, str(name)))
+        found.extend(_contours(points[np.asarray(rows, dtype=np.int64)], bounds, shares, cells, str(name)))
     return tuple(found)
 
 
-def _contours(everything: np.ndarray, points: np.ndarray, shares: tuple[float, ...], cells: int, category: str | None) -> tuple[Contour, ...]:
-    """The lines of ``points`` on a grid spanning ``everything`` (so categories share a frame)."""
+def _bounds(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest x and y of ``points``: the frame every group's grid spans."""
+    x, y = points[:, 0], points[:, 1]
+    return np.array([x.min(), y.min()]), np.array([x.max(), y.max()])
+
+
+def _contours(points: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], shares: tuple[float, ...], cells: int, category: str | None) -> tuple[Contour, ...]:
+    """The lines of ``points`` on a grid spanning ``bounds`` (all points': categories share a frame)."""
     if points.shape[0] < _MIN_POINTS:
         return ()
-    bandwidth = _scott_bandwidth(points, everything)
-    low = everything.min(axis=0) - _PAD_BANDWIDTHS * bandwidth
-    high = everything.max(axis=0) + _PAD_BANDWIDTHS * bandwidth
+    bandwidth = _scott_bandwidth(points, bounds[1] - bounds[0])
+    low = bounds[0] - _PAD_BANDWIDTHS * bandwidth
+    high = bounds[1] + _PAD_BANDWIDTHS * bandwidth
     step = (high - low) / cells
     counts = _bin(points, low, step, cells)
     from scipy.ndimage import gaussian_filter
@@ -107,7 +114,7 @@ def _contours(everything: np.ndarray, points: np.ndarray, shares: tuple[float, .
     return tuple(contours)
 
 
-def _scott_bandwidth(points: np.ndarray, everything: np.ndarray) -> np.ndarray:
+def _scott_bandwidth(points: np.ndarray, span: np.ndarray) -> np.ndarray:
     """Per axis: Scott's rule, ``sigma * n^(-1/6)`` in 2-D, with a robust sigma (the smaller of
     the standard deviation and IQR / 1.349, so a few far points do not blur the core). Never
     zero: points on a line or a dot get a sliver of the whole map's span."""
@@ -116,7 +123,6 @@ def _scott_bandwidth(points: np.ndarray, everything: np.ndarray) -> np.ndarray:
     quartiles = np.percentile(points, [25, 75], axis=0)
     iqr = (quartiles[1] - quartiles[0]) / 1.349
     sigma = np.where(iqr > 0, np.minimum(spread, iqr), spread)
-    span = np.ptp(everything, axis=0)
     floor = np.where(span > 0, span, 1.0) / 1000.0
     return np.maximum(sigma * n ** (-1.0 / 6.0), floor)
 
