@@ -231,18 +231,9 @@ class Report:
 
 
 def save_html(
-    dataset: "Dataset",
-    path: str | os.PathLike,
-    projection: "Projection | str | None" = None,
-    *,
-    color_by: str | Sequence[str] | None = None,
-    title: str | None = None,
-    k: int = 10,
-    x: str | None = None,
-    y: str | None = None,
-    overlays: Any = None,
-    mislabels: bool | str = False,
-    overwrite: bool = False,
+    dataset: "Dataset", path: str | os.PathLike, projection: "Projection | str | None" = None, *,
+    color_by: str | Sequence[str] | None = None, title: str | None = None, k: int = 10, x: str | None = None, y: str | None = None,
+    overlays: Any = None, mislabels: bool | str = False, overwrite: bool = False,
 ) -> Path:
     """A one-map report of ``dataset`` (see :meth:`Report.map`); ``mislabels=True`` (or a
     label column's name) adds the table of likely mislabels under the map (:meth:`Report.mislabels`)."""
