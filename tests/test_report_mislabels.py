@@ -91,6 +91,9 @@ def test_limit_threshold_and_a_clean_column_are_said_plainly():
     assert "no row has 70% or more of its neighbours disagreeing" in _table_html(Report().mislabels(clean))
     with pytest.raises(SchemaError, match=r"label='nope' is not a column; columns: \['emb', 'label', 'text'"):
         Report().mislabels(ds, "nope")
+    unlabelled = projector.Dataset.from_table(ds.table.drop(["label", "_row_id"]), vector="emb", text="text")
+    with pytest.raises(SchemaError, match=r"needs a label column and the dataset has none; name one with label= \(projector export: --label COL\)"):
+        Report().mislabels(unlabelled)
 
 
 def test_digit_thumbnails_preview_each_suspect_offline():

@@ -154,6 +154,11 @@ class Report:
         if label is not None and label not in dataset.column_names:
             raise SchemaError(f"label={label!r} is not a column; columns: {dataset.column_names}")
         name = label or (dataset.roles.labels[0] if dataset.roles.labels else None)
+        if name is None:
+            raise SchemaError(
+                f"a table of likely mislabels needs a label column and the dataset has none; name one with label= "
+                f"(projector export: --label COL); columns: {dataset.column_names}"
+            )
         found = mislabels(dataset, name, column=column, metric=metric, k=k, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
         store = DataStore(dataset, name="report")
         self._blocks.append(Div(text=mislabels_html(store, found, str(name), limit, title), sizing_mode="stretch_width"))
