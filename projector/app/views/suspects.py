@@ -90,8 +90,8 @@ class SuspectsView:
         if not rows:
             return
         added = [row for row in rows if row not in (event.old or [])]
+        self.state.focused = (added or rows)[0]  # as a click on the map: focus, then select
         self.state.select(rows)
-        self.state.focused = (added or rows)[0]
 
 
 def _note(text: str) -> str:
