@@ -23,7 +23,7 @@ TEXT_CHARS = 160  # of a row's text in the preview cell: enough to recognise it,
 THUMB_PX = 48
 _STYLE = (
     "<style>.projector-mislabels td,.projector-mislabels th{padding:2px 10px;text-align:left;"
-    "vertical-align:top;border-bottom:1px solid #eee}.projector-mislabels img{image-rendering:pixelated}</style>"
+    "vertical-align:top;border-bottom:1px solid #eee}.projector-mislabels img{image-rendering:pixelated;max-width:none}</style>"
 )
 
 
