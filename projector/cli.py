@@ -137,6 +137,11 @@ def _add_export_command(commands: Any) -> None:
         "--overlays", choices=("all", "labels", "contours"),
         help="draw cluster labels (named by their rows' texts or labels) and/or density contours over the map",
     )
+    export.add_argument(
+        "--contours-by", dest="contours_by", metavar="COL",
+        help="outline each of COL's 5 most frequent categories with its own contours, in its legend colour (implies contours)",
+    )
+    export.add_argument("--mislabels", action="store_true", help="HTML: add the table of likely mislabels of the first label column under the map")
     export.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     _end_map_command(export, _export)
 
@@ -323,9 +328,13 @@ def _export(args: argparse.Namespace) -> int:
     options = _method_options(args)
     if args.x is not None and (options or args.device != "auto" or args.no_cache):
         raise ProjectorError("--x/--y draw the given coordinates; --metric, --param, --seed, --device and --no-cache compute a map")
-    if args.overlays and args.x is not None:
-        raise ProjectorError("--overlays need a computed map: leave out --x/--y")
-    overlays = True if args.overlays == "all" else args.overlays
+    if (args.overlays or args.contours_by) and args.x is not None:
+        raise ProjectorError(f"{'--overlays need' if args.overlays else '--contours-by needs'} a computed map: leave out --x/--y")
+    if args.overlays == "labels" and args.contours_by:
+        raise ProjectorError("--contours-by draws contours: pass --overlays contours or all (or leave --overlays out), not labels")
+    if args.mislabels and suffix not in (".html", ".htm"):
+        raise ProjectorError(f"--mislabels adds a table to an HTML report; -o {args.output} is an image: write report.html")
+    overlays = _overlays_spec(args.overlays, args.contours_by)
     dataset = _load(args.path, load_options(args))
     projection = args.method
     if args.x is None:
@@ -335,7 +344,7 @@ def _export(args: argparse.Namespace) -> int:
 
         written = save_html(
             dataset, args.output, projection, color_by=args.color_by, title=args.title, k=args.k, x=args.x, y=args.y,
-            overlays=overlays, overwrite=args.overwrite,
+            overlays=overlays, mislabels=args.mislabels, overwrite=args.overwrite,
         )
     else:
         from projector.image import export_image
@@ -361,6 +370,13 @@ def _search(args: argparse.Namespace) -> int:
     table = dataset.search(args.query, args.k, column=args.column, model=args.model)
     print(results_json(dataset, table) if args.json else results_text(dataset, table))
     return 0
+
+
+def _overlays_spec(kinds: str | None, contours_by: str | None) -> Any:
+    """``--overlays`` and ``--contours-by`` as the one overlays spec every front door reads."""
+    if contours_by:
+        return {"labels": kinds == "all", "contours": contours_by}
+    return True if kinds == "all" else kinds
 
 
 def _method_options(args: argparse.Namespace) -> dict[str, Any]:

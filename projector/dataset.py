@@ -338,14 +338,15 @@ class Dataset:
         width: int = 1200,
         height: int = 900,
         point_size: int | None = None,
-        overlays: Any = None,  # True, "labels", "contours" or an explore Overlays (not named here: a lower layer)
+        overlays: Any = None,  # True, "labels", "contours", {"contours": COLUMN} or an explore Overlays (not named here: a lower layer)
         overwrite: bool = False,
     ) -> Path:
         """Write the map as a PNG or SVG (by the suffix) with title, legend and footer; returns the path.
 
         ``projection`` None computes ``self.project("auto")``; ``color_by`` None colours by the
         first label column; ``overlays=True`` draws cluster labels and density contours over the
-        points (``"labels"`` or ``"contours"`` one of them). See :func:`projector.image.export_image` for every option.
+        points (``"labels"`` or ``"contours"`` one of them; ``{"contours": "label"}`` outlines the
+        label column's top categories). See :func:`projector.image.export_image` for every option.
         """
         from projector.image import export_image
 

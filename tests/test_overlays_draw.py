@@ -289,3 +289,19 @@ def test_save_image_passes_overlays_through(tmp_path):
     dataset = projector.Dataset.from_table(table.append_column("emb", emb), vector="emb", label="label")
     path = dataset.save_image(tmp_path / "map.svg", "pca", overlays=Overlays(labels=(MapLabel(0, 0, "named", 50),)))
     assert ">named</text>" in path.read_text(encoding="utf-8")
+
+
+def test_a_category_contour_takes_the_drawn_legend_colour_else_its_own_on_every_surface():
+    from projector.figures.map_base import blank_map
+    from projector.figures.overlay_style import contour_color
+    from projector.figures.overlays import add_overlays
+    from projector.image.overlays import overlay_items
+
+    own = Contour(0.5, (_circle(0, 0, 1.0),), category=HOSTILE, color="#123456")
+    assert contour_color(own, None) == "#123456" and contour_color(own, {HOSTILE: "#abcdef"}) == "#abcdef"
+    assert contour_color(Contour(0.5, (), category="z"), {}) == CONTOUR_COLOR  # neither: grey
+    assert contour_color(Contour(0.5, (), color="#123456"), {}) == CONTOUR_COLOR  # all points: always grey
+    drawn = add_overlays(blank_map((300, 300)), Overlays(contours=(own,)), palette={"other": "#abcdef"})
+    assert [r.glyph.line_color for r in drawn.contours] == ["#123456"]
+    items = overlay_items(Overlays(contours=(own,)), ((-2, 2), (-2, 2)), (0, 0, 100, 100), 12)
+    assert [item.color for item in items] == ["#123456"]

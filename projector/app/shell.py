@@ -23,6 +23,7 @@ from projector.app.views.map import WEBGL_MAX_POINTS, MapView
 from projector.app.views.neighbors import NeighborsView
 from projector.app.views.search import FilterView, SearchView
 from projector.app.views.selection import SelectionView
+from projector.app.views.suspects import SuspectsView
 
 if TYPE_CHECKING:
     from projector.explore.store import DataStore
@@ -100,6 +101,11 @@ class Session:
             scroll=True,
         )
         tabs = [("Selection", self.selection.panel), ("Neighbours", self.neighbors.panel), ("Sample", self.card.panel)]
+        self.suspects = None
+        if store.dataset.roles.labels and store.suspects.names:  # likely mislabels, listed once found
+            self.suspects = SuspectsView(store, self.state)
+            pn.state.onload(self.suspects.after_paint)
+            tabs.append(("Mislabels", self.suspects.panel))
         self.compare = None
         if len(store.dataset.roles.vectors) > 1:
             self.compare = CompareView(store, self.state, on_done=self._compared)
@@ -149,7 +155,8 @@ class Session:
     def _focused(self, *_) -> None:
         """A focused row fills its neighbour list and its sample card: both reach the page now."""
         self.details.fill(1, 2)
-        self.details.tabs.active = 1
+        if self.details.titles[self.details.tabs.active] != "Mislabels":  # a pick from that list keeps it open
+            self.details.tabs.active = 1
 
     def _compared(self, column: str) -> None:
         """A comparison finished: colour the main map by its per-row overlap."""

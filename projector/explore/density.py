@@ -19,7 +19,7 @@ from projector.errors import ProjectorError
 from projector.explore.overlays import Contour
 from projector.validation import check_coords, check_whole
 
-__all__ = ["density_contours", "DEFAULT_LEVELS", "DEFAULT_GRID"]
+__all__ = ["density_contours", "category_contours", "DEFAULT_LEVELS", "DEFAULT_GRID"]
 
 DEFAULT_LEVELS = (0.5, 0.8, 0.95)  # shares of the points enclosed: the core, most, nearly all
 DEFAULT_GRID = 256  # cells per side: lines smooth at report size, 65k cells to smooth and trace
@@ -53,24 +53,49 @@ def density_contours(
     Points all on one spot have no area to outline: their levels come with no paths.
     """
     points = _check_coords(coords)
+    if labels is None:
+        return _contours(points, _bounds(points), _check_levels(levels), _check_grid(grid), None)
+    return category_contours(points, _top_groups(labels, points.shape[0], top), levels=levels, grid=grid)
+
+
+def category_contours(
+    coords: Any,
+    groups: Sequence[tuple[str, Any]],
+    *,
+    levels: Sequence[float] = DEFAULT_LEVELS,
+    grid: int = DEFAULT_GRID,
+) -> tuple[Contour, ...]:
+    """Contour lines of each group of rows, on one grid spanning all the points (so the
+    groups' lines share a frame): ``groups`` is ``(category, rows)`` pairs, rows as indices
+    into ``coords``, in the order to draw them. A group of fewer than 3 rows gets no lines.
+
+    The caller chooses the groups (:func:`density_contours` takes the most frequent labels;
+    :func:`projector.explore.map_overlays.map_overlays` a column's legend entries), so the
+    categories outlined are the ones it names elsewhere.
+    """
+    points = _check_coords(coords)
     shares = _check_levels(levels)
     cells = _check_grid(grid)
-    if labels is None:
-        return _contours(points, points, shares, cells, None)
-    groups = _top_groups(labels, points.shape[0], top)
+    bounds = _bounds(points)  # once: a pass over every point costs more than a group's grid
     found: list[Contour] = []
     for name, rows in groups:
-        found.extend(_contours(points, points[rows], shares, cells, name))
+        found.extend(_contours(points[np.asarray(rows, dtype=np.int64)], bounds, shares, cells, str(name)))
     return tuple(found)
 
 
-def _contours(everything: np.ndarray, points: np.ndarray, shares: tuple[float, ...], cells: int, category: str | None) -> tuple[Contour, ...]:
-    """The lines of ``points`` on a grid spanning ``everything`` (so categories share a frame)."""
+def _bounds(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest x and y of ``points``: the frame every group's grid spans."""
+    x, y = points[:, 0], points[:, 1]
+    return np.array([x.min(), y.min()]), np.array([x.max(), y.max()])
+
+
+def _contours(points: np.ndarray, bounds: tuple[np.ndarray, np.ndarray], shares: tuple[float, ...], cells: int, category: str | None) -> tuple[Contour, ...]:
+    """The lines of ``points`` on a grid spanning ``bounds`` (all points': categories share a frame)."""
     if points.shape[0] < _MIN_POINTS:
         return ()
-    bandwidth = _scott_bandwidth(points, everything)
-    low = everything.min(axis=0) - _PAD_BANDWIDTHS * bandwidth
-    high = everything.max(axis=0) + _PAD_BANDWIDTHS * bandwidth
+    bandwidth = _scott_bandwidth(points, bounds[1] - bounds[0])
+    low = bounds[0] - _PAD_BANDWIDTHS * bandwidth
+    high = bounds[1] + _PAD_BANDWIDTHS * bandwidth
     step = (high - low) / cells
     counts = _bin(points, low, step, cells)
     from scipy.ndimage import gaussian_filter
@@ -89,7 +114,7 @@ def _contours(everything: np.ndarray, points: np.ndarray, shares: tuple[float, .
     return tuple(contours)
 
 
-def _scott_bandwidth(points: np.ndarray, everything: np.ndarray) -> np.ndarray:
+def _scott_bandwidth(points: np.ndarray, span: np.ndarray) -> np.ndarray:
     """Per axis: Scott's rule, ``sigma * n^(-1/6)`` in 2-D, with a robust sigma (the smaller of
     the standard deviation and IQR / 1.349, so a few far points do not blur the core). Never
     zero: points on a line or a dot get a sliver of the whole map's span."""
@@ -98,7 +123,6 @@ def _scott_bandwidth(points: np.ndarray, everything: np.ndarray) -> np.ndarray:
     quartiles = np.percentile(points, [25, 75], axis=0)
     iqr = (quartiles[1] - quartiles[0]) / 1.349
     sigma = np.where(iqr > 0, np.minimum(spread, iqr), spread)
-    span = np.ptp(everything, axis=0)
     floor = np.where(span > 0, span, 1.0) / 1000.0
     return np.maximum(sigma * n ** (-1.0 / 6.0), floor)
 

@@ -37,12 +37,15 @@ class Contour:
     """One density level: closed or open polylines, each an (M, 2) array of map coordinates.
 
     ``level`` is the share of the points the line encloses (0.5: half of them lie inside);
-    ``category`` names the category whose points it outlines, None for all points.
+    ``category`` names the category whose points it outlines, None for all points. ``color``
+    is the colour that category has when the map is coloured by its column (None: not known);
+    a surface prefers the colour its own legend gives the category, so lines and legend agree.
     """
 
     level: float
     paths: tuple[np.ndarray, ...]
     category: str | None = None
+    color: str | None = None
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,11 @@ def category_palette(colors: "ColorSpec | None") -> dict[str, str]:
 
 
 def contour_color(contour: "Contour", palette: Mapping[str, str] | None) -> str:
-    """The colour of ``contour``: its category's legend colour, or dark grey (all points, or a
-    category the legend does not colour)."""
-    if contour.category is None or not palette:
+    """The colour of ``contour``: its category's colour in the legend drawn (``palette``), else
+    the colour it carries (its column's legend colour), else dark grey (all points)."""
+    if contour.category is None:
         return CONTOUR_COLOR
-    return palette.get(contour.category, CONTOUR_COLOR)
+    return (palette or {}).get(contour.category) or contour.color or CONTOUR_COLOR
 
 
 def contour_alpha(level: float) -> float:

@@ -92,7 +92,7 @@ def add_overlays(fig: "Figure", overlays: "Overlays", *, palette: Mapping[str, s
         overlays: the labels and contours, in the map's data coordinates.
         palette: category -> colour (the legend's,
             :func:`~projector.figures.overlay_style.category_palette`); a per-category contour
-            takes its category's colour, grey without one.
+            takes its category's colour there, else the colour it carries, else grey.
     """
     contours = tuple(_add_contours(fig, overlays, palette))
     labels, index_filter, callback = _add_labels(fig, overlays)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 from projector.image.figure import Figure
 from projector.image.layout import _check_options, compose
@@ -84,7 +84,7 @@ def export_image(
     background: str = "white",
     legend: bool = True,
     max_categories: int = 20,
-    overlays: "Overlays | bool | str | Sequence[str] | None" = None,
+    overlays: "Overlays | bool | str | Sequence[str] | Mapping[str, bool | str] | None" = None,
     overwrite: bool = False,
 ) -> Path:
     """Write the map of ``dataset`` as a PNG or SVG (by ``path``'s suffix); returns the path.
@@ -98,8 +98,10 @@ def export_image(
         title: None: what the map shows ("UMAP of embedding, coloured by label"); "" for none.
         max_categories: categories with their own colour; the rarest beyond are one "other".
         overlays: what to draw over the map: True for cluster labels and density contours,
-            ``"labels"`` or ``"contours"`` for one, or an :class:`~projector.explore.overlays.Overlays`
-            (see :mod:`projector.explore.map_overlays`); None draws none.
+            ``"labels"`` or ``"contours"`` for one, ``{"contours": "label"}`` for the contours of
+            a column's top categories in their legend colours (colour by the same column and the
+            legend names them), or an :class:`~projector.explore.overlays.Overlays` (see
+            :mod:`projector.explore.map_overlays`); None draws none.
         The other arguments are :func:`compose`'s; ``overwrite`` allows replacing a file.
 
     Both the suffix and an existing file are checked before any projection is computed.

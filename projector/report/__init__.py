@@ -8,9 +8,11 @@ JavaScript alone::
     report.markdown("## Embeddings of the validation set")
     report.map(ds, projection=umap, color_by=["label", "loss"])
     report.metrics({"k-NN accuracy": 0.91, "trustworthiness": 0.97})
+    report.mislabels(ds, "label")  # the likely mislabels, most doubtful first
     report.save("report.html")
 
-``Dataset.save_html`` and ``projector export PATH -o report.html`` write a one-map report.
+``Dataset.save_html`` and ``projector export PATH -o report.html`` write a one-map report
+(``mislabels=True`` / ``--mislabels`` add the table of likely mislabels under the map).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from projector.explore.html import escape
-from projector.errors import ProjectorError
+from projector.errors import ProjectorError, SchemaError
 
 if TYPE_CHECKING:
     from projector.dataset import Dataset
@@ -106,12 +106,13 @@ class Report:
         x: str | None = None,
         y: str | None = None,
         max_points: int | None = None,
-        overlays: "Overlays | bool | str | Sequence[str] | None" = None,
+        overlays: "Overlays | bool | str | Sequence[str] | Mapping[str, bool | str] | None" = None,
     ) -> "Report":
         """An interactive map of ``dataset``: a Projection, a method name (computed now), or
         the coordinate columns ``x``/``y``. ``k`` neighbours per point are precomputed.
         ``overlays``: True draws cluster labels and density contours, ``"labels"`` or
-        ``"contours"`` one of them (see :mod:`projector.explore.map_overlays`)."""
+        ``"contours"`` one of them, ``{"contours": "label"}`` the contours of the label
+        column's top categories in their legend colours (see :mod:`projector.explore.map_overlays`)."""
         from projector.explore.map_overlays import resolve_overlays
         from projector.figures.map_block import map_block
         from projector.figures.options import INTERACTIVE_MAX_POINTS, MapOptions
@@ -121,6 +122,46 @@ class Report:
         drawn = resolve_overlays(overlays, dataset, entry.projection)
         options = MapOptions(color_by=colors, k=k, title=title, max_points=max_points or INTERACTIVE_MAX_POINTS, overlays=drawn)
         self._blocks.append(map_block(store, entry, options))
+        return self
+
+    def mislabels(
+        self,
+        dataset: "Dataset",
+        label: str | None = None,
+        *,
+        limit: int | None = 20,
+        column: str | None = None,
+        metric: str = "cosine",
+        k: int = 10,
+        threshold: float | None = None,
+        title: str | None = None,
+    ) -> "Report":
+        """A table of the likely mislabels of ``dataset``'s ``label`` column (default: the first
+        label column), most doubtful first: row, id, label, the label the neighbours suggest,
+        "9 of 10" neighbours, the share that disagree, and a preview (thumbnail, text).
+
+        Found on the kNN graph of ``column`` (default: the first embedding) in ``metric`` with
+        ``k`` neighbours (see :func:`projector.suspects.mislabels`); ``threshold`` is the share
+        of disagreeing neighbours that makes a suspect (None: the default, 0.7); ``limit`` rows
+        at most (None: all).
+        """
+        from bokeh.models import Div
+
+        from projector.explore.store import DataStore
+        from projector.report.mislabels import mislabels_html
+        from projector.suspects import DEFAULT_THRESHOLD, mislabels
+
+        if label is not None and label not in dataset.column_names:
+            raise SchemaError(f"label={label!r} is not a column; columns: {dataset.column_names}")
+        name = label or (dataset.roles.labels[0] if dataset.roles.labels else None)
+        if name is None:
+            raise SchemaError(
+                f"a table of likely mislabels needs a label column and the dataset has none; name one with label= "
+                f"(projector export: --label COL); columns: {dataset.column_names}"
+            )
+        found = mislabels(dataset, name, column=column, metric=metric, k=k, threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+        store = DataStore(dataset, name="report")
+        self._blocks.append(Div(text=mislabels_html(store, found, str(name), limit, title), sizing_mode="stretch_width"))
         return self
 
     def compare(
@@ -194,7 +235,15 @@ class Report:
         return write_atomically(path, lambda temp: Path(temp).write_bytes(page), overwrite=overwrite)
 
 
-def save_html(dataset: "Dataset", path: str | os.PathLike, projection: "Projection | str | None" = None, *, color_by: str | Sequence[str] | None = None, title: str | None = None, k: int = 10, x: str | None = None, y: str | None = None, overlays: Any = None, overwrite: bool = False) -> Path:
-    """A one-map report of ``dataset`` (see :meth:`Report.map`)."""
+def save_html(
+    dataset: "Dataset", path: str | os.PathLike, projection: "Projection | str | None" = None, *,
+    color_by: str | Sequence[str] | None = None, title: str | None = None, k: int = 10, x: str | None = None, y: str | None = None,
+    overlays: Any = None, mislabels: bool | str = False, overwrite: bool = False,
+) -> Path:
+    """A one-map report of ``dataset`` (see :meth:`Report.map`); ``mislabels=True`` (or a
+    label column's name) adds the table of likely mislabels under the map (:meth:`Report.mislabels`)."""
     name = title or f"projector · {dataset.source or 'dataset'}"
-    return Report(name).map(dataset, projection, color_by=color_by, k=k, x=x, y=y, overlays=overlays).save(path, overwrite=overwrite)
+    report = Report(name).map(dataset, projection, color_by=color_by, k=k, x=x, y=y, overlays=overlays)
+    if mislabels:
+        report.mislabels(dataset, mislabels if isinstance(mislabels, str) else None)
+    return report.save(path, overwrite=overwrite)
