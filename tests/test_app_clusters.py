@@ -118,9 +118,10 @@ def test_recluster_computes_in_the_background_and_redraws_labels_list_and_colour
     default = session.overlays.result
     session.state.color_by = "cluster"
     fine = next(widget for widget in session.clusters.params if widget.label == "resolution")
-    fine.value = 4.0
+    fine.value = 4  # what a browser sends for 4.0
     session.clusters.apply()
     assert session.state.cluster_params == {"resolution": 4.0}
+    assert [value for value in session.style.color.options.values() if value.startswith("cluster")] == ["cluster (resolution=4.0)"]
     found = session.overlays.result
     assert found is not default and found.params == ClusterParams(resolution=4.0)
     assert found.clusters.count > default.clusters.count  # finer clusters
@@ -169,3 +170,15 @@ def test_a_table_column_called_cluster_keeps_its_name(store):
         assert other.colors("cluster").column == "cluster"  # the table's own column
     finally:
         other.close()
+
+
+def test_a_rendered_colour_menu_follows_a_recluster_instead_of_falling_back_to_none(session):
+    """On a page the menu has a browser model: new options without the old name used to reset
+    it (and the map's colouring) to none."""
+    session.style.color.get_root()  # what a page's first render does
+    session.state.color_by = "cluster"
+    fine = next(widget for widget in session.clusters.params if widget.label == "resolution")
+    fine.value = 3.0
+    session.clusters.apply()
+    assert session.state.color_by == "cluster (resolution=3.0)" == session.style.color.value
+    assert session.map.colors.column == "cluster (resolution=3.0)"

@@ -161,15 +161,15 @@ class Session:
         self.state.color_by = column
 
     def _clustered(self, result) -> None:
-        """The shown map's clusters changed: the colour-by menu offers them, and a map coloured
-        by clusters takes the new ones."""
+        """The shown map's clusters changed: a map coloured by clusters takes the new ones
+        (before the colour-by menu drops the old name, which would reset it), and the menu
+        offers them."""
+        if self.state.color_by in self.store.clusterings.names():
+            if result is not None and result.column != self.state.color_by:
+                self.state.color_by = result.column
+            else:
+                self.state.param.trigger("color_by")
         self.style.refresh()
-        if self.state.color_by not in self.store.clusterings.names():
-            return
-        if result is not None and result.column != self.state.color_by:
-            self.state.color_by = result.column
-        else:
-            self.state.param.trigger("color_by")
 
     def _show_message(self, *_) -> None:
         self.message.object = f'<div class="projector-message">{escape(self.state.message)}</div>'

@@ -72,8 +72,13 @@ def cluster_column(params: "ClusterParams", taken: Collection[str] = ()) -> str:
 
     base = CLUSTER_COLUMN if CLUSTER_COLUMN not in taken else f"{CLUSTER_COLUMN} (projector)"
     default = ClusterParams().to_dict()
-    changed = [f"{name}={value}" for name, value in params.to_dict().items() if value != default[name]]
+    changed = [f"{name}={_typed(value, default[name])}" for name, value in params.to_dict().items() if value != default[name]]
     return f"{base} ({', '.join(changed)})" if changed else base
+
+
+def _typed(value: object, default: object) -> object:
+    """``value`` as its default's type: a page sends 4 for resolution 4.0, one name for both."""
+    return float(value) if isinstance(default, float) and isinstance(value, (int, float)) else value
 
 
 def cluster_map(

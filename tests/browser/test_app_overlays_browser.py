@@ -104,3 +104,16 @@ def test_labels_are_painted_toggled_listed_and_a_click_selects_a_cluster(digits_
     legend = page.locator(".projector-legend-name", has_text=HOSTILE)
     expect(legend.first).to_be_visible(timeout=WAIT_MS)
     assert page.locator("img[src='x']").count() == 0 and not log.dialogs
+
+    # finer clusters, computed in the background: the list, the labels and the colouring follow
+    status = page.locator(".projector-text", has_text=re.compile(r"^\d+ clusters \(leiden\)"))
+    before = int(status.text_content().split()[0])
+    resolution = page.get_by_label("resolution", exact=True)
+    resolution.fill("4")
+    resolution.press("Enter")
+    page.wait_for_timeout(500)
+    page.get_by_role("button", name="Recluster").click()
+    expect(page.get_by_label("Colour by", exact=True)).to_have_value("cluster (resolution=4.0)", timeout=WAIT_MS)
+    expect(status).not_to_have_text(re.compile(rf"^{before} clusters"), timeout=WAIT_MS)
+    assert int(status.text_content().split()[0]) > before
+    expect(page.locator(".projector-legend-title")).to_have_text("cluster (resolution=4.0)", timeout=WAIT_MS)

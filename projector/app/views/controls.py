@@ -252,9 +252,10 @@ class StyleControls:
             entry = self.store.map(key)
             if entry.projection is not None and entry.method != "identity":
                 options.append(f"{QUALITY_PREFIX}{key}")  # one colour until the score arrives
-        self.color.options = _labelled(options)
-        if self.state.color_by in options:
-            self.color.value = self.state.color_by
+        if self.state.color_by in options:  # both at once: new options without the old value reset the menu to none
+            self.color.param.update(options=_labelled(options), value=self.state.color_by)
+        else:
+            self.color.options = _labelled(options)
 
 
 def _pending(job: "Job | None") -> str:
