@@ -5,6 +5,9 @@ reclustering in the background redraws all three; names from the data stay text.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -20,6 +23,8 @@ from projector.explore.map_clusters import NOISE, cluster_column
 from projector.explore.store import DataStore
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+FIXTURES = Path(os.environ.get("PROJECTOR_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"))
+REAL_TEXT = FIXTURES / "real-text" / "pydata_docs_minilm.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -98,8 +103,8 @@ def test_markup_in_cluster_names_stays_text_in_the_legend_and_the_list(session, 
     # the list hands the raw text to a formatter that makes text nodes, never markup
     column = next(column for column in session.clusters.table.columns if column.field == "label")
     assert isinstance(column.formatter, StringFormatter) and hostile[0].label in session.clusters.source.data["label"]
-    purity_title = [column.title for column in session.clusters.table.columns if column.field == "purity"]
-    assert purity_title == ["purity (label)"]
+    titles = [column.title for column in session.clusters.table.columns]
+    assert titles == ["label (majority label · share)", "rows"]  # no text: the label is the purity
 
 
 def test_clicking_a_listed_cluster_selects_its_rows_and_other_selections_unmark_it(session):
@@ -131,7 +136,7 @@ def test_recluster_computes_in_the_background_and_redraws_labels_list_and_colour
     assert session.clusters.source.data["label"] == [row.label for row in found.table]
     assert "clusters" in session.clusters.status.object
     # another page asking the same parameters shares the result; the defaults are still kept
-    other = Session(store, session.state.__class__(map_key=entry.key, cluster_params={"resolution": 4.0}, num_rows=store.num_rows))
+    other = Session(store, _state(store, entry, cluster_params={"resolution": 4.0}))
     assert other.overlays.result is found and store.clusterings.result(entry) is default
     session.clusters.apply(defaults=True)
     assert session.overlays.result is default and session.state.color_by == "cluster"
@@ -182,3 +187,36 @@ def test_a_rendered_colour_menu_follows_a_recluster_instead_of_falling_back_to_n
     session.clusters.apply()
     assert session.state.color_by == "cluster (resolution=3.0)" == session.style.color.value
     assert session.map.colors.column == "cluster (resolution=3.0)"
+
+
+def test_real_text_clusters_are_listed_with_their_terms_and_purity_against_the_package():
+    """600 docstrings of four packages: each cluster is named by terms of its own members, and
+    its purity is the share of its most common package."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(REAL_TEXT, columns=["name", "package", "text", "embedding"]).slice(0, 600)
+    store = DataStore(projector.Dataset.from_table(table, vector="embedding", label="package", text="text"), name="real-text")
+    try:
+        entry = store.project("umap", params={"n_epochs": 50})
+        session = Session(store, _state(store, entry))
+        found = session.overlays.result
+        assert found is not None and len(found.table) >= 3
+        titles = [column.title for column in session.clusters.table.columns]
+        assert titles == ["label (top terms)", "rows", "purity (package)"]
+        packages = np.asarray(table.column("package").to_pylist(), dtype=object)
+        texts = [text.lower() for text in table.column("text").to_pylist()]
+        for row in found.table:
+            members = found.members(row.cluster)
+            assert row.terms and all(any(term in texts[i] for i in members) for term in row.terms)
+            majority, count = np.unique(packages[members], return_counts=True)
+            assert row.purity == f"{majority[np.argmax(count)]} · {count.max() / members.size:.0%}"
+        assert max(row.share for row in found.table) > 0.8  # docstrings of one package gather
+    finally:
+        store.close()
+
+
+def _state(store, entry, **values):
+    """A new page's state on ``entry``'s map."""
+    from projector.app.state import ViewState
+
+    return ViewState(map_key=entry.key, num_rows=store.num_rows, **values)

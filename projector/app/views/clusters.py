@@ -22,6 +22,7 @@ from projector.app.views._events import Poller, locked
 from projector.app.views._params import spec_widgets, widget_values
 from projector.app.views._text import set_text, text_pane
 from projector.errors import ProjectorError
+from projector.explore.html import escape
 
 if TYPE_CHECKING:
     from projector.app.state import ViewState
@@ -60,15 +61,13 @@ class ClusterView:
         self.defaults.on_click(locked(lambda *_: self.apply(defaults=True)))
         self.progress = pn.indicators.Progress(value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
         self.status = text_pane(sizing_mode="stretch_width", styles={"font-size": "12px"})
-        titled = "label (top terms)" if store.dataset.roles.texts else "label"
         columns = [
-            TableColumn(field="label", title=titled, formatter=StringFormatter(), width=320),
+            TableColumn(field="label", title=_label_title(store), formatter=StringFormatter(), width=320),
             TableColumn(field="size", title="rows", formatter=NumberFormatter(format="0,0"), width=70),
         ]
-        if store.dataset.roles.labels:  # titles are HTML in a DataTable: the column name is escaped
-            from projector.explore.html import escape
-
-            columns.append(TableColumn(field="purity", title=f"purity ({escape(store.dataset.roles.labels[0])})", formatter=StringFormatter(), width=200))
+        roles = store.dataset.roles
+        if roles.labels and roles.texts:  # without texts the label already is the majority and its share
+            columns.append(TableColumn(field="purity", title=f"purity ({escape(roles.labels[0])})", formatter=StringFormatter(), width=200))
         self.source = ColumnDataSource(data=_table_data(None))
         self.table = DataTable(
             source=self.source, columns=columns, height=_TABLE_HEIGHT, sizing_mode="stretch_width", index_position=None,
@@ -169,6 +168,14 @@ class ClusterView:
                 self.source.selected.indices = []
             finally:
                 self._selecting = False
+
+
+def _label_title(store: "DataStore") -> str:
+    """The label column's title (HTML in a DataTable, so the column name is escaped)."""
+    roles = store.dataset.roles
+    if roles.texts:
+        return "label (top terms)"
+    return f"label (majority {escape(roles.labels[0])} · share)" if roles.labels else "label"
 
 
 def _table_data(result: "MapClusters | None") -> dict[str, list]:
