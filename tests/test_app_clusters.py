@@ -69,7 +69,7 @@ def test_one_clustering_feeds_labels_list_and_colouring(session, store):
     assert store.clusterings.job(entry, start=False) is session.overlays.job  # shared, computed once
     drawn = {text for renderer in session.map.overlays.labels for text in renderer.data_source.data["text"]}
     assert drawn <= set(found.clusters.names) | set(found.clusters.coarse_names) and drawn
-    listed = session.clusters.source.data
+    listed = session.clusters.list.source.data
     assert listed["label"] == [row.label for row in found.table] and listed["size"] == sorted(listed["size"], reverse=True)
     assert sum(listed["size"]) == int((found.clusters.labels >= 0).sum())
     truth = store.dataset.table.column("label").to_pylist()
@@ -101,30 +101,30 @@ def test_markup_in_cluster_names_stays_text_in_the_legend_and_the_list(session, 
     legend = legend_html(session.map.colors)
     assert HOSTILE not in legend and "&lt;img src=x onerror=alert(1)&gt;" in legend
     # the list hands the raw text to a formatter that makes text nodes, never markup
-    column = next(column for column in session.clusters.table.columns if column.field == "label")
-    assert isinstance(column.formatter, StringFormatter) and hostile[0].label in session.clusters.source.data["label"]
-    titles = [column.title for column in session.clusters.table.columns]
+    column = next(column for column in session.clusters.list.table.columns if column.field == "label")
+    assert isinstance(column.formatter, StringFormatter) and hostile[0].label in session.clusters.list.source.data["label"]
+    titles = [column.title for column in session.clusters.list.table.columns]
     assert titles == ["label (majority label · share)", "rows"]  # no text: the label is the purity
 
 
 def test_clicking_a_listed_cluster_selects_its_rows_and_other_selections_unmark_it(session):
     found = session.overlays.result
     second = found.table[1]
-    session.clusters.source.selected.indices = [1]  # what a click on the second row sends
+    session.clusters.list.source.selected.indices = [1]  # what a click on the second row sends
     assert np.array_equal(session.state.selection, found.members(second.cluster))
     assert session.state.selection.size == second.size
     assert f"{second.size:,} of" in session.selection.count.object  # the selection panel follows
     session.map.click(float(session.map._x[0]), float(session.map._y[0]))
-    assert session.clusters.source.selected.indices == [] and session.state.selection.tolist() == [0]
+    assert session.clusters.list.source.selected.indices == [] and session.state.selection.tolist() == [0]
 
 
 def test_recluster_computes_in_the_background_and_redraws_labels_list_and_colours(session, store):
     entry = _umap(store)
     default = session.overlays.result
     session.state.color_by = "cluster"
-    fine = next(widget for widget in session.clusters.params if widget.label == "resolution")
+    fine = next(widget for widget in session.clusters.form.params if widget.label == "resolution")
     fine.value = 4  # what a browser sends for 4.0
-    session.clusters.apply()
+    session.clusters.form.apply()
     assert session.state.cluster_params == {"resolution": 4.0}
     assert [value for value in session.style.color.options.values() if value.startswith("cluster")] == ["cluster (resolution=4.0)"]
     found = session.overlays.result
@@ -133,25 +133,25 @@ def test_recluster_computes_in_the_background_and_redraws_labels_list_and_colour
     assert found.overlays.contours is default.overlays.contours  # contours follow the map, not the clusters
     assert session.state.color_by == "cluster (resolution=4.0)" == found.column == cluster_column(found.params)
     assert len(session.map.colors.legend) > len(default.colors().legend) or session.map.colors.folded
-    assert session.clusters.source.data["label"] == [row.label for row in found.table]
-    assert "clusters" in session.clusters.status.object
+    assert session.clusters.list.source.data["label"] == [row.label for row in found.table]
+    assert "clusters" in session.clusters.form.status.object
     # another page asking the same parameters shares the result; the defaults are still kept
     other = Session(store, _state(store, entry, cluster_params={"resolution": 4.0}))
     assert other.overlays.result is found and store.clusterings.result(entry) is default
-    session.clusters.apply(defaults=True)
+    session.clusters.form.apply(defaults=True)
     assert session.overlays.result is default and session.state.color_by == "cluster"
-    assert next(widget for widget in session.clusters.params if widget.label == "resolution").value == 1.0
+    assert next(widget for widget in session.clusters.form.params if widget.label == "resolution").value == 1.0
 
 
 def test_parameters_out_of_bounds_are_named_and_nothing_is_recomputed(session):
     before = session.overlays.result
-    widget = next(widget for widget in session.clusters.params if widget.label == "algorithm")
+    widget = next(widget for widget in session.clusters.form.params if widget.label == "algorithm")
     assert widget.options == ["leiden", "hdbscan"]
-    sizes = next(widget for widget in session.clusters.params if widget.label == "min_cluster_size")
+    sizes = next(widget for widget in session.clusters.form.params if widget.label == "min_cluster_size")
     assert sizes.value is None  # optional: the class picks it
     sizes.value = 1
-    session.clusters.apply()
-    assert "min_cluster_size=1 must be in [2, 1000000]" in session.clusters.status.object
+    session.clusters.form.apply()
+    assert "min_cluster_size=1 must be in [2, 1000000]" in session.clusters.form.status.object
     assert session.overlays.result is before and session.state.cluster_params == {}
     with pytest.raises(ParameterError):
         ClusterParams.from_options({"resolution": 0})
@@ -182,9 +182,9 @@ def test_a_rendered_colour_menu_follows_a_recluster_instead_of_falling_back_to_n
     it (and the map's colouring) to none."""
     session.style.color.get_root()  # what a page's first render does
     session.state.color_by = "cluster"
-    fine = next(widget for widget in session.clusters.params if widget.label == "resolution")
+    fine = next(widget for widget in session.clusters.form.params if widget.label == "resolution")
     fine.value = 3.0
-    session.clusters.apply()
+    session.clusters.form.apply()
     assert session.state.color_by == "cluster (resolution=3.0)" == session.style.color.value
     assert session.map.colors.column == "cluster (resolution=3.0)"
 
@@ -201,7 +201,7 @@ def test_real_text_clusters_are_listed_with_their_terms_and_purity_against_the_p
         session = Session(store, _state(store, entry))
         found = session.overlays.result
         assert found is not None and len(found.table) >= 3
-        titles = [column.title for column in session.clusters.table.columns]
+        titles = [column.title for column in session.clusters.list.table.columns]
         assert titles == ["label (top terms)", "rows", "purity (package)"]
         packages = np.asarray(table.column("package").to_pylist(), dtype=object)
         texts = [text.lower() for text in table.column("text").to_pylist()]

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from projector.explore.map_clusters import MapClusters
     from projector.explore.store import DataStore
 
-__all__ = ["ClusterView", "cluster_specs"]
+__all__ = ["ClusterView", "ClusterForm", "ClusterList", "cluster_specs"]
 
 _POLL_MS = 250
 _TABLE_HEIGHT = 320
@@ -44,15 +44,27 @@ def cluster_specs() -> list[dict[str, Any]]:
 
 
 class ClusterView:
-    """The "Clusters" tab: parameters, a Recluster button with progress, and the list."""
+    """The "Clusters" tab: the parameter form (:class:`ClusterForm`) beside the list (:class:`ClusterList`)."""
 
     def __init__(self, store: "DataStore", state: "ViewState", overlays: "OverlayView") -> None:
-        from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
+        self.form = ClusterForm(state, overlays)
+        self.list = ClusterList(store, state)
+        overlays.on_clusters(self.list.show)
+        overlays.on_clusters(lambda result: self.form.follow())
+        self.panel = pn.Row(self.form.panel, self.list.panel, sizing_mode="stretch_width")
 
-        self.store = store
+    def after_paint(self) -> None:
+        """The page has painted: follow the clusters' progress while they are computed."""
+        self.form.follow()
+
+
+class ClusterForm:
+    """:class:`~projector.clusters.ClusterParams` as widgets, Recluster / Defaults, and where
+    the clusters asked for stand (progress while computed, then how many were found)."""
+
+    def __init__(self, state: "ViewState", overlays: "OverlayView") -> None:
         self.state = state
         self.overlays = overlays
-        self.result: "MapClusters | None" = None  # the clusters listed
         self.params = spec_widgets(cluster_specs())
         self._show_params()
         self.recluster = pn.widgets.Button(label="Recluster", color="primary", width=120)
@@ -61,26 +73,9 @@ class ClusterView:
         self.defaults.on_click(locked(lambda *_: self.apply(defaults=True)))
         self.progress = pn.indicators.Progress(value=-1, max=100, visible=False, sizing_mode="stretch_width", height=14)
         self.status = text_pane(sizing_mode="stretch_width", styles={"font-size": "12px"})
-        columns = [
-            TableColumn(field="label", title=_label_title(store), formatter=StringFormatter(), width=320),
-            TableColumn(field="size", title="rows", formatter=NumberFormatter(format="0,0"), width=70),
-        ]
-        roles = store.dataset.roles
-        if roles.labels and roles.texts:  # without texts the label already is the majority and its share
-            columns.append(TableColumn(field="purity", title=f"purity ({escape(roles.labels[0])})", formatter=StringFormatter(), width=200))
-        self.source = ColumnDataSource(data=_table_data(None))
-        self.table = DataTable(
-            source=self.source, columns=columns, height=_TABLE_HEIGHT, sizing_mode="stretch_width", index_position=None,
-            selectable=True, css_classes=["projector-clusters"],
-        )
-        self.source.selected.on_change("indices", self._clicked)
-        self._selecting = False
         self._poller = Poller(self._poll, _POLL_MS)
-        form = pn.Column(*self.params, pn.Row(self.recluster, self.defaults), self.progress, self.status, width=280)
-        self.panel = pn.Row(form, pn.pane.Bokeh(self.table, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-        overlays.on_clusters(self.show)
-        state.param.watch(self._selection_changed, ["selection"])
-        state.param.watch(lambda *_: self._poll(), ["map_key"])
+        self.panel = pn.Column(*self.params, pn.Row(self.recluster, self.defaults), self.progress, self.status, width=280)
+        state.param.watch(lambda *_: self.follow(), ["map_key"])  # after OverlayView's watcher: its job is asked
         self._poll()
 
     def apply(self, *, defaults: bool = False) -> None:
@@ -96,32 +91,13 @@ class ClusterView:
         self.state.cluster_params = {name: value for name, value in params.to_dict().items() if value != default[name]}
         if defaults:
             self._show_params()
-        self._poll()
-        self._poller.start()
+        self.follow()
 
-    def select_cluster(self, cluster: int) -> np.ndarray:
-        """Select the rows of ``cluster`` (its id in the ``cluster`` column); returns them."""
-        if self.result is None:
-            return np.zeros(0, dtype=np.int64)
-        rows = self.result.members(cluster)
-        self.state.select(rows)
-        return rows
-
-    def show(self, result: "MapClusters | None") -> None:
-        """List ``result``'s clusters (None: none for the shown map)."""
-        self.result = result
-        self._selecting = True  # a new list starts with no row chosen
-        try:
-            self.source.selected.indices = []
-            self.source.data = _table_data(result)
-        finally:
-            self._selecting = False
+    def follow(self) -> None:
+        """Show where the clusters asked for stand, and keep showing it until they are found."""
         self._poll()
-
-    def after_paint(self) -> None:
-        """The page has painted: follow the clusters' progress while they are computed."""
-        self._poll()
-        self._poller.start()
+        if self.overlays.job is not None and not self.overlays.job.finished:
+            self._poller.start()
 
     def _poll(self) -> None:
         job = self.overlays.job
@@ -132,12 +108,13 @@ class ClusterView:
             set_text(self.status, job.describe())
             return
         self._poller.stop()
+        result = self.overlays.result
         if job is None:
             set_text(self.status, "clusters are found for UMAP and t-SNE maps once the page has painted")
         elif job.state != "done":
             set_text(self.status, job.describe())
-        elif self.result is not None:
-            found = self.result.clusters
+        elif result is not None:
+            found = result.clusters
             inside = int((found.labels >= 0).sum())
             set_text(self.status, f"{found.count} clusters ({found.method}) hold {inside:,} of {len(found.labels):,} rows; click one to select it")
 
@@ -147,27 +124,68 @@ class ClusterView:
         for widget, spec in zip(self.params, cluster_specs()):
             widget.value = asked.get(spec["name"], spec["default"])
 
-    def _clicked(self, attr: str, old: list[int], new: list[int]) -> None:
-        if self._selecting or not new or self.result is None:
-            return
-        cluster = int(self.source.data["cluster"][new[0]])
-        self._selecting = True
+
+class ClusterList:
+    """One row per cluster, largest first; a click selects the cluster's rows, and another
+    selection (a lasso, a click on the map) unmarks the row."""
+
+    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+        from bokeh.models import ColumnDataSource, DataTable, NumberFormatter, StringFormatter, TableColumn
+
+        self.state = state
+        self.result: "MapClusters | None" = None  # the clusters listed
+        columns = [
+            TableColumn(field="label", title=_label_title(store), formatter=StringFormatter(), width=320),
+            TableColumn(field="size", title="rows", formatter=NumberFormatter(format="0,0"), width=70),
+        ]
+        roles = store.dataset.roles
+        if roles.labels and roles.texts:  # without texts the label already is the majority and its share
+            columns.append(TableColumn(field="purity", title=f"purity ({escape(roles.labels[0])})", formatter=StringFormatter(), width=200))
+        self.source = ColumnDataSource(data=_table_data(None))
+        self.table = DataTable(
+            source=self.source, columns=columns, height=_TABLE_HEIGHT, sizing_mode="stretch_width", index_position=None,
+            selectable=True, css_classes=["projector-clusters"],
+        )
+        self._quiet = False  # True while this list changes its own row marks
+        self.source.selected.on_change("indices", self._clicked)
+        state.param.watch(self._selection_changed, ["selection"])
+        self.panel = pn.pane.Bokeh(self.table, sizing_mode="stretch_width")
+
+    def show(self, result: "MapClusters | None") -> None:
+        """List ``result``'s clusters (None: none for the shown map), no row marked."""
+        self.result = result
+        self._mark([])
+        self.source.data = _table_data(result)
+
+    def select_cluster(self, cluster: int) -> np.ndarray:
+        """Select the rows of ``cluster`` (its id in the ``cluster`` column); returns them."""
+        if self.result is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = self.result.members(cluster)
+        self._quiet = True
         try:
-            self.select_cluster(cluster)
+            self.state.select(rows)
         finally:
-            self._selecting = False
+            self._quiet = False
+        return rows
+
+    def _mark(self, indices: list[int]) -> None:
+        self._quiet = True
+        try:
+            self.source.selected.indices = indices
+        finally:
+            self._quiet = False
+
+    def _clicked(self, attr: str, old: list[int], new: list[int]) -> None:
+        if not self._quiet and new and self.result is not None:
+            self.select_cluster(int(self.source.data["cluster"][new[0]]))
 
     def _selection_changed(self, *_) -> None:
-        """Another selection (a lasso, a click on the map) unmarks the listed cluster."""
-        if self._selecting or not self.source.selected.indices or self.result is None:
+        marked = self.source.selected.indices
+        if self._quiet or not marked or self.result is None:
             return
-        cluster = int(self.source.data["cluster"][self.source.selected.indices[0]])
-        if not np.array_equal(self.result.members(cluster), self.state.selection):
-            self._selecting = True
-            try:
-                self.source.selected.indices = []
-            finally:
-                self._selecting = False
+        if not np.array_equal(self.result.members(int(self.source.data["cluster"][marked[0]])), self.state.selection):
+            self._mark([])
 
 
 def _label_title(store: "DataStore") -> str:
