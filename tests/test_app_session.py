@@ -361,20 +361,24 @@ def test_a_hidden_tab_is_filled_when_opened(store):
     assert not session.details.filled(1)
 
 
-def test_umap_maps_get_labels_and_contours_after_the_paint_and_the_switch_takes_them_off(store):
+def test_umap_maps_get_labels_and_contours_after_the_paint_and_the_switches_hide_them(store):
     """Overlays are computed once per UMAP/t-SNE map, in the background, only after the page has
-    painted; PCA maps get none; the checkbox removes and restores them."""
+    painted; PCA maps get none; each switch hides its own kind and shows it again, computing nothing."""
     entry = store.project("umap", params={"n_epochs": 30})
     session = Session(store)
     session.state.map_key = "PCA of emb"
     assert session.overlays.drawn is None and session.map.overlays is None  # PCA: none
     session.state.map_key = entry.key
-    job = store.overlays_job(entry, start=False)
+    job = store.clusterings.job(entry, start=False)
     assert job is not None and job.state == "done"  # started by the paint (at once outside a server)
     assert session.overlays.drawn == entry.key and session.map.overlays is not None
-    texts = {text for renderer in session.map.overlays.labels for text in renderer.data_source.data["text"]}
+    drawn = session.map.overlays
+    texts = {text for renderer in drawn.labels for text in renderer.data_source.data["text"]}
     assert texts and all(isinstance(text, str) and text for text in texts)  # keywords of the rows' own texts
-    session.state.overlays = False
-    assert session.map.overlays is None and session.overlays.drawn is None
-    session.state.overlays = True
-    assert session.overlays.drawn == entry.key and store.overlays_job(entry, start=False) is job  # computed once
+    session.state.labels = False
+    assert not any(r.visible for r in drawn.labels) and all(r.visible for r in drawn.contours)
+    session.state.contours = False
+    assert not any(r.visible for r in drawn.renderers)
+    session.state.labels = True
+    assert all(r.visible for r in drawn.labels) and not any(r.visible for r in drawn.contours)
+    assert session.map.overlays is drawn and store.clusterings.job(entry, start=False) is job  # computed once

@@ -14,6 +14,7 @@ from projector.explore.html import bullet_list, escape
 from projector.explore.links import InlineLinks, Links, row_endpoint
 from projector.app.state import URL_PARAMETERS, ViewState
 from projector.app.views.card import CardView
+from projector.app.views.clusters import ClusterView
 from projector.app.views._events import JobWatch
 from projector.app.views.compare import CompareView
 from projector.app.views.controls import MapControls, StyleControls
@@ -72,7 +73,7 @@ class Session:
         self.legend = LegendView(self.map)
         self.overlays = OverlayView(store, self.state, self.map)
         self.map_controls = MapControls(store, self.state)
-        self.style = StyleControls(store, self.state)
+        self.style = StyleControls(store, self.state, more_colors=self.overlays.color_columns)
         self.search = SearchView(store, self.state)
         self.filters = FilterView(store, self.state)
         self.selection = SelectionView(store, self.state, self.links)
@@ -86,12 +87,15 @@ class Session:
         # map start once the page has loaded (at once outside a server)
         pn.state.onload(self.map_controls.after_paint)
         pn.state.onload(self.overlays.after_paint)
+        self.clusters = ClusterView(store, self.state, self.overlays)
+        pn.state.onload(self.clusters.after_paint)
+        self.overlays.on_clusters(self._clustered)
         sidebar = pn.Column(
             self.map_controls.panel,
             pn.layout.Divider(),
             pn.pane.Markdown("**Style**", margin=(0, 5)),
             self.style.panel,
-            self.overlays.toggle,
+            self.overlays.toggles,
             pn.layout.Divider(),
             pn.pane.Markdown("**Search**", margin=(0, 5)),
             self.search.panel,
@@ -100,7 +104,7 @@ class Session:
             width=SIDEBAR_WIDTH,
             scroll=True,
         )
-        tabs = [("Selection", self.selection.panel), ("Neighbours", self.neighbors.panel), ("Sample", self.card.panel)]
+        tabs = [("Selection", self.selection.panel), ("Neighbours", self.neighbors.panel), ("Sample", self.card.panel), ("Clusters", self.clusters.panel)]
         self.suspects = None
         if store.dataset.roles.labels and store.suspects.names:  # likely mislabels, listed once found
             self.suspects = SuspectsView(store, self.state)
@@ -162,6 +166,17 @@ class Session:
         """A comparison finished: colour the main map by its per-row overlap."""
         self.style.refresh()
         self.state.color_by = column
+
+    def _clustered(self, result) -> None:
+        """The shown map's clusters changed: a map coloured by clusters takes the new ones
+        (before the colour-by menu drops the old name, which would reset it), and the menu
+        offers them."""
+        if self.state.color_by in self.store.clusterings.names():
+            if result is not None and result.column != self.state.color_by:
+                self.state.color_by = result.column
+            else:
+                self.state.param.trigger("color_by")
+        self.style.refresh()
 
     def _show_message(self, *_) -> None:
         self.message.object = f'<div class="projector-message">{escape(self.state.message)}</div>'

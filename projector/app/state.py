@@ -29,6 +29,8 @@ URL_PARAMETERS = {
     "neighbor_metric": "metric",
     "pca_x": "pcx",
     "pca_y": "pcy",
+    "labels": "labels",
+    "contours": "contours",
 }
 URL_SELECTION_LIMIT = 200  # larger selections are not written into links
 
@@ -48,7 +50,9 @@ class ViewState(param.Parameterized):
     selection = param.Array(default=np.zeros(0, dtype=np.int64), doc="selected rows; the rest of the map is greyed")
     url_selection = param.String(default="", doc="the selection as it appears in the URL (comma-separated rows)")
     isolate = param.Boolean(default=False, doc="draw only the selected points")
-    overlays = param.Boolean(default=True, doc="cluster labels and density contours over UMAP and t-SNE maps")
+    labels = param.Boolean(default=True, doc="cluster labels over UMAP and t-SNE maps")
+    contours = param.Boolean(default=True, doc="density contours over UMAP and t-SNE maps")
+    cluster_params = param.Dict(default={}, doc="cluster parameters other than the defaults (ClusterParams fields); {}: the defaults")
     focused = param.Integer(default=None, allow_None=True, doc="the row whose card and neighbours are shown")
     neighbor_k = param.Integer(default=10, bounds=(1, 200), doc="neighbours listed for the focused row")
     neighbor_metric = param.Selector(default="cosine", objects=["cosine", "l2"], doc="distance in the original space")

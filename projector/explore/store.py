@@ -6,7 +6,9 @@ index) is built once and kept. The store composes the pieces with one job each: 
 (:mod:`~projector.explore.maps`), the rows' records, columns, exports, search and filters
 (:attr:`DataStore.rows`, :mod:`~projector.explore.rows`) and their media
 (:attr:`DataStore.media`, :mod:`~projector.explore.media_rows`), likely mislabels and
-outliers (:attr:`DataStore.suspects`, :mod:`~projector.explore.suspect_columns`); it keeps
+outliers (:attr:`DataStore.suspects`, :mod:`~projector.explore.suspect_columns`), the maps'
+clusters with their labels, contours, list and colour-by column (:attr:`DataStore.clusterings`,
+:mod:`~projector.explore.clusterings`, on the quality thread); it keeps
 what needs its threads or its maps: background jobs, quality scores, comparisons, colourings
 and neighbours.
 Nothing here imports Panel or Bokeh, so it is tested in plain pytest.
@@ -24,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 
 from projector.errors import ProjectorError, SchemaError, TooFewRowsError
+from projector.explore.clusterings import Clusterings
 from projector.explore.colors import ColorSpec, color_spec
 from projector.explore.jobs import Job
 from projector.explore.maps import QUALITY_PREFIX, ComparisonResult, MapEntry, comparison_column, map_key
@@ -43,7 +46,6 @@ PCA_APP_COMPONENTS = 10  # the app computes this many PCA components, so any two
 _NEIGHBOR_JOBS_KEPT = 64
 BACKGROUND_NICE = 10  # how much lower the CPU priority of background maps and quality scores is
 SHARED_ENTRIES = 16  # map layouts kept for new pages (a map and a pair of its axes each)
-OVERLAY_METHODS = ("umap", "tsne")  # maps that get cluster labels and contours on the page
 
 
 @dataclass
@@ -80,13 +82,13 @@ class DataStore:
         self.media_check: Job | None = None  # the background media check, once started
         self.checks: Job | None = None  # likely mislabels and outliers, once started (start_checks)
         self.suspects = SuspectColumns(dataset, self.rows)  # "mislabel share: ..." and "outlier score: ..." columns
+        self.clusterings = Clusterings(dataset, lambda job: self._submit(job, self._scoring))  # clusters, labels, contours per map
         self._shared_lock = threading.Lock()
         self._comparisons: dict[str, ComparisonResult] = {}
         self._executor = ThreadPoolExecutor(max_workers=compute_workers, thread_name_prefix="projector-compute", initializer=_yield_to_pages)
         # quality scores of the maps as drawn: never behind (or ahead of) a map the user asked for
         self._scoring = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-quality", initializer=_yield_to_pages)
         self._quality_jobs: dict[tuple[str, tuple[int, ...]], Job] = {}
-        self._overlay_jobs: dict[str, Job] = {}
         # short work a page waits for (neighbour lists, raster frames, searches, a comparison's
         # drawing): never on a session's event loop, never queued behind a projection
         self._short = ThreadPoolExecutor(max_workers=2, thread_name_prefix="projector-short")
@@ -197,24 +199,6 @@ class DataStore:
                 return job
             job = self._quality_jobs[slot] = Job(f"quality of {entry.key}", lambda progress: self._score(entry, slot[1], progress))
         return self._submit(job, self._scoring)
-
-    def overlays_job(self, entry: MapEntry, *, start: bool = True) -> Job | None:
-        """The cluster labels and density contours of ``entry``'s map (an
-        :class:`~projector.explore.overlays.Overlays`), computed once in the background and
-        shared by every page; None for maps other than UMAP and t-SNE, and when not ``start``-ed."""
-        if entry.projection is None or entry.method not in OVERLAY_METHODS:
-            return None
-        with self._lock:
-            job = self._overlay_jobs.get(entry.key)
-            if job is not None or not start:
-                return job
-            job = self._overlay_jobs[entry.key] = Job(f"labels and contours of {entry.key}", lambda progress: self._overlays(entry))
-        return self._submit(job, self._scoring)
-
-    def _overlays(self, entry: MapEntry):
-        from projector.explore.map_overlays import map_overlays
-
-        return map_overlays(self.dataset, entry.projection)[0]
 
     def quality(self, entry: MapEntry, axes: Sequence[int]) -> "Quality | None":
         """The finished quality of ``entry``'s ``axes``, or None while it is computed (or failed)."""
@@ -337,6 +321,9 @@ class DataStore:
             return color_spec(column, self._comparisons[column].comparison.jaccard, self.num_rows, max_categories)
         if column and column in self.suspects.names:  # one colour until the checks are done
             return color_spec(column, self.rows.derived_values(column), self.num_rows, max_categories)
+        clustered = self.clusterings.colors(column, entry, self.num_rows, max_categories) if column else None
+        if clustered is not None:  # "cluster": one colour until the shown map's clusters are found
+            return clustered
         if column and column.startswith(QUALITY_PREFIX) and entry is not None:
             quality = self.quality(entry, axes)
             values = quality.per_point_preservation if quality is not None else None

@@ -7,12 +7,13 @@ periodic callback, so the page stays responsive and other sessions are never blo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import panel as pn
 
 from projector.explore.html import bullet_list
 from projector.app.views._events import Poller
+from projector.app.views._params import spec_widgets
 from projector.app.views._text import set_text, text_pane
 from projector.app.views.custom_axes import AxisEndsForm
 from projector.explore.maps import QUALITY_PREFIX
@@ -37,27 +38,7 @@ def parameter_widgets(method: str) -> list[pn.widgets.Widget]:
     """One widget per declared parameter of ``method``, with its bounds and doc as a tooltip."""
     from projector.reduce.params import describe_params
 
-    widgets: list[pn.widgets.Widget] = []
-    for spec in describe_params(method):
-        name, default = spec["name"], spec["default"]
-        if name in _HIDDEN_PARAMS:
-            continue
-        common = {"label": name, "description": spec["doc"], "sizing_mode": "stretch_width"}
-        if spec["choices"]:
-            widgets.append(pn.widgets.Select(options=list(spec["choices"]), value=default, **common))
-        elif isinstance(default, bool):
-            widgets.append(pn.widgets.Checkbox(value=default, **common))
-        elif isinstance(default, int):
-            widgets.append(pn.widgets.IntInput(value=default, start=_bound(spec["low"]), end=_bound(spec["high"]), **common))
-        elif isinstance(default, float):
-            widgets.append(pn.widgets.FloatInput(value=default, start=spec["low"], end=spec["high"], **common))
-        else:
-            widgets.append(pn.widgets.TextInput(value=str(default), **common))
-    return widgets
-
-
-def _bound(value: Any) -> int | None:
-    return None if value is None else int(value)
+    return spec_widgets(describe_params(method), _HIDDEN_PARAMS)
 
 
 class MapControls:
@@ -248,9 +229,10 @@ class MapControls:
 class StyleControls:
     """Colour-by, size-by, point size and opacity."""
 
-    def __init__(self, store: "DataStore", state: "ViewState") -> None:
+    def __init__(self, store: "DataStore", state: "ViewState", more_colors: "Callable[[], list[str]] | None" = None) -> None:
         self.store = store
         self.state = state
+        self.more_colors = more_colors or list  # colour-by names of the shown map (its clusters, once found)
         colors = ["", *store.rows.color_columns()]
         self.color = pn.widgets.Select(label="Colour by", options=_labelled(colors), value=state.color_by, sizing_mode="stretch_width")
         self.color.param.watch(lambda event: setattr(state, "color_by", event.new or ""), "value")
@@ -275,15 +257,16 @@ class StyleControls:
         self._sync_color()
 
     def _sync_color(self, *_) -> None:
-        options = ["", *self.store.rows.color_columns(), *self.store.comparison_columns()]
+        options = ["", *self.store.rows.color_columns(), *self.store.comparison_columns(), *self.more_colors()]
         key = self.state.map_key
         if key and key in self.store.map_keys:
             entry = self.store.map(key)
             if entry.projection is not None and entry.method != "identity":
                 options.append(f"{QUALITY_PREFIX}{key}")  # one colour until the score arrives
-        self.color.options = _labelled(options)
-        if self.state.color_by in options:
-            self.color.value = self.state.color_by
+        if self.state.color_by in options:  # both at once: new options without the old value reset the menu to none
+            self.color.param.update(options=_labelled(options), value=self.state.color_by)
+        else:
+            self.color.options = _labelled(options)
 
 
 def _pending(job: "Job | None") -> str:

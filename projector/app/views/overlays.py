@@ -1,14 +1,18 @@
-"""Cluster labels and density contours over the page's map, and the switch that shows them.
+"""Cluster labels and density contours over the page's map, and the two switches that show them.
 
-They are computed once per UMAP or t-SNE map in the background, after the page has painted
-(:meth:`~projector.explore.store.DataStore.overlays_job`, shared by every page), and drawn
-when they arrive through the figures layer (:meth:`~projector.app.views.map.MapView.show_overlays`),
-so the first map never waits for them.
+They come with the map's clusters (:meth:`~projector.explore.clusterings.Clusterings.job`,
+once per UMAP or t-SNE map and cluster parameters, shared by every page), computed in the
+background after the page has painted and drawn when they arrive through the figures layer
+(:meth:`~projector.app.views.map.MapView.show_overlays`), so the first map never waits for
+them. The switches only show or hide what is drawn; nothing is computed again.
+
+Other views (the cluster list, the colour-by menu) follow the same clusters through
+:meth:`OverlayView.on_clusters`: one result draws labels, list and colouring alike.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import panel as pn
 
@@ -17,40 +21,89 @@ from projector.app.views._events import JobWatch
 if TYPE_CHECKING:
     from projector.app.state import ViewState
     from projector.app.views.map import MapView
+    from projector.clusters import ClusterParams
+    from projector.explore.jobs import Job
+    from projector.explore.map_clusters import MapClusters
     from projector.explore.store import DataStore
+
+__all__ = ["OverlayView", "cluster_params"]
+
+
+def cluster_params(state: "ViewState") -> "ClusterParams":
+    """The cluster parameters a page asks for (its ``cluster_params`` over the defaults)."""
+    from projector.clusters import ClusterParams
+
+    return ClusterParams.from_options(state.cluster_params)
 
 
 class OverlayView:
-    """Draws the shown map's overlays while ``state.overlays`` is on; nothing before the paint."""
+    """Draws the shown map's labels and contours as its switches say; nothing before the paint.
+
+    :attr:`job` is the clustering asked for (running or not), :attr:`result` the one drawn.
+    """
 
     def __init__(self, store: "DataStore", state: "ViewState", map_view: "MapView") -> None:
         self.store = store
         self.state = state
         self.map = map_view
-        self.toggle = pn.widgets.Checkbox.from_param(state.param.overlays, name="Cluster labels and contours (UMAP, t-SNE)")
-        self.drawn: str | None = None  # the map whose overlays are drawn
+        self.toggles = pn.Column(
+            pn.widgets.Checkbox.from_param(state.param.labels, name="Cluster labels (UMAP, t-SNE)"),
+            pn.widgets.Checkbox.from_param(state.param.contours, name="Density contours (UMAP, t-SNE)"),
+            sizing_mode="stretch_width",
+        )
+        self.job: "Job | None" = None
+        self.result: "MapClusters | None" = None
+        self._listeners: list[Callable[["MapClusters | None"], None]] = []
         self._painted = False
         self._watch = JobWatch(lambda job: self.refresh())
-        state.param.watch(self.refresh, ["overlays", "map_key"])
+        state.param.watch(self.refresh, ["map_key", "cluster_params"])
+        state.param.watch(self._show, ["labels", "contours"])
+
+    @property
+    def drawn(self) -> str | None:
+        """The map whose overlays are drawn (None: none)."""
+        return self.result.key if self.result is not None else None
+
+    def color_columns(self) -> list[str]:
+        """The colour-by name of the clusters drawn (none while there are none)."""
+        return [self.result.column] if self.result is not None else []
+
+    def on_clusters(self, listener: Callable[["MapClusters | None"], None]) -> None:
+        """Call ``listener(result)`` whenever the clusters shown change (None: none now)."""
+        self._listeners.append(listener)
 
     def after_paint(self) -> None:
-        """The page has painted: the overlays of its map may now be computed."""
+        """The page has painted: the clusters of its map may now be computed."""
         self._painted = True
         self.refresh()
 
     def refresh(self, *_) -> None:
+        """Ask for the shown map's clusters at the page's parameters; draw them once found."""
         key = self.state.map_key
         entry = self.store.map(key) if key and key in self.store.map_keys else None
-        job = self.store.overlays_job(entry, start=self._painted) if entry is not None and self.state.overlays else None
+        try:
+            params = cluster_params(self.state)
+        except (ValueError, TypeError) as exc:  # a link with parameters the class refuses
+            self.state.message = f"cluster parameters ignored: {exc}"
+            params = None
+        job = self.store.clusterings.job(entry, params, start=self._painted) if entry is not None else None
+        self.job = job
         if job is not None and not job.finished:
-            self._draw(None)
-            self._watch.watch(job)
-        elif job is not None and job.state == "done":
-            self._draw(key, job.result)
+            self._watch.watch(job)  # what is drawn stays until the new clusters arrive
+            if self.result is not None and self.result.key != key:
+                self._draw(None)
         else:
-            self._draw(None)
+            self._draw(job.result if job is not None and job.state == "done" else None)
 
-    def _draw(self, key: str | None, overlays=None) -> None:
-        if key != self.drawn:
-            self.drawn = key
-            self.map.show_overlays(overlays if key is not None else None)
+    def _draw(self, result: "MapClusters | None") -> None:
+        if result is self.result:
+            return
+        self.result = result
+        self.map.show_overlays(result.overlays if result is not None else None)
+        self._show()
+        for listener in self._listeners:
+            listener(result)
+
+    def _show(self, *_) -> None:
+        if self.map.overlays is not None:
+            self.map.overlays.set_visible(labels=self.state.labels, contours=self.state.contours)
