@@ -382,3 +382,26 @@ def test_umap_maps_get_labels_and_contours_after_the_paint_and_the_switches_hide
     session.state.labels = True
     assert all(r.visible for r in drawn.labels) and not any(r.visible for r in drawn.contours)
     assert session.map.overlays is drawn and store.clusterings.job(entry, start=False) is job  # computed once
+
+
+def test_contours_of_a_label_column_outline_its_categories_in_their_legend_colours(store):
+    """Choosing a label column for the contours draws lines per top category (names from the
+    data, the hostile one included, as plain text), computed once for every page of the store."""
+    entry = store.project("umap", params={"n_epochs": 30})
+    session = Session(store)
+    session.state.map_key = entry.key
+    assert session.overlays.contours is None  # all points together by default
+    session.state.contours_by = "label"
+    job = store.shared(("category contours", entry.key, "label"), lambda: None)
+    assert job is not None and job.wait(60) and job.state == "done"
+    session.overlays._paint()  # outside a server the watch has no loop to call back on
+    drawn = session.overlays.contours
+    assert drawn is not None and {contour.category for contour in drawn} == {"<b>bold</b>", "b", "c"}
+    legend = {entry.name: entry.color for entry in store.colors("label").legend}
+    assert all(contour.color == legend[contour.category] for contour in drawn)
+    other = Session(store)
+    other.state.map_key = entry.key
+    other.state.contours_by = "label"
+    assert store.shared(("category contours", entry.key, "label"), lambda: None) is job  # shared, not recomputed
+    session.state.contours_by = ""
+    assert session.overlays.contours is None

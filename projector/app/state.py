@@ -52,6 +52,7 @@ class ViewState(param.Parameterized):
     isolate = param.Boolean(default=False, doc="draw only the selected points")
     labels = param.Boolean(default=True, doc="cluster labels over UMAP and t-SNE maps")
     contours = param.Boolean(default=True, doc="density contours over UMAP and t-SNE maps")
+    contours_by = param.String(default="", doc="label column whose top categories get their own contours ('': all points together)")
     cluster_params = param.Dict(default={}, doc="cluster parameters other than the defaults (ClusterParams fields); {}: the defaults")
     focused = param.Integer(default=None, allow_None=True, doc="the row whose card and neighbours are shown")
     neighbor_k = param.Integer(default=10, bounds=(1, 200), doc="neighbours listed for the focused row")

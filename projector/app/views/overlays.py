@@ -4,7 +4,9 @@ They come with the map's clusters (:meth:`~projector.explore.clusterings.Cluster
 once per UMAP or t-SNE map and cluster parameters, shared by every page), computed in the
 background after the page has painted and drawn when they arrive through the figures layer
 (:meth:`~projector.app.views.map.MapView.show_overlays`), so the first map never waits for
-them. The switches only show or hide what is drawn; nothing is computed again.
+them. The switches only show or hide what is drawn; nothing is computed again. Contours of
+each of a label column's top categories (``state.contours_by``) are computed once per map and
+column, in the background, shared by every page, and drawn in the categories' legend colours.
 
 Other views (the cluster list, the colour-by menu) follow the same clusters through
 :meth:`OverlayView.on_clusters`: one result draws labels, list and colouring alike.
@@ -46,17 +48,28 @@ class OverlayView:
         self.store = store
         self.state = state
         self.map = map_view
+        label_columns = list(store.dataset.roles.labels)
+        self.contours_by = pn.widgets.Select(
+            label="Contours of", options={"all points": "", **{column: column for column in label_columns}},
+            value=state.contours_by if state.contours_by in label_columns else "", visible=bool(label_columns),
+            sizing_mode="stretch_width",
+        )
+        self.contours_by.link(state, value="contours_by")
         self.toggles = pn.Column(
             pn.widgets.Checkbox.from_param(state.param.labels, name="Cluster labels (UMAP, t-SNE)"),
             pn.widgets.Checkbox.from_param(state.param.contours, name="Density contours (UMAP, t-SNE)"),
+            self.contours_by,
             sizing_mode="stretch_width",
         )
         self.job: "Job | None" = None
         self.result: "MapClusters | None" = None
+        self.contours: tuple | None = None  # the category contours drawn (None: the map's own)
         self._listeners: list[Callable[["MapClusters | None"], None]] = []
         self._painted = False
         self._watch = JobWatch(lambda job: self.refresh())
+        self._contours_watch = JobWatch(lambda job: self._paint())
         state.param.watch(self.refresh, ["map_key", "cluster_params"])
+        state.param.watch(self._paint, ["contours_by"])
         state.param.watch(self._show, ["labels", "contours"])
 
     @property
@@ -99,10 +112,44 @@ class OverlayView:
         if result is self.result:
             return
         self.result = result
-        self.map.show_overlays(result.overlays if result is not None else None)
-        self._show()
+        self._paint()
         for listener in self._listeners:
             listener(result)
+
+    def _paint(self, *_) -> None:
+        """Draw the result's labels with its contours, or with the chosen column's once found."""
+        result = self.result
+        overlays = result.overlays if result is not None else None
+        column = self.state.contours_by
+        contours = None
+        if overlays is not None and column in self.store.dataset.roles.labels:
+            job = self._category_job(result.key, column)
+            if job is not None and job.state == "done":
+                contours = job.result
+            elif job is not None and not job.finished:
+                self._contours_watch.watch(job)  # the map's own contours stay until these arrive
+        if overlays is not None and contours is not None:
+            from projector.explore.overlays import Overlays
+
+            overlays = Overlays(labels=overlays.labels, contours=contours)
+        self.contours = contours
+        self.map.show_overlays(overlays)
+        self._show()
+
+    def _category_job(self, key: str, column: str) -> "Job | None":
+        """The contours of ``column``'s top categories on map ``key``: one job per map and
+        column for every page (kept in the store's shared cache)."""
+        from projector.explore.map_overlays import map_overlays
+
+        if key not in self.store.map_keys:
+            return None
+        entry = self.store.map(key)
+
+        def start() -> "Job":
+            compute = lambda: map_overlays(self.store.dataset, entry.projection, ("contours",), contours_by=column)[0].contours
+            return self.store.run_short(f"contours of {column} on {key}", compute)
+
+        return self.store.shared(("category contours", key, column), start)
 
     def _show(self, *_) -> None:
         if self.map.overlays is not None:
