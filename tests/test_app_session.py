@@ -391,7 +391,8 @@ def test_contours_of_a_label_column_outline_its_categories_in_their_legend_colou
     session = Session(store)
     session.state.map_key = entry.key
     assert session.overlays.contours is None  # all points together by default
-    session.state.contours_by = "label"
+    session.state.contours_by = "label"  # as a link's contours_by=label sets it
+    assert session.overlays.contours_by.value == "label"
     job = store.shared(("category contours", entry.key, "label"), lambda: None)
     assert job is not None and job.wait(60) and job.state == "done"
     session.overlays._paint()  # outside a server the watch has no loop to call back on

@@ -31,6 +31,7 @@ URL_PARAMETERS = {
     "pca_y": "pcy",
     "labels": "labels",
     "contours": "contours",
+    "contours_by": "contours_by",
 }
 URL_SELECTION_LIMIT = 200  # larger selections are not written into links
 

@@ -55,6 +55,7 @@ class OverlayView:
             sizing_mode="stretch_width",
         )
         self.contours_by.link(state, value="contours_by")
+        state.param.watch(lambda event: setattr(self.contours_by, "value", event.new if event.new in label_columns else ""), "contours_by")
         self.toggles = pn.Column(
             pn.widgets.Checkbox.from_param(state.param.labels, name="Cluster labels (UMAP, t-SNE)"),
             pn.widgets.Checkbox.from_param(state.param.contours, name="Density contours (UMAP, t-SNE)"),
