@@ -130,7 +130,7 @@ class TextModel:
         if not limit or not texts:
             return 0
         tokenizer = self._model.tokenizer
-        lengths = tokenizer(["" if text is None else str(text) for text in texts], add_special_tokens=True, truncation=False)["input_ids"]
+        lengths = tokenizer(["" if text is None else str(text) for text in texts], add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return int(sum(len(ids) > limit for ids in lengths))
 
 
