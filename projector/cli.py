@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _end_map_command(project, _project)
     _add_serve_command(commands)
     _add_export_command(commands)
+    _add_embed_command(commands)
     return parser
 
 
@@ -111,8 +112,39 @@ def _end_map_command(parser: argparse.ArgumentParser, handler: Any) -> None:
     """What every command that maps data ends with: how the map is computed, how the data is
     loaded, and the function that runs it."""
     _add_projection_options(parser)
+    _add_embedding_options(parser)
     _add_load_options(parser)
     parser.set_defaults(handler=handler)
+
+
+def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
+    """How a table WITHOUT an embedding is embedded first (its --text column, or --image)."""
+    group = parser.add_argument_group("embedding (for a table without an embedding column: --text COL embeds it)")
+    group.add_argument("--model", metavar="NAME_OR_PATH", help="local sentence-transformers or CLIP folder (default: the packaged all-MiniLM-L6-v2)")
+    group.add_argument("--batch-size", type=int, default=64, metavar="N", help="texts or images per model call (default 64)")
+
+
+def _add_embed_command(commands: Any) -> None:
+    embed = commands.add_parser(
+        "embed",
+        help="embed a text (or image) column with a local model and write the table with an 'embedding' column",
+        description=(
+            "Embed the --text column (or the --image column, with a CLIP --model) of PATH with a local model and "
+            "write the input table plus a fixed_size_list<float32> embedding column to Parquet, with the model's name, "
+            "revision, dimension and normalisation in the schema metadata. Never downloads a model; results are "
+            "cached by content and model, so a second run is instant."
+        ),
+    )
+    embed.add_argument("path", metavar="PATH", help="file or folder to load")
+    embed.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="where to write the table")
+    embed.add_argument("--column", default="embedding", metavar="NAME", help="name of the new column (default embedding)")
+    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto (CUDA when available)")
+    embed.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _add_embedding_options(embed)
+    _add_load_options(embed)
+    embed.set_defaults(handler=_embed)
 
 
 def _add_export_command(commands: Any) -> None:
@@ -216,6 +248,84 @@ def load_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _embed(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from projector._io import write_atomically
+    from projector.embedding import embed_file, read_embedding_record
+
+    started = time.perf_counter()
+    if Path(args.output).suffix.lower() != ".parquet":
+        raise ProjectorError(f"-o {args.output}: embed writes Parquet; name the output with a .parquet suffix")
+    if Path(args.output).exists() and not args.overwrite:
+        raise ProjectorError(f"{args.output} exists; pass --overwrite to replace it")
+    table = embed_file(args.path, column=args.column, **_embedding_options(args), **load_options(args))
+    write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
+    record = read_embedding_record(table.schema, args.column)
+    print(
+        f"wrote {args.output}: {table.num_rows:,} rows, column {args.column!r} ({record['dim']}-d, {record['name']} "
+        f"revision {record['revision']}) in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _embedding_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How to embed a table that needs it: model, device, batch size, cache, terminal progress."""
+    from projector.progress import tqdm_callback
+
+    if args.batch_size < 1:
+        raise ProjectorError(f"--batch-size {args.batch_size}: must be at least 1")
+    progress = None if getattr(args, "quiet", False) else tqdm_callback()
+    return {"model": args.model, "device": args.device, "batch_size": args.batch_size, "cache": not args.no_cache, "progress": progress}
+
+
+def _scratch_folder():
+    """A temporary folder that lives as long as the command (serve hands embedded tables over in it)."""
+    import tempfile
+
+    return tempfile.TemporaryDirectory(prefix="projector-embedded-")
+
+
+def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str) -> tuple[list[str], dict[str, Any]]:
+    """serve opens files itself: each table without an embedding is embedded first (terminal
+    progress, cached) and handed over as Parquet in ``folder``, with the roles that apply to it."""
+    from pathlib import Path
+
+    from projector.embedding import needs_embedding
+    from projector.loaders import ROLE_OPTIONS
+
+    if not paths or (options.get("text") is None and options.get("image") is None):
+        return paths, options
+    embedded = {path: needs_embedding(path, **options) for path in paths}
+    if not any(embedded.values()):
+        return paths, options
+    formats = sorted(name for name in options if name not in ROLE_OPTIONS)
+    if formats and not all(embedded.values()):
+        raise ProjectorError(f"--{formats[0].replace('_', '-')} with --text on several files: serve the files that need embedding on their own")
+    out, roles = [], {name: value for name, value in options.items() if name in ROLE_OPTIONS}
+    for path in paths:
+        if embedded[path]:
+            dataset = _embedded_input(args, path, dict(options))
+            if len(paths) == 1 and dataset.media_root is not None:
+                roles.setdefault("media_root", str(dataset.media_root))
+            path = str(dataset.to_parquet(Path(folder) / f"{Path(path).stem or 'data'}.parquet"))
+        out.append(path)
+    return out, roles
+
+
+def _embedded_input(args: argparse.Namespace, path: str | None, options: dict[str, Any]):
+    """The Dataset of ``path``: loaded as is, or, for a table without an embedding, with its
+    --text (or --image) column embedded first (see :func:`projector.embedding.load_embedded`)."""
+    if path is None:
+        return _load(path, options)
+    from projector.embedding import load_embedded
+
+    return load_embedded(path, **_embedding_options(args), **options)
+
+
 def _info(args: argparse.Namespace) -> int:
     dataset = _load(args.path, load_options(args))
     info = dataset.info(check_media=not args.no_media_check)
@@ -237,7 +347,7 @@ def _project(args: argparse.Namespace) -> int:
         raise ProjectorError(f"-o {args.output}: project writes Parquet; name the output with a .parquet suffix")
     if isinstance(args.vector, list) and len(args.vector) > 1:
         raise ProjectorError("project takes one --vector column")
-    dataset = _load(args.path, load_options(args))
+    dataset = _embedded_input(args, args.path, load_options(args))
     options = _method_options(args)
     column = options.pop("column", None)
     progress = None if args.quiet else tqdm_callback()
@@ -270,8 +380,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
 
     compute = {"device": args.device, "cache": not args.no_cache}
+    scratch = _scratch_folder()
+    paths, options = _embedded_paths(args, args.paths, options, scratch.name)
     sources = open_sources(
-        args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+        paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
         compute=compute, params=_method_options(args), report=report,
     )
     if all(isinstance(source, Failed) for source in sources):
@@ -281,6 +393,7 @@ def _serve(args: argparse.Namespace) -> int:
         prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
     )
     report("projector: stopped")
+    scratch.cleanup()
     if not stopped:  # a cancelled job is inside a step it cannot leave; do not wait for it
         sys.stdout.flush()
         sys.stderr.flush()
@@ -310,7 +423,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.overlays and args.x is not None:
         raise ProjectorError("--overlays need a computed map: leave out --x/--y")
     overlays = True if args.overlays == "all" else args.overlays
-    dataset = _load(args.path, load_options(args))
+    dataset = _embedded_input(args, args.path, load_options(args))
     projection = args.method
     if args.x is None:
         projection = dataset.project(args.method, device=args.device, cache=not args.no_cache, **options)

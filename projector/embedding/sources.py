@@ -13,10 +13,12 @@ from projector.embedding.choose import ModelSpec
 from projector.errors import SchemaError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from projector.dataset import Dataset
     from projector.progress import ProgressCallback
 
-__all__ = ["load_embedded"]
+__all__ = ["embed_file", "load_embedded", "needs_embedding"]
 
 
 def load_embedded(
@@ -35,11 +37,52 @@ def load_embedded(
     Raises :class:`~projector.errors.SchemaError` saying to name a text column when there is
     neither an embedding nor a ``text=``/``image=`` to embed.
     """
+    from projector.dataset import Dataset
+
+    table, hints, name, notes = _read(source, options)
+    if not _has_embedding(table, hints):
+        if hints.get("text") is None and hints.get("image") is None:
+            raise SchemaError(
+                f"{name}: no embedding column among {', '.join(map(repr, table.column_names))}; "
+                "pass --text COL (text=COL) to embed a text column with a local model, or --vector COL to name the embedding"
+            )
+        embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
+        table, added = _embedded(table, hints, "embedding", False, embedding)
+        notes += added
+    return Dataset.from_table(table, source=name, notes=notes, **hints)
+
+
+def embed_file(
+    source: str | os.PathLike,
+    *,
+    column: str = "embedding",
+    overwrite: bool = False,
+    model: ModelSpec = None,
+    device: str = "auto",
+    batch_size: int = 64,
+    cache: bool = True,
+    progress: "ProgressCallback | None" = None,
+    **options: Any,
+) -> "pa.Table":
+    """The table in file ``source`` (read as :func:`projector.load` reads it, ``options``
+    included) plus ``column``, the embedding of its ``text`` (or ``image``) column: what
+    ``projector embed`` writes. The file need not hold an embedding already."""
+    table, hints, _, _ = _read(source, options)
+    embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
+    return _embedded(table, hints, column, overwrite, embedding)[0]
+
+
+def needs_embedding(source: str | os.PathLike, **options: Any) -> bool:
+    """Whether file ``source`` (read with ``options``) holds no embedding column, so
+    :func:`load_embedded` would embed it."""
+    table, hints, _, _ = _read(source, options)
+    return not _has_embedding(table, hints)
+
+
+def _read(source: str | os.PathLike, options: dict[str, Any]) -> tuple["pa.Table", dict[str, Any], str, list[str]]:
+    """(table, roles and format hints, source name, notes) of a file, before any Dataset is built."""
     from pathlib import Path
 
-    from projector.dataset import Dataset
-    from projector.embedding.record import read_embedding_record
-    from projector.embedding.table import embed_table
     from projector.loaders import ROLE_OPTIONS, _load_path
 
     roles = {name: options.pop(name) for name in ROLE_OPTIONS if name in options}
@@ -47,20 +90,17 @@ def load_embedded(
     hints = {**loaded.hints, **roles}
     if "media_root" not in roles and loaded.media_root is not None:
         hints["media_root"] = loaded.media_root
-    table, notes = loaded.table, list(loaded.notes)
-    if not _has_embedding(table, hints):
-        text, image = _first(hints.get("text")), _first(hints.get("image"))
-        if text is None and image is None:
-            raise SchemaError(
-                f"{loaded.source}: no embedding column among {', '.join(map(repr, table.column_names))}; "
-                "pass --text COL (text=COL) to embed a text column with a local model, or --vector COL to name the embedding"
-            )
-        table = embed_table(
-            table, text=text, image=image, model=model, device=device, batch_size=batch_size,
-            media_root=hints.get("media_root"), cache=cache, progress=progress,
-        )
-        notes += read_embedding_record(table.schema, "embedding").get("notes", [])
-    return Dataset.from_table(table, source=loaded.source, notes=notes, **hints)
+    return loaded.table, hints, loaded.source, list(loaded.notes)
+
+
+def _embedded(table: "pa.Table", hints: dict[str, Any], column: str, overwrite: bool, embedding: dict[str, Any]) -> tuple["pa.Table", list[str]]:
+    """``table`` with ``column`` embedded from the hinted text/image column, and its notes."""
+    from projector.embedding.record import read_embedding_record
+    from projector.embedding.table import embed_table
+
+    text, image = _first(hints.get("text")), _first(hints.get("image"))
+    table = embed_table(table, text=text, image=image, column=column, overwrite=overwrite, media_root=hints.get("media_root"), **embedding)
+    return table, list(read_embedding_record(table.schema, column).get("notes", []))
 
 
 def _first(names: Any) -> str | None:
