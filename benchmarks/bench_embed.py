@@ -64,7 +64,7 @@ def main() -> None:
     import pyarrow as pa
 
     from projector.cache import Cache
-    from projector.embedding import embed_table, load_text_model
+    from projector.embedding import embed_table, load_text_model, read_embedding_record
 
     warnings.filterwarnings("ignore", message=".*longer than the model's limit")  # said once below instead
     texts = _texts(args.rows)
@@ -75,8 +75,11 @@ def main() -> None:
     def direct() -> None:
         st.encode(texts, batch_size=args.batch_size, convert_to_numpy=True, show_progress_bar=False)
 
+    notes: list[str] = []
+
     def ours() -> None:
-        embed_table(table, text="text", model=model, batch_size=args.batch_size, cache=False)
+        out = embed_table(table, text="text", model=model, batch_size=args.batch_size, cache=False)
+        notes[:] = read_embedding_record(out.schema, "embedding")["notes"]
 
     st.encode(texts[: args.batch_size], batch_size=args.batch_size, show_progress_bar=False)  # warm up: first calls allocate
     timings: dict[str, list[float]] = {"sentence-transformers encode": [], "projector embed_table": []}
@@ -103,6 +106,7 @@ def main() -> None:
     for row in rows:
         print(f"| {row['run']} | {row['best_s']:.2f} | {row['texts_per_s']:,.0f} |")
     print(f"projector / direct: {ratio:.3f}x (target <= 1.2x)")
+    print(*(f"note: {note}" for note in notes), sep="\n")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"rows": args.rows, "batch_size": args.batch_size, "repeat": args.repeat, "device": args.device, "ratio": round(ratio, 3)}

@@ -1,7 +1,9 @@
 """The ``projector`` command: a thin layer that gathers options and calls the library.
 
 Library errors become a one-line message and exit code 2 here, in one place. Nothing heavy is
-imported until a command runs, so ``projector --help`` answers at once.
+imported until a command runs, so ``projector --help`` answers at once. The module is past
+the ~450-line guide because every command's flags sit beside its handler (argparse reads them
+as one table); each handler only gathers options, and the work is in the library.
 """
 
 from __future__ import annotations
@@ -290,30 +292,13 @@ def _scratch_folder():
 
 
 def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str) -> tuple[list[str], dict[str, Any]]:
-    """serve opens files itself: each table without an embedding is embedded first (terminal
-    progress, cached) and handed over as Parquet in ``folder``, with the roles that apply to it."""
-    from pathlib import Path
-
-    from projector.embedding import needs_embedding
-    from projector.loaders import ROLE_OPTIONS
-
+    """serve opens files itself: with --text/--image, the tables without an embedding are
+    embedded first (terminal progress, cached) and handed over as Parquet files in ``folder``."""
     if not paths or (options.get("text") is None and options.get("image") is None):
         return paths, options
-    embedded = {path: needs_embedding(path, **options) for path in paths}
-    if not any(embedded.values()):
-        return paths, options
-    formats = sorted(name for name in options if name not in ROLE_OPTIONS)
-    if formats and not all(embedded.values()):
-        raise ProjectorError(f"--{formats[0].replace('_', '-')} with --text on several files: serve the files that need embedding on their own")
-    out, roles = [], {name: value for name, value in options.items() if name in ROLE_OPTIONS}
-    for path in paths:
-        if embedded[path]:
-            dataset = _embedded_input(args, path, dict(options))
-            if len(paths) == 1 and dataset.media_root is not None:
-                roles.setdefault("media_root", str(dataset.media_root))
-            path = str(dataset.to_parquet(Path(folder) / f"{Path(path).stem or 'data'}.parquet"))
-        out.append(path)
-    return out, roles
+    from projector.embedding import embed_files
+
+    return embed_files(paths, folder, **_embedding_options(args), **options)
 
 
 def _embedded_input(args: argparse.Namespace, path: str | None, options: dict[str, Any]):

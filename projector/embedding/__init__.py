@@ -10,7 +10,7 @@ from projector.embedding.choose import EmbeddingModel, load_model
 from projector.embedding.clip import ClipModel, load_image_model
 from projector.embedding.models import DEFAULT_TEXT_MODEL, EmbeddingModelError, ModelInfo, TextModel, load_text_model
 from projector.embedding.record import read_embedding_record, read_model_info, with_model_info
-from projector.embedding.sources import embed_file, load_embedded, needs_embedding
+from projector.embedding.sources import embed_file, embed_files, load_embedded, needs_embedding
 from projector.embedding.table import embed_table
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ModelInfo",
     "TextModel",
     "embed_file",
+    "embed_files",
     "embed_table",
     "load_embedded",
     "load_image_model",

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from projector.device import resolve_device
-from projector.embedding.models import EmbeddingModelError, ModelInfo, folder_revision, model_folder
+from projector.embedding.models import EmbeddingModelError, ModelInfo, folder_revision, model_folder, quiet_loading
 from projector.errors import MissingDependencyError
 from projector.progress import ProgressCallback, Reporter
 
@@ -119,8 +119,9 @@ def load_image_model(model: str | os.PathLike, *, device: str = "auto") -> ClipM
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub; never ask it
     target = resolve_device(device)
     try:
-        loaded = CLIPModel.from_pretrained(str(folder), local_files_only=True).to(target).eval()
-        processor = CLIPProcessor.from_pretrained(str(folder), local_files_only=True)
+        with quiet_loading():
+            loaded = CLIPModel.from_pretrained(str(folder), local_files_only=True).to(target).eval()
+            processor = CLIPProcessor.from_pretrained(str(folder), local_files_only=True)
     except Exception as error:  # a half-written folder, a missing tokenizer or processor
         raise EmbeddingModelError(f"could not load a CLIP model from {str(folder)!r}: {error}") from None
     config = loaded.config

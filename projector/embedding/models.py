@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -91,6 +92,24 @@ def model_folder(model: str | os.PathLike | None) -> tuple[str, Path]:
     return folder.name, folder.resolve()
 
 
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No "Loading weights" bar from transformers while a model loads: projector reports its
+    own progress (the library's switch is global, so it is put back as it was)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def folder_revision(folder: Path) -> str:
     """A content hash of the files that define a model (weights, configs, vocabularies)."""
     digest = hashlib.sha256()
@@ -150,7 +169,8 @@ def load_text_model(model: str | os.PathLike | None = None, *, device: str = "au
         raise MissingDependencyError(f"embedding texts needs sentence-transformers: {_EXTRA}") from None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub; never ask it
     try:
-        loaded = SentenceTransformer(str(folder), device=resolve_device(device), local_files_only=True)
+        with quiet_loading():
+            loaded = SentenceTransformer(str(folder), device=resolve_device(device), local_files_only=True)
     except Exception as error:  # a folder that is not a sentence-transformers model
         raise EmbeddingModelError(f"could not load a sentence-transformers model from {str(folder)!r}: {error}") from None
     normalized = any(type(module).__name__ == "Normalize" for module in loaded)

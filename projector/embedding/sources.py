@@ -7,10 +7,10 @@ a table that already has an embedding loads exactly as :func:`projector.load` lo
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from projector.embedding.choose import ModelSpec
-from projector.errors import SchemaError
+from projector.errors import ProjectorError, SchemaError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.progress import ProgressCallback
 
-__all__ = ["embed_file", "load_embedded", "needs_embedding"]
+__all__ = ["embed_file", "embed_files", "load_embedded", "needs_embedding"]
 
 
 def load_embedded(
@@ -70,6 +70,46 @@ def embed_file(
     table, hints, _, _ = _read(source, options)
     embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
     return _embedded(table, hints, column, overwrite, embedding)[0]
+
+
+def embed_files(
+    paths: Sequence[str],
+    folder: str | os.PathLike,
+    *,
+    model: ModelSpec = None,
+    device: str = "auto",
+    batch_size: int = 64,
+    cache: bool = True,
+    progress: "ProgressCallback | None" = None,
+    **options: Any,
+) -> tuple[list[str], dict[str, Any]]:
+    """``(paths, options)`` to load instead of ``paths`` read with ``options``: each file
+    without an embedding is embedded (:func:`load_embedded`) and written as Parquet into
+    ``folder`` (roles included), and the options keep only what applies to the new files.
+
+    For a reader that opens paths itself (``projector serve``). Format options (``encoding=``
+    ...) cannot apply to both a CSV and the Parquet written for another: mixing raises.
+    """
+    from pathlib import Path
+
+    from projector.loaders import ROLE_OPTIONS
+
+    embedded = {path: needs_embedding(path, **options) for path in paths}
+    if not any(embedded.values()):
+        return list(paths), options
+    formats = sorted(name for name in options if name not in ROLE_OPTIONS)
+    if formats and not all(embedded.values()):
+        raise ProjectorError(f"{formats[0]}= cannot apply to files with and without an embedding at once: embed and serve them apart")
+    out, roles = [], {name: value for name, value in options.items() if name in ROLE_OPTIONS}
+    embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
+    for path in paths:
+        if embedded[path]:
+            dataset = load_embedded(path, **embedding, **options)
+            if len(paths) == 1 and dataset.media_root is not None:
+                roles.setdefault("media_root", str(dataset.media_root))  # media paths stay relative to the original file
+            path = str(dataset.to_parquet(Path(folder) / f"{Path(path).stem or 'data'}.parquet"))
+        out.append(path)
+    return out, roles
 
 
 def needs_embedding(source: str | os.PathLike, **options: Any) -> bool:
