@@ -48,9 +48,10 @@ def test_embed_writes_the_table_with_the_model_in_its_metadata(texts_csv, tmp_pa
     assert read_model_info(pq.read_table(out).schema, "vec").revision == info.revision
 
 
-def test_embed_with_a_local_folder_model(texts_csv, clip_folder, tmp_path, private_cache):
+def test_embed_with_a_local_folder_model(texts_csv, clip_folder, tmp_path, private_cache, capfd):
     out = tmp_path / "out.parquet"
     assert main(["embed", str(texts_csv), "--text", "text", "--model", str(clip_folder), "--batch-size", "2", "-o", str(out), "--quiet"]) == 0
+    assert "Loading weights" not in capfd.readouterr().err  # the library's own loading bar is kept quiet
     record = read_embedding_record(pq.read_table(out).schema, "embedding")
     assert (record["name"], record["kind"], record["dim"], record["input"]) == ("tiny-clip", "clip", 8, {"text": "text"})
 
@@ -87,6 +88,24 @@ def test_serve_embeds_a_table_without_vectors_and_serves_it(texts_csv, clip_fold
     assert store.name == "texts" and store.dataset.vector_columns == ("embedding",) and store.dataset.num_rows == len(TEXTS)
     assert "text" in store.dataset.roles.texts and store.map_keys == ["PCA of embedding"]
     store.close()
+
+
+@pytest.mark.filterwarnings("ignore:.*longer than the model's limit")  # the tiny CLIP reads 16 tokens
+def test_embed_files_hands_over_parquet_only_for_tables_without_vectors(texts_csv, clip_folder, tmp_path, private_cache):
+    import numpy as np
+
+    from projector.embedding import embed_files
+
+    vectors = tmp_path / "vectors.parquet"
+    projector.Dataset.from_arrays(np.eye(4, dtype=np.float32), {"text": ["a", "b", "c", "d"]}).to_parquet(vectors)
+    assert embed_files([str(vectors)], tmp_path / "out", text="text") == ([str(vectors)], {"text": "text"})  # as given
+    (tmp_path / "out").mkdir()
+    paths, options = embed_files([str(texts_csv), str(vectors)], tmp_path / "out", model=clip_folder, text="text")
+    assert paths == [str(tmp_path / "out" / "texts.parquet"), str(vectors)] and options == {"text": "text"}
+    assert projector.load(paths[0], **options).vector_columns == ("embedding",)
+    (tmp_path / "one").mkdir()
+    paths, options = embed_files([str(texts_csv)], tmp_path / "one", model=clip_folder, text="text", encoding="utf-8")
+    assert "encoding" not in options and options["media_root"] == str(texts_csv.parent)  # CSV options stay with the CSV
 
 
 @pytest.mark.parametrize(

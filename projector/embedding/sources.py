@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any, Sequence
 
 from projector.embedding.choose import ModelSpec
-from projector.errors import ProjectorError, SchemaError
+from projector.errors import SchemaError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -88,7 +88,8 @@ def embed_files(
     ``folder`` (roles included), and the options keep only what applies to the new files.
 
     For a reader that opens paths itself (``projector serve``). Format options (``encoding=``
-    ...) cannot apply to both a CSV and the Parquet written for another: mixing raises.
+    ...) are dropped once any file is embedded: they fit one format, so the files together can
+    only be read with them when all are of that format, and then all were embedded.
     """
     from pathlib import Path
 
@@ -97,9 +98,6 @@ def embed_files(
     embedded = {path: needs_embedding(path, **options) for path in paths}
     if not any(embedded.values()):
         return list(paths), options
-    formats = sorted(name for name in options if name not in ROLE_OPTIONS)
-    if formats and not all(embedded.values()):
-        raise ProjectorError(f"{formats[0]}= cannot apply to files with and without an embedding at once: embed and serve them apart")
     out, roles = [], {name: value for name, value in options.items() if name in ROLE_OPTIONS}
     embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
     for path in paths:
