@@ -209,8 +209,8 @@ def _add_serve_command(commands: Any) -> None:
 def _add_cache_commands(commands: Any) -> None:
     cache = commands.add_parser(
         "cache",
-        help="show or empty the cache of projections and kNN graphs",
-        description="The on-disk cache of projections and kNN graphs ($PROJECTOR_CACHE_DIR moves it).",
+        help="show or empty the cache of projections, kNN graphs and embeddings",
+        description="The on-disk cache of projections, kNN graphs and embeddings ($PROJECTOR_CACHE_DIR moves it).",
     )
     actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     info = actions.add_parser("info", help="where the cache is; entries and bytes per kind")
