@@ -284,13 +284,6 @@ def _embedding_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "device": args.device, "batch_size": args.batch_size, "cache": not args.no_cache, "progress": progress}
 
 
-def _scratch_folder():
-    """A temporary folder that lives as long as the command (serve hands embedded tables over in it)."""
-    import tempfile
-
-    return tempfile.TemporaryDirectory(prefix="projector-embedded-")
-
-
 def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str) -> tuple[list[str], dict[str, Any]]:
     """serve opens files itself: with --text/--image, the tables without an embedding are
     embedded first (terminal progress, cached) and handed over as Parquet files in ``folder``."""
@@ -349,6 +342,8 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import tempfile
+
     from projector.app import open_sources
     from projector.app.server import serve, url_prefix
 
@@ -365,7 +360,7 @@ def _serve(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
 
     compute = {"device": args.device, "cache": not args.no_cache}
-    scratch = _scratch_folder()
+    scratch = tempfile.TemporaryDirectory(prefix="projector-embedded-")  # lives while serving: embedded tables go here
     paths, options = _embedded_paths(args, args.paths, options, scratch.name)
     sources = open_sources(
         paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
