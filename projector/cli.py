@@ -342,7 +342,10 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import shutil
     import tempfile
+    import uuid
+    from pathlib import Path
 
     from projector.app import open_sources
     from projector.app.server import serve, url_prefix
@@ -360,20 +363,22 @@ def _serve(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
 
     compute = {"device": args.device, "cache": not args.no_cache}
-    scratch = tempfile.TemporaryDirectory(prefix="projector-embedded-")  # lives while serving: embedded tables go here
-    paths, options = _embedded_paths(args, args.paths, options, scratch.name)
-    sources = open_sources(
-        paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
-        compute=compute, params=_method_options(args), report=report,
-    )
-    if all(isinstance(source, Failed) for source in sources):
-        return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
-    stopped = serve(
-        sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
-        prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
-    )
+    scratch = Path(tempfile.gettempdir()) / f"projector-embedded-{os.getpid()}-{uuid.uuid4().hex[:12]}"  # made if needed
+    try:
+        paths, options = _embedded_paths(args, args.paths, options, str(scratch))
+        sources = open_sources(
+            paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+            compute=compute, params=_method_options(args), report=report,
+        )
+        if all(isinstance(source, Failed) for source in sources):
+            return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
+        stopped = serve(
+            sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
+            prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     report("projector: stopped")
-    scratch.cleanup()
     if not stopped:  # a cancelled job is inside a step it cannot leave; do not wait for it
         sys.stdout.flush()
         sys.stderr.flush()

@@ -87,6 +87,8 @@ def test_serve_embeds_a_table_without_vectors_and_serves_it(texts_csv, clip_fold
     [store] = served
     assert store.name == "texts" and store.dataset.vector_columns == ("embedding",) and store.dataset.num_rows == len(TEXTS)
     assert "text" in store.dataset.roles.texts and store.map_keys == ["PCA of embedding"]
+    handed_over = Path(store.dataset.source)
+    assert handed_over.name == "texts.parquet" and not handed_over.parent.exists()  # removed when serving stops
     store.close()
 
 

@@ -85,7 +85,8 @@ def embed_files(
 ) -> tuple[list[str], dict[str, Any]]:
     """``(paths, options)`` to load instead of ``paths`` read with ``options``: each file
     without an embedding is embedded (:func:`load_embedded`) and written as Parquet into
-    ``folder`` (roles included), and the options keep only what applies to the new files.
+    ``folder`` (created then, if need be; roles included), and the options keep only what
+    applies to the new files.
 
     For a reader that opens paths itself (``projector serve``). Format options (``encoding=``
     ...) are dropped once any file is embedded: they fit one format, so the files together can
@@ -98,6 +99,7 @@ def embed_files(
     embedded = {path: needs_embedding(path, **options) for path in paths}
     if not any(embedded.values()):
         return list(paths), options
+    Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)  # made only when something is embedded
     out, roles = [], {name: value for name, value in options.items() if name in ROLE_OPTIONS}
     embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
     for path in paths:
