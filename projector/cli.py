@@ -1,7 +1,9 @@
 """The ``projector`` command: a thin layer that gathers options and calls the library.
 
 Library errors become a one-line message and exit code 2 here, in one place. Nothing heavy is
-imported until a command runs, so ``projector --help`` answers at once.
+imported until a command runs, so ``projector --help`` answers at once. The module is past
+the ~450-line guide because every command's flags sit beside its handler (argparse reads them
+as one table); each handler only gathers options, and the work is in the library.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve_command(commands)
     _add_export_command(commands)
     _add_search_command(commands)
+    _add_embed_command(commands)
     return parser
 
 
@@ -112,8 +115,39 @@ def _end_map_command(parser: argparse.ArgumentParser, handler: Any) -> None:
     """What every command that maps data ends with: how the map is computed, how the data is
     loaded, and the function that runs it."""
     _add_projection_options(parser)
+    _add_embedding_options(parser)
     _add_load_options(parser)
     parser.set_defaults(handler=handler)
+
+
+def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
+    """How a table WITHOUT an embedding is embedded first (its --text column, or --image)."""
+    group = parser.add_argument_group("embedding (for a table without an embedding column: --text COL embeds it)")
+    group.add_argument("--model", metavar="NAME_OR_PATH", help="local sentence-transformers or CLIP folder (default: the packaged all-MiniLM-L6-v2)")
+    group.add_argument("--batch-size", type=int, default=64, metavar="N", help="texts or images per model call (default 64)")
+
+
+def _add_embed_command(commands: Any) -> None:
+    embed = commands.add_parser(
+        "embed",
+        help="embed a text (or image) column with a local model and write the table with an 'embedding' column",
+        description=(
+            "Embed the --text column (or the --image column, with a CLIP --model) of PATH with a local model and "
+            "write the input table plus a fixed_size_list<float32> embedding column to Parquet, with the model's name, "
+            "revision, dimension and normalisation in the schema metadata. Never downloads a model; results are "
+            "cached by content and model, so a second run is instant."
+        ),
+    )
+    embed.add_argument("path", metavar="PATH", help="file or folder to load")
+    embed.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="where to write the table")
+    embed.add_argument("--column", default="embedding", metavar="NAME", help="name of the new column (default embedding)")
+    embed.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="default: auto (CUDA when available)")
+    embed.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    embed.add_argument("--quiet", action="store_true", help="no progress bar")
+    embed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _add_embedding_options(embed)
+    _add_load_options(embed)
+    embed.set_defaults(handler=_embed)
 
 
 def _add_export_command(commands: Any) -> None:
@@ -196,8 +230,8 @@ def _add_search_command(commands: Any) -> None:
 def _add_cache_commands(commands: Any) -> None:
     cache = commands.add_parser(
         "cache",
-        help="show or empty the cache of projections and kNN graphs",
-        description="The on-disk cache of projections and kNN graphs ($PROJECTOR_CACHE_DIR moves it).",
+        help="show or empty the cache of projections, kNN graphs and embeddings",
+        description="The on-disk cache of projections, kNN graphs and embeddings ($PROJECTOR_CACHE_DIR moves it).",
     )
     actions = cache.add_subparsers(dest="cache_command", metavar="ACTION", required=True)
     info = actions.add_parser("info", help="where the cache is; entries and bytes per kind")
@@ -237,6 +271,60 @@ def load_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _embed(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from projector._io import write_atomically
+    from projector.embedding import embed_file, read_embedding_record
+
+    started = time.perf_counter()
+    if Path(args.output).suffix.lower() != ".parquet":
+        raise ProjectorError(f"-o {args.output}: embed writes Parquet; name the output with a .parquet suffix")
+    if Path(args.output).exists() and not args.overwrite:
+        raise ProjectorError(f"{args.output} exists; pass --overwrite to replace it")
+    table = embed_file(args.path, column=args.column, **_embedding_options(args), **load_options(args))
+    write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
+    record = read_embedding_record(table.schema, args.column)
+    print(
+        f"wrote {args.output}: {table.num_rows:,} rows, column {args.column!r} ({record['dim']}-d, {record['name']} "
+        f"revision {record['revision']}) in {time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _embedding_options(args: argparse.Namespace) -> dict[str, Any]:
+    """How to embed a table that needs it: model, device, batch size, cache, terminal progress."""
+    from projector.progress import tqdm_callback
+
+    if args.batch_size < 1:
+        raise ProjectorError(f"--batch-size {args.batch_size}: must be at least 1")
+    progress = None if getattr(args, "quiet", False) else tqdm_callback()
+    return {"model": args.model, "device": args.device, "batch_size": args.batch_size, "cache": not args.no_cache, "progress": progress}
+
+
+def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str) -> tuple[list[str], dict[str, Any]]:
+    """serve opens files itself: with --text/--image, the tables without an embedding are
+    embedded first (terminal progress, cached) and handed over as Parquet files in ``folder``."""
+    if not paths or (options.get("text") is None and options.get("image") is None):
+        return paths, options
+    from projector.embedding import embed_files
+
+    return embed_files(paths, folder, **_embedding_options(args), **options)
+
+
+def _embedded_input(args: argparse.Namespace, path: str | None, options: dict[str, Any]):
+    """The Dataset of ``path``: loaded as is, or, for a table without an embedding, with its
+    --text (or --image) column embedded first (see :func:`projector.embedding.load_embedded`)."""
+    if path is None:
+        return _load(path, options)
+    from projector.embedding import load_embedded
+
+    return load_embedded(path, **_embedding_options(args), **options)
+
+
 def _info(args: argparse.Namespace) -> int:
     dataset = _load(args.path, load_options(args))
     info = dataset.info(check_media=not args.no_media_check)
@@ -258,7 +346,7 @@ def _project(args: argparse.Namespace) -> int:
         raise ProjectorError(f"-o {args.output}: project writes Parquet; name the output with a .parquet suffix")
     if isinstance(args.vector, list) and len(args.vector) > 1:
         raise ProjectorError("project takes one --vector column")
-    dataset = _load(args.path, load_options(args))
+    dataset = _embedded_input(args, args.path, load_options(args))
     options = _method_options(args)
     column = options.pop("column", None)
     progress = None if args.quiet else tqdm_callback()
@@ -275,6 +363,11 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+    import uuid
+    from pathlib import Path
+
     from projector.app import open_sources
     from projector.app.server import serve, url_prefix
 
@@ -291,16 +384,21 @@ def _serve(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
 
     compute = {"device": args.device, "cache": not args.no_cache}
-    sources = open_sources(
-        args.paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
-        compute=compute, params=_method_options(args), report=report,
-    )
-    if all(isinstance(source, Failed) for source in sources):
-        return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
-    stopped = serve(
-        sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
-        prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
-    )
+    scratch = Path(tempfile.gettempdir()) / f"projector-embedded-{os.getpid()}-{uuid.uuid4().hex[:12]}"  # made if needed
+    try:
+        paths, options = _embedded_paths(args, args.paths, options, str(scratch))
+        sources = open_sources(
+            paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+            compute=compute, params=_method_options(args), report=report,
+        )
+        if all(isinstance(source, Failed) for source in sources):
+            return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
+        stopped = serve(
+            sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
+            prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     report("projector: stopped")
     if not stopped:  # a cancelled job is inside a step it cannot leave; do not wait for it
         sys.stdout.flush()
@@ -335,7 +433,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.mislabels and suffix not in (".html", ".htm"):
         raise ProjectorError(f"--mislabels adds a table to an HTML report; -o {args.output} is an image: write report.html")
     overlays = _overlays_spec(args.overlays, args.contours_by)
-    dataset = _load(args.path, load_options(args))
+    dataset = _embedded_input(args, args.path, load_options(args))
     projection = args.method
     if args.x is None:
         projection = dataset.project(args.method, device=args.device, cache=not args.no_cache, **options)

@@ -320,6 +320,34 @@ class Dataset:
 
         return project(self, method, **options)
 
+    def embed(
+        self,
+        text: str | None = None,
+        image: str | None = None,
+        *,
+        model: Any = None,
+        device: str = "auto",
+        batch_size: int = 64,
+        column: str = "embedding",
+        overwrite: bool = False,
+        cache: Any = True,
+        progress: "ProgressCallback | None" = None,
+    ) -> "Dataset":
+        """A new Dataset with ``column`` added: the ``text`` (or ``image``) column embedded by a
+        local ``model`` (None: the packaged all-MiniLM-L6-v2). This one is left as it was.
+
+        See :func:`projector.embedding.embed_table` for every option, the cache and what
+        happens to missing texts and broken images.
+        """
+        from projector.embedding import embed_table
+
+        table = embed_table(
+            self.table, text=text, image=image, model=model, device=device, batch_size=batch_size,
+            column=column, overwrite=overwrite, media_root=self.media_root, cache=cache, progress=progress,
+        )
+        vectors = [*self.roles.vectors, *([] if column in self.roles.vectors else [column])]
+        return Dataset.from_table(table, vector=vectors, media_root=self.media_root, source=self.source, notes=self.notes)
+
     def clusters(self, projection: "Projection", **options: Any) -> "Clusters":
         """Clusters of ``projection``'s rows, each named in its members' words; see
         :func:`projector.clusters.cluster` and :class:`~projector.clusters.ClusterParams` for

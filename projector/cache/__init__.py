@@ -1,4 +1,4 @@
-"""The on-disk cache for projections and kNN graphs.
+"""The on-disk cache for projections, kNN graphs and embeddings.
 
 An entry is keyed by what it was computed from: the content hash of the embedding (dtype, shape
 and bytes), the kind of result, its parameters and the library versions that made it::
@@ -11,6 +11,9 @@ and bytes), the kind of result, its parameters and the library versions that mad
     if hit is None:
         cache.put(key, {"indices": idx, "distances": dist}, {"k": 15, "metric": "cosine"})
 
+Embeddings of texts or images (kind ``"embedding"``) are keyed by :func:`values_hash` of the
+inputs instead, with the model's revision in the parameters.
+
 The package is split by job: keys and the content hash (:mod:`projector.cache._keys`), the file
 format of one entry (:mod:`projector.cache._format`) and the folder of entries
 (:mod:`projector.cache._folder`); import the names from ``projector.cache``.
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from projector.cache._folder import CACHE_DIR_ENV, Cache, CacheInfo, KindUsage, default_root, format_bytes
 from projector.cache._format import FORMAT_VERSION, CacheEntry
-from projector.cache._keys import CacheKeyError, cache_key, content_hash
+from projector.cache._keys import CacheKeyError, cache_key, content_hash, values_hash
 
 __all__ = [
     "Cache",
@@ -30,6 +33,7 @@ __all__ = [
     "KindUsage",
     "cache_key",
     "content_hash",
+    "values_hash",
     "CACHE_DIR_ENV",
     "FORMAT_VERSION",
 ]

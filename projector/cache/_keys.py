@@ -19,7 +19,7 @@ import math
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from projector.device import usable_cpus
 from projector.errors import ProjectorError
@@ -27,9 +27,10 @@ from projector.errors import ProjectorError
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["content_hash", "cache_key", "CacheKeyError"]
+__all__ = ["content_hash", "values_hash", "cache_key", "CacheKeyError"]
 
 _HASH_VERSION = "projector-content-sha256-tree-v1"
+_VALUES_VERSION = b"projector-values-sha256-v1"
 _KEY_VERSION = "projector-cache-key-v1"
 _LEAF_BYTES = 1 << 22  # part of the hash's definition: changing it changes every hash
 _KIND = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
@@ -75,6 +76,23 @@ def content_hash(matrix: "np.ndarray") -> str:
     root = hashlib.sha256(header.encode())
     root.update(b"".join(digests))
     return root.hexdigest()
+
+
+def values_hash(values: "Iterable[str | bytes | None]") -> str:
+    """Hex SHA-256 of a sequence of texts or byte strings (an embedding's input), in order.
+
+    Each value is length-prefixed and tagged by type, so ``["ab", "c"]``, ``["a", "bc"]``,
+    ``[b"ab", "c"]`` and ``[None, ""]`` all hash differently.
+    """
+    digest = hashlib.sha256(_VALUES_VERSION)
+    for value in values:
+        if value is None:
+            digest.update(b"n")
+            continue
+        data, tag = (value.encode("utf-8", "surrogatepass"), b"s") if isinstance(value, str) else (bytes(value), b"b")
+        digest.update(tag + len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def cache_key(kind: str, data_hash: str, params: Mapping[str, Any], versions: Mapping[str, str]) -> str:

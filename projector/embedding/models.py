@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -91,6 +92,24 @@ def model_folder(model: str | os.PathLike | None) -> tuple[str, Path]:
     return folder.name, folder.resolve()
 
 
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No "Loading weights" bar from transformers while a model loads: projector reports its
+    own progress (the library's switch is global, so it is put back as it was)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 def folder_revision(folder: Path) -> str:
     """A content hash of the files that define a model (weights, configs, vocabularies)."""
     digest = hashlib.sha256()
@@ -111,17 +130,23 @@ class TextModel:
         self.info = info
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: ProgressCallback | None = None) -> np.ndarray:
-        """(N, dim) float32 embeddings of ``texts``, in order; None/missing texts embed as ""."""
+        """(N, dim) float32 embeddings of ``texts``, in order; None/missing texts embed as "".
+
+        Texts go to the model longest first, as sentence-transformers' own ``encode`` orders
+        them, so each batch pads to similar lengths and the work matches one direct call's
+        while progress is reported batch by batch.
+        """
         report = Reporter(progress)
         texts = ["" if text is None else str(text) for text in texts]
+        order = np.argsort([-len(text) for text in texts], kind="stable")
         out = np.empty((len(texts), self.info.dim), dtype=np.float32)
         report("embedding texts", 0, len(texts))
         for start in range(0, len(texts), batch_size):
-            batch = texts[start : start + batch_size]
-            out[start : start + len(batch)] = self._model.encode(
-                batch, batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+            rows = order[start : start + batch_size]
+            out[rows] = self._model.encode(
+                [texts[row] for row in rows], batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
             )
-            report("embedding texts", start + len(batch), len(texts))
+            report("embedding texts", start + len(rows), len(texts))
         return out
 
     def count_truncated(self, texts: Sequence[str]) -> int:
@@ -130,7 +155,7 @@ class TextModel:
         if not limit or not texts:
             return 0
         tokenizer = self._model.tokenizer
-        lengths = tokenizer(["" if text is None else str(text) for text in texts], add_special_tokens=True, truncation=False)["input_ids"]
+        lengths = tokenizer(["" if text is None else str(text) for text in texts], add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
         return int(sum(len(ids) > limit for ids in lengths))
 
 
@@ -144,7 +169,8 @@ def load_text_model(model: str | os.PathLike | None = None, *, device: str = "au
         raise MissingDependencyError(f"embedding texts needs sentence-transformers: {_EXTRA}") from None
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder needs no hub; never ask it
     try:
-        loaded = SentenceTransformer(str(folder), device=resolve_device(device), local_files_only=True)
+        with quiet_loading():
+            loaded = SentenceTransformer(str(folder), device=resolve_device(device), local_files_only=True)
     except Exception as error:  # a folder that is not a sentence-transformers model
         raise EmbeddingModelError(f"could not load a sentence-transformers model from {str(folder)!r}: {error}") from None
     normalized = any(type(module).__name__ == "Normalize" for module in loaded)

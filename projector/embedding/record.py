@@ -7,16 +7,16 @@ file embeds its query with the same model, and a cache or a user can tell two em
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 from projector.embedding.models import EmbeddingModelError, ModelInfo
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["MODELS_KEY", "read_model_info", "with_model_info"]
+__all__ = ["MODELS_KEY", "read_embedding_record", "read_model_info", "with_model_info"]
 
-MODELS_KEY = b"projector.embedding_models"  # JSON: {column name: ModelInfo fields}
+MODELS_KEY = b"projector.embedding_models"  # JSON: {column name: ModelInfo fields + what embed_table adds}
 
 
 def _records(schema: "pa.Schema") -> dict[str, dict]:
@@ -36,10 +36,17 @@ def read_model_info(schema: "pa.Schema", column: str) -> ModelInfo | None:
     return None if record is None else ModelInfo.from_json(json.dumps(record))
 
 
-def with_model_info(table: "pa.Table", column: str, info: ModelInfo) -> "pa.Table":
-    """``table`` with ``info`` recorded as the model of ``column`` (other records kept)."""
+def read_embedding_record(schema: "pa.Schema", column: str) -> dict[str, Any]:
+    """Everything recorded for ``column``: the model's fields plus what embedding it noted
+    (``input``: the column embedded, ``notes``: truncated texts, placeholders); {} if none."""
+    return dict(_records(schema).get(column) or {})
+
+
+def with_model_info(table: "pa.Table", column: str, info: ModelInfo, extra: Mapping[str, Any] | None = None) -> "pa.Table":
+    """``table`` with ``info`` recorded as the model of ``column`` (other records kept);
+    ``extra`` (JSON-ready, e.g. ``{"notes": [...]}``) is kept beside the model's fields."""
     records = _records(table.schema)
-    records[column] = json.loads(info.to_json())
+    records[column] = {**dict(extra or {}), **json.loads(info.to_json())}
     metadata = dict(table.schema.metadata or {})
     metadata[MODELS_KEY] = json.dumps(records, sort_keys=True).encode()
     return table.replace_schema_metadata(metadata)
