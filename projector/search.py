@@ -2,7 +2,8 @@
 looked up in that column's shared neighbour index, in the ORIGINAL space (never on a map).
 
 Which model embeds the query (:func:`query_model`): the one named by ``model=``, else the one
-recorded with the column when projector embedded it (:func:`projector.embedding.read_model_info`).
+recorded with the column (a CLIP model embeds a text query for a column of images, so
+"a photo of a dog" finds dogs) when projector embedded it (:func:`projector.embedding.read_model_info`).
 A query embedded by another model than the rows is meaningless, so a dimension mismatch is an
 error, and a different model of the same size is a warning. The model is loaded once per
 dataset and kept (:meth:`projector._derived.Derived.model`): the next query costs milliseconds.
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from projector.dataset import Dataset
-    from projector.embedding import ModelInfo, TextModel
+    from projector.embedding import EmbeddingModel, ModelInfo
 
 __all__ = ["SCORE_COLUMN", "query_model", "embed_queries", "search_rows", "search"]
 
@@ -34,7 +35,7 @@ SCORE_COLUMN = "score"  # "search_score" when the data already has a column name
 _METRIC = "cosine"  # the score is a cosine similarity, so the search is in cosine
 
 
-def query_model(dataset: "Dataset", column: str | None = None, model: str | os.PathLike | None = None, *, device: str = "auto") -> "TextModel":
+def query_model(dataset: "Dataset", column: str | None = None, model: str | os.PathLike | None = None, *, device: str = "auto") -> "EmbeddingModel":
     """The model that embeds text queries for ``column`` (default: the first embedding).
 
     ``model`` (a local sentence-transformers folder, or ``"all-MiniLM-L6-v2"``, the packaged
@@ -51,11 +52,6 @@ def query_model(dataset: "Dataset", column: str | None = None, model: str | os.P
         raise SchemaError(
             f"{name!r} has no record of the model that made it (it was embedded outside projector); "
             "pass model= (--model) naming that model: a local sentence-transformers folder, or 'all-MiniLM-L6-v2'"
-        )
-    if model is None and recorded.kind != "text":
-        raise SchemaError(
-            f"{name!r} was embedded by the {recorded.kind} model {recorded.name!r}; projector embeds text "
-            "queries with sentence-transformers models only so far: pass model= naming a text model of the same space"
         )
     loaded = _load(dataset, model if model is not None else _recorded_folder(recorded, name), device)
     if loaded.info.dim != dim:
@@ -126,9 +122,11 @@ def _recorded_folder(recorded: "ModelInfo", column: str) -> str:
     )
 
 
-def _load(dataset: "Dataset", model: str | os.PathLike, device: str) -> "TextModel":
-    """The model, loaded once per dataset, folder and device and kept on the dataset."""
-    from projector.embedding.models import load_text_model, model_folder
+def _load(dataset: "Dataset", model: str | os.PathLike, device: str) -> "EmbeddingModel":
+    """The model, loaded once per dataset, folder and device and kept on the dataset: a
+    sentence-transformers model, or a CLIP model (whose text tower embeds queries for images)."""
+    from projector.embedding.choose import load_model
+    from projector.embedding.models import model_folder
 
     _, folder = model_folder(model)
-    return dataset._derived.model(("text", str(folder), device), lambda: load_text_model(model, device=device))
+    return dataset._derived.model(("text", str(folder), device), lambda: load_model(model, device=device))

@@ -269,3 +269,17 @@ def test_values_hash_tells_inputs_apart():
 
     hashes = {values_hash(v) for v in (["ab", "c"], ["a", "bc"], [b"ab", "c"], [None, ""], ["", None], [""], [])}
     assert len(hashes) == 7 and values_hash(["ab", "c"]) == values_hash(iter(["ab", "c"]))
+
+
+def test_images_embedded_by_clip_are_searched_by_text_through_its_text_tower(clip, clip_folder):
+    """A CLIP-embedded image column records its model, so a text query is embedded by the same
+    model's text tower and scored against the images (cosine), best first."""
+    colors = [(255, 0, 0), (0, 0, 255), (0, 255, 0), (250, 10, 10), (10, 10, 250)]
+    table = pa.table({"image": pa.array([png(color) for color in colors], pa.binary()), "name": ["red", "blue", "green", "red 2", "blue 2"]})
+    ds = projector.Dataset.from_table(embed_table(table, image="image", model=clip_folder, cache=False))
+    found = ds.search("a red square", k=5)
+    query = clip.encode_texts(["a red square"])[0]
+    images = clip.encode_images([png(color) for color in colors])
+    expected = images @ query
+    assert found.column("name").to_pylist() == [table.column("name")[i].as_py() for i in np.argsort(-expected, kind="stable")]
+    np.testing.assert_allclose(found.column("score").to_numpy(), np.sort(expected)[::-1], atol=1e-4)

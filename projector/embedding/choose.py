@@ -54,4 +54,4 @@ def load_model(model: Any = None, *, device: str = "auto", images: bool = False)
     choice = choose_model(model, images=images)
     if choice.kind == "clip":
         return load_image_model(choice.folder, device=device)
-    return load_text_model(None if model is None else choice.folder, device=device)
+    return load_text_model(model, device=device)  # by the name given: the default keeps its name
