@@ -2,9 +2,11 @@
 
 As umap-learn's ``UMAP.transform`` does it: each new row's membership to its ``n_neighbors``
 nearest fitted rows (the fuzzy weights of :mod:`projector.reduce._fuzzy`), a start at the
-weighted mean of those rows in the map, then a third of the fit's epochs (100 up to 10,000
-fitted rows, else 30) at a quarter of its learning rate in which only the new rows move:
-pulled along their edges, pushed from randomly sampled fitted rows. New rows never interact
+weighted mean of those rows in the map, then half the fit's epochs (250 up to 10,000 fitted
+rows, else 100; umap-learn runs a third, which on the real-text fixture keeps 0.356 of the
+placed rows' 10 nearest neighbours against 0.372 for half) at a quarter of its learning rate,
+in which only the new rows move: pulled along their edges, pushed from randomly sampled fitted
+rows. New rows never interact
 with each other, so each epoch is a handful of array operations over the M x k edges, in
 numpy: no numba compile, no torch needed.
 """
@@ -34,8 +36,8 @@ def umap_place(coords: np.ndarray, rows: np.ndarray, distances: np.ndarray, para
     """Coordinates (M, dims) of new rows whose nearest fitted rows are ``rows`` (M, k) at ``distances``."""
     weights = membership(distances, int(params.get("n_neighbors", 15)))
     start = _weighted_start(coords, rows, weights)
-    fitted_epochs = params.get("n_epochs")
-    n_epochs = int(fitted_epochs) // 3 if fitted_epochs else (100 if len(coords) <= 10_000 else 30)
+    fitted_epochs = params.get("n_epochs") or (500 if len(coords) <= 10_000 else 200)  # as the fit chose
+    n_epochs = int(fitted_epochs) // 2
     a, b = find_ab(float(params.get("spread", 1.0)), float(params.get("min_dist", 0.1)))
     return _optimize(
         start, coords, rows, weights, a=a, b=b, n_epochs=max(1, n_epochs),
