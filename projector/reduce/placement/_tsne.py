@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from projector.device import usable_cpus
-from projector.progress import Cancelled, Reporter
+from projector.progress import Reporter
+from projector.reduce.tsne import progress_callback
 
 __all__ = ["tsne_place", "TSNE_PLACE_PERPLEXITY"]
 
@@ -48,18 +49,7 @@ def tsne_place(coords: np.ndarray, rows: np.ndarray, distances: np.ndarray, perp
         n_jobs=usable_cpus(), random_state=seed,
     )
     start = _weighted_start(np.asarray(reference), rows, P)
-    cancelled: list[Cancelled] = []
-    done = [0]
-
-    def callback(iteration, error, embedding):  # openTSNE's callback: True stops the run
-        done[0] += _EVERY
-        try:
-            report("tsne placement", min(done[0], _N_ITER), _N_ITER)
-        except Cancelled as exc:
-            cancelled.append(exc)
-            return True
-        return False
-
+    callback, cancelled = progress_callback(report, "tsne placement", _N_ITER, every=_EVERY)
     partial = PartialTSNEEmbedding(start, reference, P, **reference.gradient_descent_params)
     partial = partial.optimize(
         n_iter=_N_ITER, learning_rate=_LEARNING_RATE, exaggeration=_EXAGGERATION, momentum=_MOMENTUM,
