@@ -267,7 +267,7 @@ def _project(args: argparse.Namespace) -> int:
 
 def _place_into(args: argparse.Namespace, started: float) -> int:
     """``project NEW --into EXISTING``: NEW's rows placed into EXISTING's map (see
-    :mod:`projector.reduce.placement.table`)."""
+    :mod:`projector.reduce.placed_table`)."""
     import time
 
     import pyarrow.parquet as pq
@@ -275,7 +275,7 @@ def _place_into(args: argparse.Namespace, started: float) -> int:
     import projector
     from projector._io import write_atomically
     from projector.progress import tqdm_callback
-    from projector.reduce.placement.table import describe, placed_table
+    from projector.reduce.placed_table import describe, placed_table
 
     given = [flag for flag, value in (
         ("--method", args.method != "auto"), ("--dims", args.dims is not None), ("--param", bool(args.param)),

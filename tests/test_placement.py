@@ -20,7 +20,7 @@ from projector.cli import main
 from projector.errors import ProjectorError, SchemaError, VectorError
 from projector.progress import Cancelled
 from projector.projection import Projection
-from projector.reduce.placement.table import PLACED_COLUMN, placed_table
+from projector.reduce.placed_table import PLACED_COLUMN, placed_table
 
 N_FIT, N_NEW, D, K = 360, 40, 32, 10
 

@@ -3,10 +3,14 @@
 - **PCA** is exact: new rows are projected onto the fitted mean and components.
 - **t-SNE** follows openTSNE's ``prepare_partial`` / ``PartialTSNEEmbedding.optimize``: each new
   row starts at the affinity-weighted mean of its nearest fitted rows in the map, then only the
-  new rows move, attracted by their neighbours and repelled by the fixed map.
+  new rows move, attracted by their neighbours and repelled by the fixed map
+  (:mod:`projector.reduce._placement_tsne`).
 - **UMAP** follows umap-learn's ``UMAP.transform``: the same start, then only the new rows move
-  under UMAP's objective against the fixed map (see :mod:`._umap`). umap-learn's own transform
-  needs the fitted ``UMAP`` object, which projector never keeps (its UMAP may run in torch).
+  under UMAP's objective against the fixed map (:mod:`projector.reduce._placement_umap`).
+  umap-learn's own transform needs the fitted ``UMAP`` object, which projector never keeps (its
+  UMAP may run in torch).
+
+:mod:`projector.reduce.placed_table` writes placed rows as a table (``project --into``).
 
 The neighbours of new rows in the original space come from the fitted dataset's exact
 :meth:`~projector.dataset.Dataset.index`, the index every other neighbour query uses. A new row
@@ -158,13 +162,13 @@ def _neighbour_place(projection: "Projection", dataset: "Dataset", matrix: np.nd
     coords = np.ascontiguousarray(projection.coords, dtype=np.float32)
     n = len(coords)
     if projection.method == "umap":
-        from projector.reduce.placement._umap import umap_place
+        from projector.reduce._placement_umap import umap_place
 
         k = min(n, int(params.get("n_neighbors", 15)))
         rows, distances = _neighbours(dataset, projection.column, metric, matrix, k, report)
         placed = umap_place(coords, rows, distances, params, report=report)
     else:
-        from projector.reduce.placement._tsne import TSNE_PLACE_PERPLEXITY, tsne_place
+        from projector.reduce._placement_tsne import TSNE_PLACE_PERPLEXITY, tsne_place
 
         perplexity = min(TSNE_PLACE_PERPLEXITY, float(params.get("perplexity", 30.0)))
         k = min(n, max(2, int(3 * perplexity)))
