@@ -174,6 +174,13 @@ def test_placed_table_marks_the_new_rows(data, maps, fitted):
     assert both.num_rows == N_FIT + N_NEW
     assert both.column(PLACED_COLUMN).to_pylist() == [False] * N_FIT + [True] * N_NEW
     np.testing.assert_array_equal(both.column("tsne_x").to_numpy()[:N_FIT], maps["tsne"].coords[:, 0])
+    renamed = projector.Dataset.from_arrays(new, name="vec")
+    with pytest.raises(SchemaError, match=r"no embedding column 'embedding'.*--vector"):
+        placed_table(saved, renamed)
+    np.testing.assert_allclose(
+        np.column_stack([placed_table(saved, renamed, column="vec").column(f"tsne_{axis}").to_numpy() for axis in "xy"]),
+        np.column_stack([out.column(f"tsne_{axis}").to_numpy() for axis in "xy"]), atol=1e-4,
+    )
 
 
 def _write(path, vectors: np.ndarray, **columns) -> None:
