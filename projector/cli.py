@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, Sequence
 
 from projector._version import __version__
@@ -70,10 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
             "Compute a map of one embedding column and write the input table plus the coordinate "
             "columns (METHOD_x, METHOD_y[, METHOD_z]; pca_1..pca_K past 3 PCA components) and "
             "METHOD_knn_preserved to Parquet, with method, parameters, device, timings, quality and "
-            "library versions in the schema metadata."
+            "library versions in the schema metadata. With --into, place PATH's rows into the map "
+            "of an earlier project output instead: OUT holds PATH's rows with coordinates in that "
+            "map's frame (the same column names) and placed=true (with --combined, the earlier "
+            "rows first, placed=false)."
         ),
     )
     project.add_argument("path", metavar="PATH", help="file or folder to load")
+    project.add_argument(
+        "--into", metavar="EXISTING.parquet",
+        help="an earlier `projector project` output: place PATH's rows into its map instead of computing a new one",
+    )
+    project.add_argument("--combined", action="store_true", help="with --into: write EXISTING's rows too, before PATH's")
     project.add_argument("-o", "--output", required=True, metavar="OUT.parquet", help="where to write the table")
     project.add_argument("--method", choices=METHOD_CHOICES, default="auto", help=METHOD_HELP)
     project.add_argument("--dims", type=int, help="dimensions of the map (2 or 3; any number for pca)")
@@ -273,7 +282,6 @@ def load_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _embed(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
     import pyarrow.parquet as pq
 
@@ -334,7 +342,6 @@ def _info(args: argparse.Namespace) -> int:
 
 def _project(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
     import pyarrow.parquet as pq
 
@@ -346,6 +353,10 @@ def _project(args: argparse.Namespace) -> int:
         raise ProjectorError(f"-o {args.output}: project writes Parquet; name the output with a .parquet suffix")
     if isinstance(args.vector, list) and len(args.vector) > 1:
         raise ProjectorError("project takes one --vector column")
+    if args.into is not None:
+        return _place_into(args, started)
+    if args.combined:
+        raise ProjectorError("--combined goes with --into EXISTING.parquet; leave it out to compute a new map")
     dataset = _embedded_input(args, args.path, load_options(args))
     options = _method_options(args)
     column = options.pop("column", None)
@@ -362,11 +373,51 @@ def _project(args: argparse.Namespace) -> int:
     return 0
 
 
+def _place_into(args: argparse.Namespace, started: float) -> int:
+    """``project NEW --into EXISTING``: NEW's rows placed into EXISTING's map (see
+    :mod:`projector.reduce.placed_table`)."""
+    import time
+
+    import pyarrow.parquet as pq
+
+    import projector
+    from projector._io import write_atomically
+    from projector.progress import tqdm_callback
+    from projector.reduce.placed_table import describe, placed_table
+
+    given = [flag for flag, value in (
+        ("--method", args.method != "auto"), ("--dims", args.dims is not None), ("--param", bool(args.param)),
+        ("--metric", args.metric is not None), ("--seed", args.seed is not None), ("--clusters", args.clusters),
+    ) if value]
+    if given:
+        raise ProjectorError(
+            f"{given[0]} with --into: placed rows take the map of {args.into} as it was made; leave {given[0]} out"
+        )
+    existing = projector.load(args.into)
+    vector = args.vector[0] if isinstance(args.vector, list) else args.vector
+    if args.model is None:  # texts of NEW are embedded by the model that made the map's vectors
+        from projector.embedding import read_model_info
+
+        recorded = read_model_info(existing.table.schema, vector or existing.vector_columns[0])
+        args.model = None if recorded is None else recorded.path if Path(recorded.path).is_dir() else recorded.name
+    new = _embedded_input(args, args.path, load_options(args))
+    table = placed_table(existing, new, column=vector, combined=args.combined, progress=None if args.quiet else tqdm_callback())
+    write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
+    info = describe(table)
+    print(
+        f"wrote {args.output}: {info['rows']:,} rows of {args.path} placed into the {info['method']} map of {args.into}"
+        f"{f' after its {len(existing):,} rows' if args.combined else ''}; placement {info['seconds']:.1f} s, "
+        f"total {time.perf_counter() - started:.1f} s"
+    )
+    if info.get("exact_copies"):
+        print(f"note: {info['exact_copies']:,} rows repeat a mapped row's vector exactly and sit on that row")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
     import uuid
-    from pathlib import Path
 
     from projector.app import open_sources
     from projector.app.server import serve, url_prefix
@@ -409,7 +460,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     import time
-    from pathlib import Path
 
     from projector.cache import format_bytes
 

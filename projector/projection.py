@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from projector.errors import ProjectorError
+
 if TYPE_CHECKING:
     from projector.clusters import Clusters
+    from projector.dataset import Dataset
+    from projector.progress import ProgressCallback
     from projector.quality import Quality
 
 __all__ = ["Projection", "PROVENANCE_KEY", "coordinate_names"]
@@ -42,6 +46,11 @@ class Projection:
         quality: trustworthiness, k-NN preservation (mean and per point), label accuracy.
         provenance: device, backend, timings, library versions, data hash, notes.
         clusters: the map's clusters once computed (``projection.with_clusters(ds.clusters(projection))``).
+        fitted: the dataset the map was computed from, so that :meth:`transform` can place new
+            rows; held by reference, never pickled or saved (a saved map gets it back through
+            :meth:`from_saved`).
+        model: what PCA fitted (``mean`` (D,), ``components`` (dims, D)), for :meth:`transform`;
+            empty for other methods, and for a PCA from the cache or a file (refitted on demand).
     """
 
     coords: np.ndarray
@@ -51,6 +60,54 @@ class Projection:
     quality: "Quality | None" = None
     provenance: dict[str, Any] = field(default_factory=dict)
     clusters: "Clusters | None" = None
+    fitted: "Dataset | None" = field(default=None, repr=False, compare=False)
+    model: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_saved(cls, dataset: "Dataset") -> "Projection":
+        """The map saved in ``dataset``'s table (a ``projector project`` output or ``to_table``),
+        fitted to that dataset so that :meth:`transform` can place new rows in it."""
+        metadata = (dataset.table.schema.metadata or {}).get(PROVENANCE_KEY)
+        where = f"{dataset.source}: " if dataset.source else ""
+        if metadata is None:
+            raise ProjectorError(
+                f"{where}no saved map in this table (no {PROVENANCE_KEY.decode()!r} schema metadata); "
+                "pass the output of `projector project` or of Projection.to_table"
+            )
+        meta = json.loads(metadata)
+        missing = [name for name in meta["columns"] if name not in dataset.column_names]
+        if missing:
+            raise ProjectorError(f"{where}the map's coordinate column {missing[0]!r} is missing; columns: {dataset.column_names}")
+        coords = np.column_stack([dataset.table.column(name).to_numpy() for name in meta["columns"]]).astype(np.float32)
+        skip = ("method", "column", "columns", "params", "quality", "clusters")
+        provenance = {key: value for key, value in meta.items() if key not in skip}
+        return cls(coords, meta["method"], meta["column"], dict(meta["params"]), None, provenance, fitted=dataset)
+
+    def transform(
+        self,
+        new: Any,
+        *,
+        dataset: "Dataset | None" = None,
+        progress: "ProgressCallback | list[ProgressCallback] | None" = None,
+    ) -> np.ndarray:
+        """Coordinates (M, dims) of new rows in this map's frame, the fitted rows held where they are.
+
+        ``new`` is an (M, D) array, or a Dataset or Arrow table with this map's embedding
+        column. PCA projects exactly onto the fitted components; t-SNE and UMAP start each new
+        row among its nearest fitted rows (found in the original space by the fitted dataset's
+        index) and optimise only the new rows against the fixed map (see
+        :mod:`projector.reduce.placement`). A new row repeating a fitted row's vector lands on
+        that row. ``dataset`` is the data the map was fitted on: needed only when this
+        projection does not hold it (loaded from a file or unpickled) and is not PCA.
+        """
+        from projector.reduce.placement import place
+
+        coords, _ = place(self, new, dataset if dataset is not None else self.fitted, progress=progress)
+        return coords
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the fitted dataset (its whole table): ``transform(new, dataset=...)`` then."""
+        return {**self.__dict__, "fitted": None}
 
     def with_clusters(self, clusters: "Clusters") -> "Projection":
         """This projection with ``clusters`` attached: ``to_table`` then writes ``cluster`` and ``cluster_label``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
@@ -110,7 +110,7 @@ def project(
         coords = np.zeros((n, max(2, d)), dtype=np.float32)
         coords[:, :d] = matrix
         note = f"{d}-dimensional data shown as is; pass method='pca', 'umap' or 'tsne' to compute a map"
-        return Projection(coords, "identity", name, {}, None, {"notes": [note], "device": "cpu"})
+        return Projection(coords, "identity", name, {}, None, {"notes": [note], "device": "cpu"}, fitted=dataset)
     if method == "custom":  # custom axes: positions along chosen directions, no graph, nothing to cache
         if knn is not None:
             raise ParameterError("knn= feeds UMAP and t-SNE; custom axes read the vectors only: leave knn out")
@@ -143,7 +143,8 @@ def project(
         key = cache_key(f"projection-{method}", data_hash, keyed, _versions(method, runtime))
         hit = store.get(key)
         if hit is not None:
-            return _scored(dataset, _from_cache(hit, method, name, params), quality, store, report)
+            cached = replace(_from_cache(hit, method, name, params), fitted=dataset)
+            return _scored(dataset, cached, quality, store, report)
     if cache_only:
         return None
 
@@ -154,7 +155,9 @@ def project(
     else:
         coords = _neighbour_map(run, matrix, given)
     run.seconds["total"] = time.perf_counter() - started
-    projection = Projection(coords.astype(np.float32), method, name, params.to_dict(), None, run.provenance)
+    projection = Projection(
+        coords.astype(np.float32), method, name, params.to_dict(), None, run.provenance, fitted=dataset, model=run.model
+    )
     if store is not None and key is not None:
         _to_cache(store, key, projection)
     return _scored(dataset, projection, quality, store, report)
@@ -174,6 +177,7 @@ class _Run:
     seconds: dict[str, float] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    model: dict[str, np.ndarray] = field(default_factory=dict)  # what transform needs: PCA's mean, components
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -188,6 +192,7 @@ class _Run:
 def _pca_map(run: _Run, matrix: np.ndarray) -> np.ndarray:
     _duplicates(run, matrix)
     result = _pca(run, matrix, run.params.dims)
+    run.model = {"mean": result.mean, "components": result.components}
     run.provenance["explained_variance_ratio"] = result.explained_variance_ratio.tolist()
     run.provenance["backend"] = "torch" if run.runtime == "cuda" else "numpy"
     return result.coords
@@ -234,8 +239,6 @@ def _scored(dataset, projection, quality, store, report):
     """The projection with the quality of its drawn axes (see :mod:`projector.reduce.scoring`)."""
     if not quality:
         return projection
-    from dataclasses import replace
-
     from projector.reduce.scoring import map_quality
 
     t = time.perf_counter()

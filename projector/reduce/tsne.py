@@ -14,7 +14,7 @@ import numpy as np
 from projector.device import usable_cpus
 from projector.progress import Cancelled, Reporter
 
-__all__ = ["tsne_layout", "tsne_affinities"]
+__all__ = ["tsne_layout", "tsne_affinities", "progress_callback"]
 
 
 def tsne_affinities(indices: np.ndarray, distances: np.ndarray, *, perplexity: float, seed: int):
@@ -65,23 +65,31 @@ def tsne_layout(
     return coords
 
 
-def _barnes_hut(affinities, start, *, learning_rate, n_iter, early_exaggeration, early_exaggeration_iter, seed, report):
-    """openTSNE's own optimisation with Barnes-Hut gradients on the CPUs this process may use."""
-    from openTSNE import TSNEEmbedding
-
-    total = early_exaggeration_iter + n_iter
+def progress_callback(report: Reporter, stage: str, total: int, *, every: int):
+    """An openTSNE callback (called every ``every`` iterations) that reports ``stage`` progress,
+    and the list that holds the :class:`Cancelled` when a listener stopped the run (openTSNE
+    only hears True and stops; the caller raises it afterwards)."""
     done = [0]
     cancelled: list[Cancelled] = []
 
     def callback(iteration, error, embedding):  # openTSNE's callback: return True to stop
-        done[0] += 50
+        done[0] += every
         try:
-            report("tsne layout", min(done[0], total), total)
+            report(stage, min(done[0], total), total)
         except Cancelled as exc:
             cancelled.append(exc)
             return True
         return False
 
+    return callback, cancelled
+
+
+def _barnes_hut(affinities, start, *, learning_rate, n_iter, early_exaggeration, early_exaggeration_iter, seed, report):
+    """openTSNE's own optimisation with Barnes-Hut gradients on the CPUs this process may use."""
+    from openTSNE import TSNEEmbedding
+
+    total = early_exaggeration_iter + n_iter
+    callback, cancelled = progress_callback(report, "tsne layout", total, every=50)
     embedding = TSNEEmbedding(
         start,
         affinities,

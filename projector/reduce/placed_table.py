@@ -1,0 +1,84 @@
+"""New rows placed into a saved map, as a table: what ``projector project NEW --into OUT`` writes.
+
+The output holds the new rows with the map's coordinate columns (the same names as the saved
+map's, so both tables draw in one frame) and a boolean ``placed`` column, true for them. With
+``combined=True`` the saved map's own rows come first, ``placed`` false, so one file holds the
+map and its newcomers (colour by ``placed`` to see them). The schema metadata is the saved
+map's provenance plus a ``placement`` entry: rows, neighbours, exact copies, seconds, source.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
+
+from projector.errors import ProjectorError, SchemaError
+from projector.progress import ProgressCallback
+
+if TYPE_CHECKING:
+    from projector.dataset import Dataset
+
+__all__ = ["placed_table", "describe", "PLACED_COLUMN"]
+
+PLACED_COLUMN = "placed"
+
+
+def placed_table(
+    existing: "Dataset",
+    new: "Dataset",
+    *,
+    column: str | None = None,
+    combined: bool = False,
+    progress: ProgressCallback | list[ProgressCallback] | None = None,
+) -> pa.Table:
+    """``new``'s table with coordinates in the map saved in ``existing`` (and ``placed`` = true).
+
+    ``existing`` is a ``projector project`` output (coordinates, the embedding and the map's
+    provenance); ``column`` names ``new``'s embedding column when it is not called as the map's.
+    """
+    from projector.projection import PROVENANCE_KEY, Projection
+    from projector.reduce.placement import place
+
+    projection = Projection.from_saved(existing)
+    name = column or projection.column
+    if name not in new.roles.vectors:
+        raise SchemaError(
+            f"{new.source or 'the new rows'}: no embedding column {name!r} (the map's column); its embedding "
+            f"columns: {list(new.roles.vectors)}. Name the one to place with --vector COL"
+        )
+    coords, info = place(projection, new.vectors(name), existing, progress=progress)
+    info["into"] = existing.source
+    provenance = {**projection.provenance, "placement": info}
+    placed = Projection(coords, projection.method, projection.column, projection.params, None, provenance)
+    out = _with_flag(placed.to_table(new.table), True)
+    if not combined:
+        return out
+    before = _with_flag(existing.table, False)
+    try:
+        both = pa.concat_tables([before, out], promote_options="default")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ProjectorError(
+            f"combined output: the saved map's rows and the new rows have clashing columns ({exc}); "
+            "leave out --combined to write the new rows alone"
+        ) from exc
+    metadata = dict(before.schema.metadata or {})
+    metadata[PROVENANCE_KEY] = json.dumps({**json.loads(metadata[PROVENANCE_KEY]), "placement": info}, default=str).encode()
+    return both.replace_schema_metadata(metadata)
+
+
+def _with_flag(table: pa.Table, value: bool) -> pa.Table:
+    flag = pa.array(np.full(table.num_rows, value), pa.bool_())
+    if PLACED_COLUMN in table.column_names:
+        return table.set_column(table.column_names.index(PLACED_COLUMN), PLACED_COLUMN, flag)
+    return table.append_column(PLACED_COLUMN, flag)
+
+
+def describe(table: pa.Table) -> dict[str, Any]:
+    """The ``placement`` entry of a table ``placed_table`` wrote (empty if none)."""
+    from projector.projection import PROVENANCE_KEY
+
+    raw = (table.schema.metadata or {}).get(PROVENANCE_KEY)
+    return json.loads(raw).get("placement", {}) if raw else {}

@@ -1,0 +1,213 @@
+"""Placing new rows into an existing map: ``Projection.transform`` and ``project --into``.
+
+The data is a noisy helix turned into 32 dimensions, so every row has well-defined neighbours
+along the curve; one map per method is fitted once for the module (UMAP's first fit in a
+process is the slow one).
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import projector
+from projector.cli import main
+from projector.errors import ProjectorError, SchemaError, VectorError
+from projector.progress import Cancelled
+from projector.projection import Projection
+from projector.reduce.placed_table import PLACED_COLUMN, placed_table
+
+N_FIT, N_NEW, D, K = 360, 40, 32, 10
+
+
+def _helix(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.uniform(0, 4 * np.pi, n))
+    curve = np.column_stack([np.cos(t), np.sin(t), t / 3.0, np.zeros((n, D - 3))])
+    rotation, _ = np.linalg.qr(np.random.default_rng(99).normal(size=(D, D)))
+    return ((curve + rng.normal(scale=0.05, size=curve.shape)) @ rotation).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    everything = _helix(N_FIT + N_NEW, seed=0)
+    held = np.random.default_rng(1).choice(len(everything), N_NEW, replace=False)
+    kept = np.setdiff1d(np.arange(len(everything)), held)
+    return everything[kept], everything[held]
+
+
+@pytest.fixture(scope="module")
+def fitted(data) -> projector.Dataset:
+    return projector.Dataset.from_arrays(data[0])
+
+
+@pytest.fixture(scope="module")
+def maps(fitted) -> dict[str, Projection]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {method: fitted.project(method, cache=False, quality=False, metric="l2") if method != "pca"
+                else fitted.project("pca", cache=False, quality=False) for method in ("pca", "umap", "tsne")}
+
+
+def _overlap_with_original(fit: np.ndarray, new: np.ndarray, coords: np.ndarray, placed: np.ndarray) -> float:
+    """Mean share of each new row's K nearest fitted rows in the original space that are also
+    among its K nearest fitted rows in the map."""
+    original = np.argsort(((new[:, None] - fit[None]) ** 2).sum(-1), axis=1)[:, :K]
+    in_map = np.argsort(((placed[:, None] - coords[None]) ** 2).sum(-1), axis=1)[:, :K]
+    return float(np.mean([len(set(a) & set(b)) / K for a, b in zip(original, in_map)]))
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_placed_rows_land_among_their_original_neighbours(method, data, maps):
+    fit, new = data
+    projection = maps[method]
+    placed = projection.transform(new)
+    assert placed.shape == (N_NEW, 2) and placed.dtype == np.float32 and np.isfinite(placed).all()
+    overlap = _overlap_with_original(fit, new, projection.coords, placed)
+    assert overlap > 0.5, f"{method}: placed rows keep {overlap:.2f} of their neighbours; chance is {K / N_FIT:.2f}"
+
+
+@pytest.mark.parametrize("method", ["umap", "tsne"])
+def test_a_copy_of_a_fitted_row_lands_on_that_row(method, data, maps):
+    fit, _ = data
+    projection = maps[method]
+    rows = [0, 17, 200]
+    np.testing.assert_array_equal(projection.transform(fit[rows]), projection.coords[rows])
+
+
+def test_pca_transform_is_the_fitted_projection(data, maps, fitted):
+    fit, new = data
+    projection = maps["pca"]
+    np.testing.assert_allclose(projection.transform(fit), projection.coords, atol=1e-4)
+    mean, components = projection.model["mean"], projection.model["components"]
+    np.testing.assert_allclose(projection.transform(new), (new - mean) @ components.T, atol=1e-4)
+    saved = Projection.from_saved(projector.Dataset.from_table(projection.to_table(fitted.table)))
+    assert saved.model == {}  # a file holds no components: they are refitted from its rows
+    np.testing.assert_allclose(saved.transform(new), projection.transform(new), atol=1e-4)
+
+
+def test_identity_map_places_rows_as_they_are():
+    small = projector.Dataset.from_arrays(np.random.default_rng(0).normal(size=(20, 3)).astype(np.float32))
+    projection = small.project("auto", cache=False, quality=False)
+    new = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
+    np.testing.assert_array_equal(projection.transform(new), new)
+
+
+def test_new_rows_from_a_dataset_or_a_table(data, maps):
+    _, new = data
+    projection = maps["umap"]
+    expected = projection.transform(new)
+    as_dataset = projector.Dataset.from_arrays(new)
+    np.testing.assert_allclose(projection.transform(as_dataset), expected, atol=1e-6)
+    np.testing.assert_allclose(projection.transform(as_dataset.table), expected, atol=1e-6)
+
+
+def test_dimension_mismatch_names_both_dimensions(maps):
+    for projection in maps.values():
+        with pytest.raises(VectorError, match=r"D=7 .*fitted on D=32"):
+            projection.transform(np.zeros((3, 7), dtype=np.float32))
+
+
+def test_wrong_column_and_bad_rows_are_named(maps):
+    projection = maps["tsne"]
+    with pytest.raises(SchemaError, match=r"no column 'embedding'.*\['other'\]"):
+        projection.transform(pa.table({"other": [1.0, 2.0]}))
+    other = projector.Dataset.from_arrays(np.ones((5, D), np.float32), name="vec")
+    with pytest.raises(SchemaError, match=r"no embedding column 'embedding'.*\['vec'\]"):
+        projection.transform(other)
+    rows = np.zeros((3, D), np.float32)
+    rows[1, 4] = np.nan
+    with pytest.raises(VectorError, match="new row 1 has NaN"):
+        projection.transform(rows)
+    with pytest.raises(VectorError, match="no new rows"):
+        projection.transform(np.zeros((0, D), np.float32))
+
+
+def test_pickled_projection_is_light_and_asks_for_its_data(data, maps, fitted):
+    _, new = data
+    projection = maps["umap"]
+    restored = pickle.loads(pickle.dumps(projection))
+    assert restored.fitted is None and projection.fitted is fitted
+    assert len(pickle.dumps(projection)) < fitted.table.nbytes / 4
+    with pytest.raises(ProjectorError, match="pass dataset="):
+        restored.transform(new)
+    np.testing.assert_allclose(restored.transform(new, dataset=fitted), projection.transform(new), atol=1e-5)
+    with pytest.raises(ProjectorError, match="has 20 rows but the map has 360"):
+        restored.transform(new, dataset=projector.Dataset.from_arrays(np.ones((20, D), np.float32) + np.arange(20)[:, None]))
+    pca = pickle.loads(pickle.dumps(maps["pca"]))
+    np.testing.assert_allclose(pca.transform(new), maps["pca"].transform(new), atol=1e-5)  # components kept
+
+
+def test_progress_is_reported_and_can_cancel(data, maps):
+    _, new = data
+    seen = []
+    maps["umap"].transform(new, progress=seen.append)
+    assert any(event.stage == "umap placement" and event.done == event.total for event in seen)
+    with pytest.raises(Cancelled):
+        maps["tsne"].transform(new, progress=lambda event: event.stage == "tsne placement")
+
+
+def test_saved_map_places_rows_like_the_live_one(data, maps, fitted):
+    _, new = data
+    projection = maps["umap"]
+    saved = projector.Dataset.from_table(projection.to_table(fitted.table))
+    again = Projection.from_saved(saved)
+    assert again.method == "umap" and again.params == projection.params
+    np.testing.assert_allclose(again.transform(new), projection.transform(new), atol=1e-5)
+    with pytest.raises(ProjectorError, match="no saved map"):
+        Projection.from_saved(fitted)
+
+
+def test_placed_table_marks_the_new_rows(data, maps, fitted):
+    _, new = data
+    saved = projector.Dataset.from_table(maps["tsne"].to_table(fitted.table), source="map.parquet")
+    newcomers = projector.Dataset.from_arrays(new, {"note": [f"n{i}" for i in range(N_NEW)]})
+    out = placed_table(saved, newcomers)
+    assert out.num_rows == N_NEW and out.column(PLACED_COLUMN).to_pylist() == [True] * N_NEW
+    assert {"tsne_x", "tsne_y", "note"} <= set(out.column_names)
+    both = placed_table(saved, newcomers, combined=True)
+    assert both.num_rows == N_FIT + N_NEW
+    assert both.column(PLACED_COLUMN).to_pylist() == [False] * N_FIT + [True] * N_NEW
+    np.testing.assert_array_equal(both.column("tsne_x").to_numpy()[:N_FIT], maps["tsne"].coords[:, 0])
+    renamed = projector.Dataset.from_arrays(new, name="vec")
+    with pytest.raises(SchemaError, match=r"no embedding column 'embedding'.*--vector"):
+        placed_table(saved, renamed)
+    np.testing.assert_allclose(
+        np.column_stack([placed_table(saved, renamed, column="vec").column(f"tsne_{axis}").to_numpy() for axis in "xy"]),
+        np.column_stack([out.column(f"tsne_{axis}").to_numpy() for axis in "xy"]), atol=1e-4,
+    )
+
+
+def _write(path, vectors: np.ndarray, **columns) -> None:
+    flat = pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), vectors.shape[1])
+    pq.write_table(pa.table({"embedding": flat, **columns}), path)
+
+
+def test_cli_places_new_rows_into_an_earlier_output(tmp_path, data, capsys):
+    fit, new = data
+    _write(tmp_path / "fit.parquet", fit, label=[f"a{i % 4}" for i in range(N_FIT)])
+    _write(tmp_path / "new.parquet", new, label=["new"] * N_NEW)
+    existing, out = tmp_path / "map.parquet", tmp_path / "placed.parquet"
+    common = ["--no-cache", "--quiet"]
+    assert main(["project", str(tmp_path / "fit.parquet"), "-o", str(existing), "--method", "tsne", "--no-quality", *common]) == 0
+    into = ["project", str(tmp_path / "new.parquet"), "--into", str(existing), "-o", str(out), "--quiet"]
+    assert main(into) == 0
+    assert f"{N_NEW} rows of" in capsys.readouterr().out
+    table = pq.read_table(out)
+    assert table.num_rows == N_NEW and table.column(PLACED_COLUMN).to_pylist() == [True] * N_NEW
+    expected = Projection.from_saved(projector.load(existing)).transform(new)
+    placed = np.column_stack([table.column("tsne_x").to_numpy(), table.column("tsne_y").to_numpy()])
+    np.testing.assert_allclose(placed, expected, atol=1e-4)
+    assert main(into) == 2 and "exists" in capsys.readouterr().err  # never overwritten unasked
+    assert main([*into, "--overwrite", "--combined"]) == 0
+    assert pq.read_table(out).num_rows == N_FIT + N_NEW
+    assert main([*into, "--overwrite", "--method", "umap"]) == 2
+    assert "--method with --into" in capsys.readouterr().err
+    _write(tmp_path / "narrow.parquet", new[:, :8])
+    assert main(["project", str(tmp_path / "narrow.parquet"), "--into", str(existing), "-o", str(tmp_path / "x.parquet"), "--quiet"]) == 2
+    assert "D=8" in capsys.readouterr().err and not (tmp_path / "x.parquet").exists()
