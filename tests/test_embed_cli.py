@@ -138,3 +138,17 @@ def test_embed_is_documented_in_help():
     for name in ("project", "export", "serve", "embed"):
         text = commands[name].format_help()
         assert "--model" in text and "--batch-size" in text and "--text" in text
+
+
+def test_placing_texts_into_a_map_embeds_them_with_the_maps_own_model(texts_csv, clip_folder, tmp_path, capsys, private_cache):
+    """`project NEW.csv --text text --into MAP.parquet` needs no --model: NEW's texts are embedded
+    by the model recorded for the map's vectors (here a local CLIP folder, not the default)."""
+    mapped = tmp_path / "map.parquet"
+    assert main(["project", str(texts_csv), "--text", "text", "--model", str(clip_folder), "--method", "pca", "-o", str(mapped), "--quiet"]) == 0
+    placed = tmp_path / "placed.parquet"
+    assert main(["project", str(texts_csv), "--text", "text", "--into", str(mapped), "-o", str(placed), "--quiet"]) == 0
+    capsys.readouterr()
+    before, after = pq.read_table(mapped), pq.read_table(placed)
+    assert after.column("placed").to_pylist() == [True] * len(TEXTS)
+    for name in ("pca_x", "pca_y"):  # the same texts land where they were mapped (PCA places exactly)
+        assert after.column(name).to_pylist() == pytest.approx(before.column(name).to_pylist(), abs=1e-4)
