@@ -1,0 +1,57 @@
+"""``projector serve``: the app on 127.0.0.1, over files, a folder or the built-in demo."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from projector.cli._common import load_options, _check_demo_options
+from projector.cli.embed import _embedded_paths
+from projector.cli.maps import _method_options
+from projector.errors import ProjectorError
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+    import uuid
+
+    from projector.app import open_sources
+    from projector.app.server import serve, url_prefix
+
+    prefix = url_prefix(args.prefix)  # a bad one fails before any data is read
+    if args.sample is not None and args.sample < 1:
+        raise ProjectorError(f"--sample {args.sample}: must be at least 1")
+    if not 0 <= args.port <= 65535:
+        raise ProjectorError(f"--port {args.port}: must be in 0..65535")
+    options = load_options(args)
+    _check_demo_options(args.paths, options)
+    from projector.app.server import Failed
+
+    def report(line: str) -> None:
+        print(line, file=sys.stderr if line.startswith("projector: error:") else sys.stdout, flush=True)
+
+    compute = {"device": args.device, "cache": not args.no_cache}
+    scratch = Path(tempfile.gettempdir()) / f"projector-embedded-{os.getpid()}-{uuid.uuid4().hex[:12]}"  # made if needed
+    try:
+        paths, options = _embedded_paths(args, args.paths, options, str(scratch))
+        sources = open_sources(
+            paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+            compute=compute, params=_method_options(args), report=report,
+        )
+        if all(isinstance(source, Failed) for source in sources):
+            return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
+        stopped = serve(
+            sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
+            prefix=prefix, on_ready=lambda url: report(f"projector: serving at {url}"),
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    report("projector: stopped")
+    if not stopped:  # a cancelled job is inside a step it cannot leave; do not wait for it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return 0
