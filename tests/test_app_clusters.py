@@ -220,3 +220,19 @@ def _state(store, entry, **values):
     from projector.app.state import ViewState
 
     return ViewState(map_key=entry.key, num_rows=store.num_rows, **values)
+
+
+def test_a_selection_export_carries_the_shown_maps_clusters(session, store):
+    """The page's download of a cluster's rows holds `cluster` and `cluster_label` as drawn."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    found = session.overlays.result
+    biggest = found.table[0]
+    session.state.select(found.members(biggest.cluster))
+    session.selection.export_format.value = "parquet"
+    exported = pq.read_table(io.BytesIO(session.selection._export_file().getvalue()))
+    assert set(exported.column("cluster").to_pylist()) == {biggest.cluster}
+    assert set(exported.column("cluster_label").to_pylist()) == {found.clusters.names[biggest.cluster]}
+    assert exported.num_rows == biggest.size and "label" in exported.column_names

@@ -76,7 +76,7 @@ class Session:
         self.style = StyleControls(store, self.state, more_colors=self.overlays.color_columns)
         self.search = SearchView(store, self.state)
         self.filters = FilterView(store, self.state)
-        self.selection = SelectionView(store, self.state, self.links)
+        self.selection = SelectionView(store, self.state, self.links, extra_columns=self.overlays.export_columns)
         self.neighbors = NeighborsView(store, self.state, self.map, self.links)
         self.card = CardView(store, self.state, self.links)
         self.message = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", styles=_NOTE_STYLE)

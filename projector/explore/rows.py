@@ -175,10 +175,15 @@ class Rows:
         names = list(columns) if columns is not None else self.display_columns()
         return self.dataset.table.select(names).take(pa.array(rows) if rows.size else pa.array([], type=pa.int64()))
 
-    def export(self, rows: Sequence[int] | np.ndarray, fmt: str) -> bytes:
-        """The selected rows as a CSV, Parquet or JSONL file's bytes (all columns but raw bytes)."""
+    def export(self, rows: Sequence[int] | np.ndarray, fmt: str, extra: Mapping[str, pa.Array] | None = None) -> bytes:
+        """The selected rows as a CSV, Parquet or JSONL file's bytes (all columns but raw bytes),
+        plus ``extra`` columns (one value per dataset row) that the page derived, such as the
+        shown map's clusters."""
         check_choice("format", fmt, EXPORT_FORMATS)
         table = self.table(rows, self._exportable_columns(fmt))
+        taken = np.asarray(rows, dtype=np.int64)
+        for name, values in (extra or {}).items():
+            table = table.append_column(name, values.take(pa.array(taken, pa.int64())))
         sink = io.BytesIO()
         if fmt == "parquet":
             import pyarrow.parquet as pq

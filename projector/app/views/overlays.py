@@ -82,6 +82,18 @@ class OverlayView:
         """The colour-by name of the clusters drawn (none while there are none)."""
         return [self.result.column] if self.result is not None else []
 
+    def export_columns(self) -> dict:
+        """The drawn clusters as columns a selection export adds: ``cluster`` (int32, -1 for
+        none) and ``cluster_label``, suffixed ``_projector`` when the table has such a column."""
+        import pyarrow as pa
+
+        if self.result is None:
+            return {}
+        taken = set(self.store.dataset.column_names)
+        clusters = self.result.clusters
+        columns = {"cluster": pa.array(clusters.labels, pa.int32()), "cluster_label": pa.array(clusters.label_of(), pa.string())}
+        return {(name if name not in taken else f"{name}_projector"): values for name, values in columns.items()}
+
     def on_clusters(self, listener: Callable[["MapClusters | None"], None]) -> None:
         """Call ``listener(result)`` whenever the clusters shown change (None: none now)."""
         self._listeners.append(listener)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import panel as pn
@@ -83,9 +83,13 @@ class SelectionView:
     """Count, isolate, clear and export; the selected rows a page at a time, as a table and a
     media grid; a summary chart of a chosen column. :meth:`selected_table` gives the rows to Python."""
 
-    def __init__(self, store: "DataStore", state: "ViewState", links: Links | None = None) -> None:
+    def __init__(
+        self, store: "DataStore", state: "ViewState", links: Links | None = None,
+        extra_columns: "Callable[[], Mapping[str, pa.Array]] | None" = None,
+    ) -> None:
         self.store = store
         self.state = state
+        self.extra_columns = extra_columns  # columns the page derived (the map's clusters), exported too
         self.links = links or Links(store)
         self.count = pn.pane.HTML("", sizing_mode="stretch_width")
         self.isolate = pn.widgets.Toggle.from_param(state.param.isolate, name="Isolate", width=90)
@@ -147,4 +151,5 @@ class SelectionView:
         self.download.label = f"Download {self.state.selection.size:,} rows ({self.export_format.value})"
 
     def _export_file(self) -> io.BytesIO:
-        return io.BytesIO(self.store.rows.export(self.state.selection, self.export_format.value))
+        extra = self.extra_columns() if self.extra_columns is not None else None
+        return io.BytesIO(self.store.rows.export(self.state.selection, self.export_format.value, extra))
