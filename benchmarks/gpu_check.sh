@@ -21,6 +21,7 @@
 #    kNN graph 1M x 128 (GPU exact against CPU clustered), UMAP 1M x 128 (GPU only), t-SNE
 #    30k x 128 (torch's t-SNE sums all N^2 pairs each iteration: capped, and the table says so).
 #    UMAP and t-SNE maps are scored on all points (10-NN kept) and 2,000 of them (trustworthiness).
+#    Embedding 2,000 real texts with the packaged MiniLM (bench_embed.py; its own table in the log).
 # 5. Prints one table; writes it with the JSON under benchmarks/results/gpu_check/, and into
 #    $OUT (gpu_check.txt, gpu_check.json, gpu_check.log) when $OUT is set.
 #
@@ -259,6 +260,9 @@ step umap 150 "$UMAP_NOTE" \
     --json "$RESULTS/umap.json"
 step tsne 150 "$TSNE_NOTE" "${REDUCE[@]}" --data "blobs-${TSNE_ROWS}x128" --runner "projector tsne" "${DEVICES[@]}" \
     --score-max "$ROWS" --json "$RESULTS/tsne.json"
+
+step embed 90 "real-text docstrings, MiniLM; sentence-transformers encode beside projector's embed_table" \
+    "$PY" benchmarks/bench_embed.py --rows 2000 --batch-size 128 --repeat 1 --device "$DEVICE" --out "$RESULTS/embed.json"
 
 # -- 5. the table --------------------------------------------------------------------------------
 export GPU_CHECK_DEVICE=$DEVICE GPU_CHECK_RESULTS=$RESULTS GPU_CHECK_GPU=$GPU GPU_CHECK_TORCH=$TORCH GPU_CHECK_INSTALL=$INSTALL

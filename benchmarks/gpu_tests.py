@@ -103,3 +103,15 @@ def test_knn_graph_on_the_device_finds_the_exact_neighbours(device):
     assert hits.mean() >= (0.999 if graph.exact else TARGET_RECALL)
     if graph.exact:
         np.testing.assert_allclose(graph.distances, truth.distances, atol=1e-4)
+
+
+def test_texts_embed_on_the_device_as_on_the_cpu(device):
+    """The packaged MiniLM runs on the device when asked and gives the CPU's vectors."""
+    from projector.embedding import load_text_model
+
+    texts = ["refund my money", "the app crashes on start", "how do I reset my password?"] * 4
+    on_device = load_text_model(device=device)
+    assert str(on_device._model.device).startswith(device)
+    vectors = on_device.encode(texts, batch_size=4)
+    reference = load_text_model(device="cpu").encode(texts, batch_size=4)
+    assert vectors.shape == (12, 384) and np.all((vectors * reference).sum(axis=1) > 0.999)
