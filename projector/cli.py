@@ -305,14 +305,16 @@ def _embedding_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "device": args.device, "batch_size": args.batch_size, "cache": not args.no_cache, "progress": progress}
 
 
-def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str) -> tuple[list[str], dict[str, Any]]:
-    """serve opens files itself: with --text/--image, the tables without an embedding are
-    embedded first (terminal progress, cached) and handed over as Parquet files in ``folder``."""
-    if not paths or (options.get("text") is None and options.get("image") is None):
-        return paths, options
-    from projector.embedding import embed_files
+def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str, open_paths, report):
+    """serve's datasets: ``open_paths(paths, options)`` at once, or, with --text/--image, after
+    the tables without an embedding are embedded into ``folder`` in the background (terminal
+    bar, cached). Returns the sources, or a :class:`~projector.app.pending.Preparing` whose
+    pages show the progress when the embedding is not a quick cache hit."""
+    from projector.app.pending import explain_missing_embedding, prepare
 
-    return embed_files(paths, folder, **_embedding_options(args), **options)
+    if not paths or (options.get("text") is None and options.get("image") is None):
+        return explain_missing_embedding(open_paths(paths or [None], options), paths or [None], options, report)
+    return prepare(paths, options, folder, embedding=_embedding_options(args), open_paths=open_paths, report=report)
 
 
 def _embedded_input(args: argparse.Namespace, path: str | None, options: dict[str, Any]):
@@ -386,12 +388,14 @@ def _serve(args: argparse.Namespace) -> int:
     compute = {"device": args.device, "cache": not args.no_cache}
     scratch = Path(tempfile.gettempdir()) / f"projector-embedded-{os.getpid()}-{uuid.uuid4().hex[:12]}"  # made if needed
     try:
-        paths, options = _embedded_paths(args, args.paths, options, str(scratch))
-        sources = open_sources(
-            paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
-            compute=compute, params=_method_options(args), report=report,
-        )
-        if all(isinstance(source, Failed) for source in sources):
+        def open_paths(paths: list, options: dict[str, Any]) -> list:
+            return open_sources(
+                paths, options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+                compute=compute, params=_method_options(args), report=report,
+            )
+
+        sources = _embedded_paths(args, args.paths, options, str(scratch), open_paths, report)
+        if isinstance(sources, list) and all(isinstance(source, Failed) for source in sources):
             return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
         stopped = serve(
             sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
