@@ -7,7 +7,6 @@ terminal's progress callback holds the job after its first batch so the page is 
 
 from __future__ import annotations
 
-import csv
 import threading
 from pathlib import Path
 
@@ -25,12 +24,12 @@ TEXTS = [f"{topic} number {i}" for i, topic in enumerate(["my refund never arriv
 
 @pytest.fixture
 def texts_csv(tmp_path) -> Path:
-    path = tmp_path / "texts.csv"
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "topic"])
-        writer.writerows((text, text.split()[1]) for text in TEXTS)
-    return path
+    """20 short texts and their topic: a table with no vectors."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    csv.write_csv(pa.table({"text": TEXTS, "topic": [text.split()[1] for text in TEXTS]}), tmp_path / "texts.csv")
+    return tmp_path / "texts.csv"
 
 
 def _open(paths, options):
