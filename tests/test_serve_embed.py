@@ -139,3 +139,23 @@ def test_the_card_describes_progress_with_time_left():
     assert progress.describe().endswith("· 7 s left")
     progress.opening = True
     assert progress.describe() == "Embedded 6,723 texts; computing the first map"
+
+
+def test_stopping_the_server_cancels_the_embedding(texts_csv, tmp_path, private_cache):
+    first_batch, go_on, lines = threading.Event(), threading.Event(), []
+
+    def hold(event: Progress) -> None:
+        if event.done == 4:
+            first_batch.set()
+            go_on.wait(120)
+
+    preparing = prepare(
+        [str(texts_csv)], {"text": "text"}, str(tmp_path / "scratch"), embedding=_embedding(hold),
+        open_paths=_open, report=lines.append, quick_s=0.0,
+    )
+    assert first_batch.wait(120)
+    threading.Timer(0.2, go_on.set).start()  # Ctrl-C arrives while a batch is under way
+    assert preparing.close(30.0) and preparing.job.state == "cancelled"
+    [entry] = preparing.sources()
+    assert isinstance(entry, Failed) and "cancelled" in entry.message and not preparing.stores
+    assert not any("error" in line for line in lines)  # a stop is not an error

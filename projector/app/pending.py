@@ -19,9 +19,9 @@ from typing import Any, Callable, Sequence
 from projector.errors import ProjectorError
 from projector.explore.html import escape
 from projector.explore.jobs import Job
-from projector.progress import Progress
+from projector.progress import Cancelled, Progress
 
-__all__ = ["EmbedProgress", "Preparing", "prepare", "explain_missing_embedding", "QUICK_S", "POLL_MS"]
+__all__ = ["EmbedProgress", "Preparing", "PendingCard", "prepare", "explain_missing_embedding", "QUICK_S", "POLL_MS"]
 
 QUICK_S = 2.0
 """How long ``serve`` waits for the embedding before opening the server: a cache hit (the
@@ -89,11 +89,11 @@ class Preparing:
     ends (the media endpoints look datasets up in it per request).
     """
 
-    def __init__(self, names: Sequence[str], job: Job, progress: EmbedProgress) -> None:
+    def __init__(self, names: Sequence[str], job: Job, progress: EmbedProgress, stores: dict[str, Any]) -> None:
         self.names = tuple(names)
         self.job = job
         self.progress = progress
-        self.stores: dict[str, Any] = {}
+        self.stores = stores
 
     def sources(self) -> list | None:
         """The DataStores and Failed entries once the job has ended, else None. A job that broke
@@ -109,6 +109,7 @@ class Preparing:
 
     def page(self, name: str, others: Sequence[str] = ()):
         """The page of dataset ``name``: the app once ready, else a progress card."""
+        from projector.app.server import Failed
         from projector.app.shell import build_page, error_page
 
         sources = self.sources()
@@ -117,7 +118,7 @@ class Preparing:
         source = next((s for s in sources if s.name == name), None)
         if source is None:
             return error_page(name, f"no dataset named {name!r} was opened; served: {', '.join(s.name for s in sources)}")
-        if hasattr(source, "message"):
+        if isinstance(source, Failed):
             return error_page(name, source.message)
         return build_page(source, others)
 
@@ -190,7 +191,7 @@ def prepare(
     names = [slug(name, taken) for _, name, _ in _expand_runs(paths, options)]
     progress = EmbedProgress(", ".join(map(_file_name, paths)))
     embedded = threading.Event()
-    preparing: Preparing
+    stores: dict[str, Any] = {}
 
     def run(cancel: Callable[[Progress], bool]) -> list:
         from projector.embedding import embed_files
@@ -207,17 +208,22 @@ def prepare(
         try:
             progress.model = choose_model(embedding.get("model"), images=options.get("image") is not None).name
             new_paths, new_options = embed_files(paths, folder, **{**embedding, "progress": both}, **options)
+        except Cancelled:
+            raise
         except ProjectorError as exc:
             report(f"projector: error: {exc}")
             return [Failed(name, str(exc)) for name in names]
+        except Exception as exc:  # not ours: the job fails every page with it; the terminal says it too
+            report(f"projector: error: embedding failed: {type(exc).__name__}: {exc}")
+            raise
         finally:
             embedded.set()
         progress.opening = True
         sources = open_paths(new_paths, new_options)
-        preparing.stores.update((s.name, s) for s in sources if not isinstance(s, Failed))
+        stores.update((s.name, s) for s in sources if not isinstance(s, Failed))
         return sources
 
-    preparing = Preparing(names, Job(f"embedding {progress.what}", run), progress)
+    preparing = Preparing(names, Job(f"embedding {progress.what}", run), progress, stores)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="projector-embed")
     preparing.job.submit(executor)
     executor.shutdown(wait=False)
