@@ -137,6 +137,8 @@ def test_the_card_describes_progress_with_time_left():
     now[0] += 170.0
     progress(Progress("embedding texts", 6500, 6723))
     assert progress.describe().endswith("· 7 s left")
+    progress(Progress("embedding texts", 6723, 6723))
+    assert progress.describe() == "Embedding 6,723 of 6,723 texts with all-MiniLM-L6-v2"
     progress.opening = True
     assert progress.describe() == "Embedded 6,723 texts; computing the first map"
 

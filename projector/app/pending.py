@@ -48,10 +48,11 @@ class EmbedProgress:
         self.event = event
 
     def seconds_left(self) -> float | None:
-        """The time the rest should take at the rate so far; None before a batch has finished."""
+        """The time the rest should take at the rate so far; None before a batch has finished
+        and once all are done (the model then counts the texts it cut)."""
         event, first = self.event, self._first
-        if event is None or first is None or not event.total or event.done <= first[1]:
-            return None
+        if event is None or first is None or not event.total or event.done <= first[1] or event.done >= event.total:
+            return None  # nothing measured yet, or nothing left
         rate = (event.done - first[1]) / max(self._clock() - first[0], 1e-9)
         return (event.total - event.done) / rate
 
