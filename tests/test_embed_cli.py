@@ -78,6 +78,11 @@ def test_serve_embeds_a_table_without_vectors_and_serves_it(texts_csv, clip_fold
     served = []
 
     def fake_serve(sources, **options):
+        from projector.app.pending import Preparing
+
+        if isinstance(sources, Preparing):  # the embedding took longer than serve waits for a cache hit
+            sources.job.wait(120)
+            sources = sources.sources()
         served.extend(sources)
         return True
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from projector.app.pending import Preparing
 from projector.explore.store import DataStore
 from projector.errors import ProjectorError, ProjectorWarning
 
@@ -99,11 +100,12 @@ def url_prefix(prefix: str) -> str:
 
 
 def build_server(
-    sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006,
+    sources: "Sequence[DataStore | Failed] | Preparing", *, host: str = "127.0.0.1", port: int = 5006,
     allow_websocket_origin: Sequence[str] = (), prefix: str = "",
 ):
-    """A Bokeh/Panel server for ``sources`` (not started). Returns ``(server, urls)``: the
-    addresses a browser can open, loopback first. ``prefix`` mounts every page and endpoint
+    """A Bokeh/Panel server for ``sources`` (not started): the datasets, or a
+    :class:`~projector.app.pending.Preparing` whose pages show the embedding's progress until
+    they are ready. Returns ``(server, urls)``: the addresses a browser can open, loopback first. ``prefix`` mounts every page and endpoint
     below a path, for a reverse proxy that forwards e.g. ``/projector/...`` unchanged."""
     prefix = url_prefix(prefix)
     import panel as pn
@@ -120,14 +122,20 @@ def build_server(
             ProjectorWarning,
             stacklevel=2,
         )
-    stores = {source.name: source for source in sources if isinstance(source, DataStore)}
     apps: dict[str, Callable] = {}
     checked = _CheckFirstPage()
-    for source in sources:
-        if isinstance(source, DataStore):
-            apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else (), before=checked)
-        else:
-            apps[source.name] = _page(error_page, source.name, source.message, before=checked)
+    if isinstance(sources, Preparing):  # the data is still being embedded: pages show progress until it is ready
+        stores = sources.stores  # filled when ready; the media endpoints look names up per request
+        others = sources.names if len(sources.names) > 1 else ()
+        for name in sources.names:
+            apps[name] = _page(sources.page, name, others, before=checked)
+    else:
+        stores = {source.name: source for source in sources if isinstance(source, DataStore)}
+        for source in sources:
+            if isinstance(source, DataStore):
+                apps[source.name] = _page(build_page, source, tuple(s.name for s in sources) if len(sources) > 1 else (), before=checked)
+            else:
+                apps[source.name] = _page(error_page, source.name, source.message, before=checked)
     panel_apps = next(iter(apps.values())) if len(apps) == 1 else apps
     titles = {name: f"projector · {name}" for name in apps}
     server = pn.serve(
@@ -178,12 +186,12 @@ STOP_GRACE_S = 1.5  # how long Ctrl-C waits for cancelled jobs before the proces
 
 
 def serve(
-    sources: Sequence[DataStore | Failed], *, host: str = "127.0.0.1", port: int = 5006, open_browser: bool = False,
+    sources: "Sequence[DataStore | Failed] | Preparing", *, host: str = "127.0.0.1", port: int = 5006, open_browser: bool = False,
     on_ready: Callable[[str], None] | None = None, allow_websocket_origin: Sequence[str] = (), prefix: str = "",
 ) -> bool:
     """Serve until interrupted; ``on_ready(url)`` runs once per address once the server listens.
 
-    Ctrl-C cancels every job, queued or running. Returns True when they all ended within
+    Ctrl-C cancels every job, queued or running (an embedding still running included). Returns True when they all ended within
     :data:`STOP_GRACE_S`; False when one is still inside a step that cannot be interrupted
     (the CLI then exits without waiting for it).
     """
@@ -196,13 +204,21 @@ def serve(
         import webbrowser
 
         server.io_loop.add_callback(webbrowser.open, found[0])
-    stores = [source for source in sources if isinstance(source, DataStore)]
     try:
         server.io_loop.start()
     except KeyboardInterrupt:
         pass
     finally:
         server.stop()
-        for store in stores:
-            store.close()
+        stopped = _close(sources)
+    return stopped
+
+
+def _close(sources: "Sequence[DataStore | Failed] | Preparing") -> bool:
+    """Cancel every job; True when they all ended within :data:`STOP_GRACE_S`."""
+    if isinstance(sources, Preparing):
+        return sources.close(STOP_GRACE_S)
+    stores = [source for source in sources if isinstance(source, DataStore)]
+    for store in stores:
+        store.close()
     return all(store.wait_idle(STOP_GRACE_S) for store in stores)

@@ -43,14 +43,16 @@ def _embedding_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"model": args.model, "device": args.device, "batch_size": args.batch_size, "cache": not args.no_cache, "progress": progress}
 
 
-def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str) -> tuple[list[str], dict[str, Any]]:
-    """serve opens files itself: with --text/--image, the tables without an embedding are
-    embedded first (terminal progress, cached) and handed over as Parquet files in ``folder``."""
-    if not paths or (options.get("text") is None and options.get("image") is None):
-        return paths, options
-    from projector.embedding import embed_files
+def _embedded_paths(args: argparse.Namespace, paths: list[str], options: dict[str, Any], folder: str, open_paths, report):
+    """serve's datasets: ``open_paths(paths, options)`` at once, or, with --text/--image, after
+    the tables without an embedding are embedded into ``folder`` in the background (terminal
+    bar, cached). Returns the sources, or a :class:`~projector.app.pending.Preparing` whose
+    pages show the progress when the embedding is not a quick cache hit."""
+    from projector.app.pending import explain_missing_embedding, prepare
 
-    return embed_files(paths, folder, **_embedding_options(args), **options)
+    if not paths or (options.get("text") is None and options.get("image") is None):
+        return explain_missing_embedding(open_paths(paths or [None], options), paths or [None], options, report)
+    return prepare(paths, options, folder, embedding=_embedding_options(args), open_paths=open_paths, report=report)
 
 
 def _embedded_input(args: argparse.Namespace, path: str | None, options: dict[str, Any]):

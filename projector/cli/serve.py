@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from projector.cli._common import load_options, _check_demo_options
 from projector.cli.embed import _embedded_paths
@@ -36,12 +37,14 @@ def _serve(args: argparse.Namespace) -> int:
     compute = {"device": args.device, "cache": not args.no_cache}
     scratch = Path(tempfile.gettempdir()) / f"projector-embedded-{os.getpid()}-{uuid.uuid4().hex[:12]}"  # made if needed
     try:
-        paths, options = _embedded_paths(args, args.paths, options, str(scratch))
-        sources = open_sources(
-            paths or [None], options, x=args.x, y=args.y, sample=args.sample, method=args.method,
-            compute=compute, params=_method_options(args), report=report,
-        )
-        if all(isinstance(source, Failed) for source in sources):
+        def open_paths(paths: list, options: dict[str, Any]) -> list:
+            return open_sources(
+                paths, options, x=args.x, y=args.y, sample=args.sample, method=args.method,
+                compute=compute, params=_method_options(args), report=report,
+            )
+
+        sources = _embedded_paths(args, args.paths, options, str(scratch), open_paths, report)
+        if isinstance(sources, list) and all(isinstance(source, Failed) for source in sources):
             return 2  # nothing to serve; the error was said (one bad file among good ones gets an error page)
         stopped = serve(
             sources, host=args.host, port=args.port, open_browser=args.open, allow_websocket_origin=args.allow_websocket_origin,
