@@ -109,8 +109,10 @@ def read_new_rows(store: "DataStore", column: str, data: bytes, file: str, progr
 
         vectors = _named(file, lambda: new_vectors(table, column, dim))
     elif text is not None:
+        from projector.embedding import read_model_info
+
         model = _named(file, lambda: _model(store, column, file))
-        embedded_by = model.info.name
+        embedded_by = read_model_info(store.dataset.table.schema, column).name  # as the map's data names it
         vectors = _named(file, lambda: model.encode(table.column(text).to_pylist(), progress=progress))
     else:
         raise PlaceError(

@@ -50,7 +50,7 @@ class PlaceView:
         self._layer: _PlacedLayer | None = None  # built when rows are first placed
         self._poller = Poller(self.poll, _POLL_MS)
         self.file = pn.widgets.FileInput(accept=",".join(FILE_SUFFIXES), multiple=False, sizing_mode="stretch_width")
-        self.clear_button = pn.widgets.Button(name="Clear placed rows", disabled=True, width=150)
+        self.clear_button = pn.widgets.Button(label="Clear placed rows", disabled=True, width=150)
         self.status = text_pane(styles={"font-size": "12px"}, sizing_mode="stretch_width")
         help_text = f"Parquet, Arrow, CSV, TSV or JSON Lines up to {MAX_FILE_BYTES // 2**20} MB, with the map's embedding column or its texts"
         self.panel = pn.Column(
