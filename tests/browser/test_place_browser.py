@@ -56,3 +56,6 @@ def test_rows_from_a_file_are_placed_highlighted_and_cleared(demo_app, open_page
     page.wait_for_function(f"() => {{ const p = ({PLACED_JS})(); return p.n === 0 && !p.visible && p.legend === null; }}", timeout=WAIT_MS)
     page.wait_for_timeout(1000)
     assert _pink_pixels(page) <= before + 5
+
+    page.locator("input[type=file]").set_input_files(str(path))  # the same file again, after clearing
+    page.wait_for_function(f"() => ({PLACED_JS})().n === {NEW_ROWS}", timeout=WAIT_MS)

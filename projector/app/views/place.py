@@ -9,7 +9,7 @@ no other page, export or search sees them.
 
 Switching maps re-places the same rows (their vectors are kept: nothing is read or embedded
 again) into the new map, or clears them with a message when that map cannot place rows
-(coordinates given with the data, custom axes). Other PCA axes only redraw them.
+(coordinates given with the data, custom axes). Other PCA axes or point sizes only redraw them.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ import panel as pn
 from projector.app.views._events import Poller, in_document, locked
 from projector.app.views._text import set_text, text_pane
 from projector.errors import ProjectorError
-from projector.explore.placing import FILE_SUFFIXES, MAX_FILE_BYTES, PlacedRows, start_placing
+from projector.explore.placing import FILE_SUFFIXES, MAX_FILE_BYTES, NewRows, PlacedRows, start_placing
 
 if TYPE_CHECKING:
     from bokeh.models import ColumnDataSource, GlyphRenderer, Legend
 
     from projector.app.state import ViewState
     from projector.app.views.map import MapView
+    from projector.explore.maps import MapEntry
     from projector.explore.jobs import Job
     from projector.explore.store import DataStore
 
@@ -60,7 +61,7 @@ class PlaceView:
         self.file.param.watch(locked(self._file_chosen), "value")
         self.clear_button.on_click(locked(lambda *_: self.clear()))
         state.param.watch(self._map_changed, ["map_key"])
-        state.param.watch(lambda *_: self._draw(), ["pca_x", "pca_y"])
+        state.param.watch(lambda *_: self._draw(), ["pca_x", "pca_y", "point_size"])
 
     def add(self, data: bytes, file: str) -> None:
         """Place ``file``'s rows (its bytes) into the map shown; replaces rows placed before."""
@@ -76,6 +77,8 @@ class PlaceView:
         self._draw()
         self.clear_button.disabled = True
         set_text(self.status, message)
+        if self.file.value:  # the same file can be chosen again
+            self.file.clear()
 
     def poll(self) -> None:
         """Show the job's stage; once it ends, draw its rows (or say why not)."""
@@ -102,7 +105,7 @@ class PlaceView:
 
     # -- internals --------------------------------------------------------------------------
 
-    def _entry(self):
+    def _entry(self) -> "MapEntry | None":
         key = self.state.map_key
         return self.store.map(key) if key and key in self.store.map_keys else None
 
@@ -110,7 +113,7 @@ class PlaceView:
         if self.file.value:
             self.add(self.file.value, self.file.filename or "the file")
 
-    def _start(self, data, file: str) -> None:
+    def _start(self, data: "bytes | NewRows", file: str) -> None:
         entry = self._entry()
         if self.job is not None:
             self.job.cancel()
