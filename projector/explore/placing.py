@@ -163,11 +163,12 @@ def _read_table(data: bytes, file: str):
         path = Path(folder) / ("new" + suffix)
         path.write_bytes(data)
         try:
-            loaded = getattr(tabular, _READERS[suffix])(path)
-            return loaded.table.combine_chunks() if suffix in (".arrow", ".arrows", ".feather", ".ipc") else loaded.table
+            table = getattr(tabular, _READERS[suffix])(path).table
         except ProjectorError as exc:  # the loader names the copy: name the user's file instead
             message = str(exc).replace(str(path), file)
             raise PlaceError(message if message.startswith(file) else f"{file}: {message}") from None
+        # Arrow files are memory-mapped: copy the rows so nothing still maps the temporary file
+        return table.take(np.arange(table.num_rows)) if _READERS[suffix] == "read_ipc" else table
 
 
 def _text_columns(store: "DataStore", column: str) -> list[str]:
