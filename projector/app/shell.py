@@ -22,6 +22,7 @@ from projector.app.views.legend import LegendView
 from projector.app.views.overlays import OverlayView
 from projector.app.views.map import WEBGL_MAX_POINTS, MapView
 from projector.app.views.neighbors import NeighborsView
+from projector.app.views.place import PlaceView
 from projector.app.views.search import FilterView, SearchView
 from projector.app.views.selection import SelectionView
 from projector.app.views.suspects import SuspectsView
@@ -79,6 +80,7 @@ class Session:
         self.selection = SelectionView(store, self.state, self.links, extra_columns=self.overlays.export_columns)
         self.neighbors = NeighborsView(store, self.state, self.map, self.links)
         self.card = CardView(store, self.state, self.links)
+        self.place = PlaceView(store, self.state, self.map)  # rows of another file, placed on this page only
         self.message = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", styles=_NOTE_STYLE)
         self.state.param.watch(self._show_message, ["message"])
         self.header = pn.pane.HTML(self._header(), sizing_mode="stretch_width", styles={"font-size": "14px"})
@@ -101,6 +103,9 @@ class Session:
             self.search.panel,
             pn.pane.Markdown("**Filters**", margin=(0, 5), visible=self.filters.panel.visible),
             self.filters.panel,
+            pn.layout.Divider(),
+            pn.pane.Markdown("**Add rows from a file**", margin=(0, 5)),
+            self.place.panel,
             width=SIDEBAR_WIDTH,
             scroll=True,
         )
