@@ -7,7 +7,10 @@ the rows and their media (:mod:`~projector.explore.rows`, :mod:`~projector.explo
 the sample a big map draws (:mod:`~projector.explore.sampling`), colourings and palettes
 (:mod:`~projector.explore.colors`), the one raster shading (:mod:`~projector.explore.shading`),
 hover records and thumbnails (:mod:`~projector.explore.links`), the first view
-(:mod:`~projector.explore.framing`), selection geometry (:mod:`~projector.explore.geometry`) and
-HTML escaping (:mod:`~projector.explore.html`). Importing it imports neither Panel nor Bokeh; a
+(:mod:`~projector.explore.framing`), selection geometry (:mod:`~projector.explore.geometry`),
+HTML escaping (:mod:`~projector.explore.html`), what is drawn over a map (clusters, labels,
+contours: :mod:`~projector.explore.map_overlays`, :mod:`~projector.explore.clusterings`,
+:mod:`~projector.explore.suspect_columns`), search by meaning (:mod:`~projector.explore.meaning`)
+and rows from another file placed into a map (:mod:`~projector.explore.placing`). Importing it imports neither Panel nor Bokeh; a
 test holds that.
 """

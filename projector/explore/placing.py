@@ -145,7 +145,7 @@ def start_placing(store: "DataStore", entry: "MapEntry", data: bytes | NewRows, 
         rows = data if isinstance(data, NewRows) else read_new_rows(store, entry.column, data, name, progress)
         return place_rows(store, entry, rows, progress)
 
-    return Job(f"placing {name}", run).submit(store.short_executor)
+    return store.run_job(f"placing {name}", run)
 
 
 def _read_table(data: bytes, file: str):

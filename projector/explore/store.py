@@ -169,6 +169,11 @@ class DataStore:
         behind a projection); poll the returned job."""
         return self._submit(Job(title, lambda progress: work()), self._short)
 
+    def run_job(self, title: str, run: Callable[[Callable], Any]) -> Job:
+        """Run ``run(progress)`` in the background, beside the scores and clusters (not on the
+        short threads that draw raster frames); the store cancels it on close."""
+        return self._submit(Job(title, run), self._scoring)
+
     @property
     def short_executor(self) -> ThreadPoolExecutor:
         """The threads :meth:`run_short` uses, for views that await work (raster frames)."""
