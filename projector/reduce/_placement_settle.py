@@ -2,8 +2,8 @@
 
 UMAP's and t-SNE's optimisation leaves a new row where its neighbours' pulls balance, often
 the middle of a spread of them, where other rows are nearer in the map. Here each new row
-weighs a few spots: where the optimisation left it, and just beside each of its nearest
-neighbours; and keeps the spot whose map neighbours share the most with its neighbours in the
+weighs a few spots: where the optimisation left it, just beside each of its nearest
+neighbours, and halfway between the nearest and each of the others; and keeps the spot whose map neighbours share the most with its neighbours in the
 original space (the ``k`` it was placed with), its own spot winning ties. The fitted map never
 moves. A pass compares against the positions before it; a second pass sees the first's moves.
 """
