@@ -18,9 +18,12 @@ import pytest
 import projector
 from projector.cli import main
 from projector.errors import ProjectorError, SchemaError, VectorError
+from projector.neighbors import NeighborIndex
 from projector.progress import Cancelled
 from projector.projection import Projection
+from projector.reduce._placement_settle import settle
 from projector.reduce.placed_table import PLACED_COLUMN, placed_table
+from projector.reduce.placement import _with_new_rows
 
 N_FIT, N_NEW, D, K = 360, 40, 32, 10
 
@@ -70,6 +73,25 @@ def test_placed_rows_land_among_their_original_neighbours(method, data, maps):
     assert placed.shape == (N_NEW, 2) and placed.dtype == np.float32 and np.isfinite(placed).all()
     overlap = _overlap_with_original(fit, new, projection.coords, placed)
     assert overlap > 0.5, f"{method}: placed rows keep {overlap:.2f} of their neighbours; chance is {K / N_FIT:.2f}"
+
+
+def test_settle_moves_a_row_beside_its_neighbours_and_keeps_a_well_placed_one():
+    rng = np.random.default_rng(0)
+    fixed = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(10, 0.1, (20, 2))]).astype(np.float32)
+    placed = np.array([[5.0, 5.0], [0.0, 0.0]], dtype=np.float32)  # row 0 between the groups, row 1 in its group
+    nearest_origin = np.argsort((fixed**2).sum(axis=1))[:5]  # row 1's neighbours: the map's nearest to it
+    rows = np.array([list(range(20, 25)), nearest_origin])  # row 0's neighbours are in the group at 10
+    settled = settle(fixed, placed, rows)
+    assert np.linalg.norm(settled[0] - 10.0) < 0.5, f"row 0 stayed at {settled[0]}, away from its neighbours at (10, 10)"
+    np.testing.assert_array_equal(settled[1], placed[1])
+
+
+def test_new_rows_count_each_other_among_their_neighbours():
+    fitted = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]], dtype=np.float32)
+    new = np.array([[5.0, 5.0], [5.1, 5.0]], dtype=np.float32)
+    distances, rows = NeighborIndex(fitted, "l2", device="cpu").search(new, 2)
+    joint = _with_new_rows(rows, distances, new, "l2", len(fitted))
+    assert joint[:, 0].tolist() == [4, 3], f"each new row's nearest should be the other new row (3 and 4), got {joint}"
 
 
 @pytest.mark.parametrize("method", ["umap", "tsne"])
