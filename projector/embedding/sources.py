@@ -37,18 +37,23 @@ def load_embedded(
     Raises :class:`~projector.errors.SchemaError` saying to name a text column when there is
     neither an embedding nor a ``text=``/``image=`` to embed.
     """
+    embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
+    return _dataset(*_read(source, options), embedding)
+
+
+def _dataset(table: "pa.Table", hints: dict[str, Any], name: str, notes: list[str], embedding: dict[str, Any]) -> "Dataset":
+    """The Dataset of a file read by :func:`_read`, its text or image column embedded first
+    when it holds no embedding."""
     from projector.dataset import Dataset
 
-    table, hints, name, notes = _read(source, options)
     if not _has_embedding(table, hints):
         if hints.get("text") is None and hints.get("image") is None:
             raise SchemaError(
                 f"{name}: no embedding column among {', '.join(map(repr, table.column_names))}; "
                 "pass --text COL (text=COL) to embed a text column with a local model, or --vector COL to name the embedding"
             )
-        embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
         table, added = _embedded(table, hints, "embedding", False, embedding)
-        notes += added
+        notes = notes + added
     return Dataset.from_table(table, source=name, notes=notes, **hints)
 
 
@@ -96,7 +101,9 @@ def embed_files(
 
     from projector.loaders import ROLE_OPTIONS
 
-    embedded = {path: needs_embedding(path, **options) for path in paths}
+    read = {path: _read(path, dict(options)) for path in paths}  # each file read once
+    embedded = {path: not _has_embedding(found[0], found[1]) for path, found in read.items()}
+    read = {path: found for path, found in read.items() if embedded[path]}  # the rest load as they are
     if not any(embedded.values()):
         return list(paths), options
     Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)  # made only when something is embedded
@@ -104,7 +111,7 @@ def embed_files(
     embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
     for path in paths:
         if embedded[path]:
-            dataset = load_embedded(path, **embedding, **options)
+            dataset = _dataset(*read.pop(path), embedding)
             if len(paths) == 1 and dataset.media_root is not None:
                 roles.setdefault("media_root", str(dataset.media_root))  # media paths stay relative to the original file
             path = str(dataset.to_parquet(Path(folder) / f"{Path(path).stem or 'data'}.parquet"))
