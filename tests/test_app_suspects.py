@@ -90,3 +90,26 @@ def test_each_label_column_has_its_list_and_pages_without_labels_have_none():
     plain.project("pca")
     assert Session(plain).suspects is None and "Mislabels" not in Session(plain).details.titles
     plain.close()
+
+
+def test_a_hostile_label_column_name_is_text_in_every_tab_and_menu():
+    """The column NAME comes from data too: the Mislabels summary, the 'Contours of' menu, the
+    colour-by menu's derived entries and the legend all show it as text, never markup."""
+    from projector.app.state import ViewState
+
+    named = "<b onmouseover=alert(3)>lbl</b>"
+    table = _table().rename_columns(["emb", named])
+    store = DataStore(projector.Dataset.from_table(table, vector="emb", label=named), name="hostile names")
+    store.project("pca")
+    try:
+        session = Session(store)
+        view = SuspectsView(store, ViewState(num_rows=store.num_rows))
+        view.after_paint()
+        view.refresh()
+        assert "&lt;b onmouseover=alert(3)&gt;lbl&lt;/b&gt;" in view.summary.object and named not in view.summary.object
+        assert named in session.overlays.contours_by.options.values()  # a Select option: text in Bokeh
+        assert f"mislabel share: {named}" in store.suspects.names
+        session.state.color_by = named
+        assert "&lt;b onmouseover=alert(3)&gt;lbl" in session.legend.panel.object and named not in session.legend.panel.object
+    finally:
+        store.close()
