@@ -9,7 +9,8 @@ fitted, held-out rows as placed) with the full refit:
 - **trust**: trustworthiness (Venna & Kaski) of the held-out rows, ``k=10``: how few of each
   row's map neighbours are intruders from far away in the original space, over all N rows;
 - **kNN**: their k-NN preservation (``projector.quality``): the share of each row's 10 nearest
-  rows in the original space that are among its 10 nearest in the map.
+  rows in the original space that are among its 10 nearest in the map; a second table gives it
+  at k = 3 to 80, since a placement can win one scale and lose another.
 
 The "all rows" columns score the whole map the same way, by ``projector.quality`` (trust on its
 2,000-row sample). The issue's target is a placed map within 0.02 of the refit on both. Seconds are those of
@@ -39,6 +40,7 @@ from bench_reduce import _mnist, _real_text  # noqa: E402
 
 K = 10
 HOLD_OUT = 0.1
+SCALES = (3, 5, 10, 20, 40, 80)
 
 
 def _original_ranks(vectors: np.ndarray, rows: np.ndarray, metric: str) -> np.ndarray:
@@ -67,6 +69,16 @@ def _held_out_quality(vectors, coords, rows, ranks, metric) -> tuple[float, floa
     penalty = np.clip(np.take_along_axis(ranks, in_map, axis=1) - K, 0, None).sum()
     trust = 1.0 - 2.0 / (len(rows) * K * (2.0 * n - 3.0 * K - 1.0)) * penalty
     return float(trust), preserved
+
+
+def _held_out_scales(coords, rows, ranks) -> dict[str, float]:
+    """k-NN preservation of ``rows`` at each of :data:`SCALES`: a placement can win one scale and lose another."""
+    from projector.quality import knn_preservation, map_knn
+
+    top = max(SCALES)
+    in_map = map_knn(coords, top)[rows]
+    original = np.argsort(ranks, axis=1)[:, 1 : top + 1]
+    return {str(k): round(float(knn_preservation(original[:, :k], in_map[:, :k]).mean()), 4) for k in SCALES}
 
 
 def _split(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,6 +132,8 @@ def _run(name: str, vectors: np.ndarray, metric: str, methods: list[str], baseli
         row = {"data": name, "method": method, "rows": n, "held_out": len(held), "transform_s": round(seconds, 3)}
         row["placed_trust"], row["placed_knn"] = _held_out_quality(vectors, combined, held, ranks, metric)
         row["refit_trust"], row["refit_knn"] = _held_out_quality(vectors, full.coords, held, ranks, metric)
+        row["placed_knn_at"] = _held_out_scales(combined, held, ranks)
+        row["refit_knn_at"] = _held_out_scales(full.coords, held, ranks)
         for key, coords in (("all_placed", combined), ("all_refit", full.coords)):
             quality = projection_quality(vectors, coords, original_knn=original, metric=metric, k=K)
             row[f"{key}_trust"], row[f"{key}_knn"] = quality.trustworthiness, quality.knn_preservation
@@ -172,6 +186,12 @@ def main() -> None:
         vectors, _ = _real_text() if name == "real-text" else _mnist()
         baselines = args.baselines == "all" or args.baselines == name
         rows += _run(name, vectors, "cosine" if name == "real-text" else "l2", args.method, baselines)
+    print("\nHeld-out k-NN preservation by scale, placed / refit:\n")
+    print("| data | method | " + " | ".join(f"k={k}" for k in SCALES) + " |")
+    print("|---|---|" + "---|" * len(SCALES))
+    for row in rows:
+        cells = " | ".join(f"{row['placed_knn_at'][str(k)]:.3f} / {row['refit_knn_at'][str(k)]:.3f}" for k in SCALES)
+        print(f"| {row['data']} | {row['method']} | {cells} |")
     total = time.perf_counter() - started
     print(f"\n{total:.0f} s in all")
     args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from projector.errors import ProjectorError, SchemaError, VectorError
 from projector.neighbors import NeighborIndex
 from projector.progress import Cancelled
 from projector.projection import Projection
-from projector.reduce._placement_settle import settle
+from projector.reduce._placement_settle import _rank_among, settle
 from projector.reduce.placed_table import PLACED_COLUMN, placed_table
 from projector.reduce.placement import _with_new_rows
 
@@ -84,6 +84,40 @@ def test_settle_moves_a_row_beside_its_neighbours_and_keeps_a_well_placed_one():
     settled = settle(fixed, placed, rows)
     assert np.linalg.norm(settled[0] - 10.0) < 0.5, f"row 0 stayed at {settled[0]}, away from its neighbours at (10, 10)"
     np.testing.assert_array_equal(settled[1], placed[1])
+
+
+def test_settle_puts_a_row_by_its_nearest_few_not_only_inside_its_wider_neighbourhood():
+    """Its 5 nearest sit at (0, 0) and its next 35 at (10, 10): at 40 neighbours every spot
+    between or beside them agrees equally, so only the small scales say where the row belongs."""
+    rng = np.random.default_rng(1)
+    nearest = rng.normal(0, 0.1, (5, 2))
+    wider = rng.normal(10, 0.5, (35, 2))
+    unrelated = np.concatenate([rng.normal((30, 0), 0.5, (30, 2)), rng.normal((0, 30), 0.5, (30, 2))])
+    fixed = np.concatenate([nearest, wider, unrelated]).astype(np.float32)
+    rows = np.arange(40)[None, :]  # nearest first, as the index gives them
+    settled = settle(fixed, np.array([[5.0, 5.0]], dtype=np.float32), rows)
+    assert np.linalg.norm(settled[0]) < 0.5, f"the row settled at {settled[0]}, not by its 5 nearest at (0, 0)"
+
+
+def test_settle_then_orders_a_rows_nearest_few_as_in_the_original_space():
+    """Its 3 nearest lie on a line at x = 0, 1, 2 (nearest first); placed at x = 1.2 it has
+    them all, in the wrong order; the fine step moves it toward the first."""
+    far = np.random.default_rng(3).normal(50, 1, (40, 2))
+    fixed = np.concatenate([[[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]], far]).astype(np.float32)
+    settled = settle(fixed, np.array([[1.2, 0.0]], dtype=np.float32), np.array([[0, 1, 2]]))
+    order = np.argsort(((fixed - settled[0]) ** 2).sum(axis=1))[:3]
+    assert order.tolist() == [0, 1, 2], f"settled at {settled[0]}, its nearest in the map are {order.tolist()}"
+
+
+def test_rank_among_finds_each_id_in_its_own_row():
+    rng = np.random.default_rng(2)
+    rows = np.stack([rng.permutation(50)[:8] for _ in range(6)])
+    found = rng.integers(0, 50, size=(6, 3, 8))
+    ranks = _rank_among(rows, found)
+    for i in range(6):
+        for c in range(3):
+            expected = [list(rows[i]).index(x) if x in rows[i] else 8 for x in found[i, c]]
+            assert ranks[i, c].tolist() == expected
 
 
 def test_new_rows_count_each_other_among_their_neighbours():

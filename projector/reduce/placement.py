@@ -12,9 +12,8 @@
 - Then, for both, each placed row **settles** beside its neighbours
   (:mod:`projector.reduce._placement_settle`): it weighs its spot against spots beside its
   nearest rows in the original space (fitted and other new rows), and keeps the one whose map
-  neighbours share most with them; the optimisation alone leaves rows between a spread of
-  neighbours (benchmarks/README.md, placement: k-NN preservation of held-out rows 0.369 -> 0.435
-  for UMAP on real-text, 0.324 -> 0.375 for t-SNE on MNIST).
+  neighbourhood agrees best with theirs, at scales from 5 to 40 neighbours; the optimisation
+  alone leaves rows between a spread of neighbours (benchmarks/README.md, placement).
 
 :mod:`projector.reduce.placed_table` writes placed rows as a table (``project --into``).
 
@@ -167,21 +166,24 @@ def _neighbour_place(projection: "Projection", dataset: "Dataset", matrix: np.nd
     metric = params.get("metric", "cosine")
     coords = np.ascontiguousarray(projection.coords, dtype=np.float32)
     n = len(coords)
-    if projection.method == "umap":
-        from projector.reduce._placement_umap import umap_place
+    from projector.reduce._placement_settle import SETTLE_SCALES, settle
 
+    if projection.method == "umap":
         k = min(n, int(params.get("n_neighbors", 15)))
-        rows, distances = _neighbours(dataset, projection.column, metric, matrix, k, report)
-        placed = umap_place(coords, rows, distances, params, report=report)
     else:
-        from projector.reduce._placement_tsne import TSNE_PLACE_PERPLEXITY, tsne_place
+        from projector.reduce._placement_tsne import TSNE_PLACE_PERPLEXITY
 
         perplexity = min(TSNE_PLACE_PERPLEXITY, float(params.get("perplexity", 30.0)))
         k = min(n, max(2, int(3 * perplexity)))
-        rows, distances = _neighbours(dataset, projection.column, metric, matrix, k, report)
-        placed = tsne_place(coords, rows, distances, perplexity, seed=int(params.get("seed", 0)), report=report)
-    from projector.reduce._placement_settle import settle
+    rows, distances = _neighbours(dataset, projection.column, metric, matrix, min(n, max(k, max(SETTLE_SCALES))), report)
+    if projection.method == "umap":
+        from projector.reduce._placement_umap import umap_place
 
+        placed = umap_place(coords, rows[:, :k], distances[:, :k], params, report=report)
+    else:
+        from projector.reduce._placement_tsne import tsne_place
+
+        placed = tsne_place(coords, rows[:, :k], distances[:, :k], perplexity, seed=int(params.get("seed", 0)), report=report)
     placed = settle(coords, placed, _with_new_rows(rows, distances, matrix, metric, n))
     info.update(k=k, metric=metric)
     copies = _exact_copies(dataset.vectors(projection.column), matrix, rows[:, 0])
