@@ -32,9 +32,9 @@ def _require_column(table: pa.Table, name: str, role: str, where: str) -> None:
     if name in table.column_names:
         return
     close = difflib.get_close_matches(name, table.column_names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise SchemaError(
-        f"{where}{role}={name!r}: no such column{hint} Columns are: {_vectors._names(table.column_names)}"
+        f"{where}{role}={name!r}: no such column{hint}. Columns are: {_vectors._names(table.column_names)}"
     )
 
 

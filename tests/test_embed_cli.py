@@ -157,3 +157,20 @@ def test_placing_texts_into_a_map_embeds_them_with_the_maps_own_model(texts_csv,
     assert after.column("placed").to_pylist() == [True] * len(TEXTS)
     for name in ("pca_x", "pca_y"):  # the same texts land where they were mapped (PCA places exactly)
         assert after.column(name).to_pylist() == pytest.approx(before.column(name).to_pylist(), abs=1e-4)
+
+
+def test_placing_texts_into_a_map_embeds_the_column_its_vectors_came_from(texts_csv, tmp_path, capsys, private_cache):
+    """Without --text, NEW's texts are embedded from the column the map's record names; a NEW
+    without that column gets an error naming it and --text."""
+    mapped = tmp_path / "map.parquet"
+    assert main(["project", str(texts_csv), "--text", "text", "--method", "pca", "-o", str(mapped), "--quiet"]) == 0
+    placed = tmp_path / "placed.parquet"
+    assert main(["project", str(texts_csv), "--into", str(mapped), "-o", str(placed), "--quiet"]) == 0
+    before, after = pq.read_table(mapped), pq.read_table(placed)
+    assert after.column("pca_x").to_pylist() == pytest.approx(before.column("pca_x").to_pylist(), abs=1e-4)
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("body\n" + "\n".join(f'"{text}"' for text in TEXTS[:3]) + "\n")
+    capsys.readouterr()
+    assert main(["project", str(renamed), "--into", str(mapped), "-o", str(tmp_path / "x.parquet"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "renamed.csv" in err and "no column 'text'" in err and "--text COL" in err and not (tmp_path / "x.parquet").exists()

@@ -73,12 +73,17 @@ def _place_into(args: argparse.Namespace, started: float) -> int:
         )
     existing = projector.load(args.into)
     vector = args.vector[0] if isinstance(args.vector, list) else args.vector
-    if args.model is None:  # texts of NEW are embedded by the model that made the map's vectors
-        from projector.embedding import read_model_info
+    from projector.embedding import read_model_info
+    from projector.embedding.record import read_embedding_record
 
-        recorded = read_model_info(existing.table.schema, vector or existing.vector_columns[0])
+    column = vector or existing.vector_columns[0]
+    if args.model is None:  # texts of NEW are embedded by the model that made the map's vectors
+        recorded = read_model_info(existing.table.schema, column)
         args.model = None if recorded is None else recorded.path if Path(recorded.path).is_dir() else recorded.name
-    new = _embedded_input(args, args.path, load_options(args))
+    options = load_options(args)
+    if options.get("text") is None and options.get("image") is None:  # ... from the column they were made from
+        options["embed_as"] = read_embedding_record(existing.table.schema, column).get("input")
+    new = _embedded_input(args, args.path, options)
     table = placed_table(existing, new, column=vector, combined=args.combined, progress=None if args.quiet else tqdm_callback())
     write_atomically(args.output, lambda temp: pq.write_table(table, temp), overwrite=args.overwrite)
     info = describe(table)

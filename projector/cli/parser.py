@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
             "library versions in the schema metadata. With --into, place PATH's rows into the map "
             "of an earlier project output instead: OUT holds PATH's rows with coordinates in that "
             "map's frame (the same column names) and placed=true (with --combined, the earlier "
-            "rows first, placed=false)."
+            "rows first, placed=false). A PATH of texts without vectors is embedded by the map's recorded "
+            "model, from the column its vectors were embedded from unless --text names one."
         ),
     )
     project.add_argument("path", metavar="PATH", help="file or folder to load")

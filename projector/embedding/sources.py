@@ -7,7 +7,7 @@ a table that already has an embedding loads exactly as :func:`projector.load` lo
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from projector.embedding.choose import ModelSpec
 from projector.errors import SchemaError
@@ -29,29 +29,34 @@ def load_embedded(
     batch_size: int = 64,
     cache: bool = True,
     progress: "ProgressCallback | None" = None,
+    embed_as: Mapping[str, str] | None = None,
     **options: Any,
 ) -> "Dataset":
     """``projector.load(source, **options)``, embedding the ``text`` (or ``image``) column first
     when the file holds no embedding column (see :func:`projector.embedding.embed_table`).
 
+    ``embed_as`` (``{"text": COLUMN}`` or ``{"image": COLUMN}``, as an embedding record's
+    ``input`` says) is the column to embed when neither ``text=`` nor ``image=`` is given: new
+    rows placed into a map are embedded from the column its vectors were made from.
+
     Raises :class:`~projector.errors.SchemaError` saying to name a text column when there is
-    neither an embedding nor a ``text=``/``image=`` to embed.
+    neither an embedding nor a column to embed.
     """
     embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
-    return _dataset(*_read(source, options), embedding)
+    return _dataset(*_read(source, options), embedding, embed_as)
 
 
-def _dataset(table: "pa.Table", hints: dict[str, Any], name: str, notes: list[str], embedding: dict[str, Any]) -> "Dataset":
+def _dataset(
+    table: "pa.Table", hints: dict[str, Any], name: str, notes: list[str], embedding: dict[str, Any],
+    embed_as: Mapping[str, str] | None = None,
+) -> "Dataset":
     """The Dataset of a file read by :func:`_read`, its text or image column embedded first
     when it holds no embedding."""
     from projector.dataset import Dataset
 
     if not _has_embedding(table, hints):
         if hints.get("text") is None and hints.get("image") is None:
-            raise SchemaError(
-                f"{name}: no embedding column among {', '.join(map(repr, table.column_names))}; "
-                "pass --text COL (text=COL) to embed a text column with a local model, or --vector COL to name the embedding"
-            )
+            hints = {**hints, **_recorded_input(embed_as, table, name)}
         table, added = _embedded(table, hints, "embedding", False, embedding)
         notes = notes + added
     return Dataset.from_table(table, source=name, notes=notes, **hints)
@@ -148,6 +153,22 @@ def _embedded(table: "pa.Table", hints: dict[str, Any], column: str, overwrite: 
     text, image = _first(hints.get("text")), _first(hints.get("image"))
     table = embed_table(table, text=text, image=image, column=column, overwrite=overwrite, media_root=hints.get("media_root"), **embedding)
     return table, list(read_embedding_record(table.schema, column).get("notes", []))
+
+
+def _recorded_input(embed_as: Mapping[str, str] | None, table: "pa.Table", name: str) -> dict[str, str]:
+    """``{"text": COLUMN}`` (or image) to embed, from ``embed_as``, or the error saying what to pass."""
+    columns = ", ".join(map(repr, table.column_names))
+    for kind, column in (embed_as or {}).items():
+        if kind in ("text", "image") and column in table.column_names:
+            return {kind: column}
+        raise SchemaError(
+            f"{name}: no embedding column, and no column {column!r} (the {kind} column the map's vectors were "
+            f"embedded from) among {columns}; pass --{kind} COL ({kind}=COL) to name the column to embed"
+        )
+    raise SchemaError(
+        f"{name}: no embedding column among {columns}; "
+        "pass --text COL (text=COL) to embed a text column with a local model, or --vector COL to name the embedding"
+    )
 
 
 def _first(names: Any) -> str | None:
