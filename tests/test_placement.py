@@ -267,3 +267,35 @@ def test_cli_places_new_rows_into_an_earlier_output(tmp_path, data, capsys):
     _write(tmp_path / "narrow.parquet", new[:, :8])
     assert main(["project", str(tmp_path / "narrow.parquet"), "--into", str(existing), "-o", str(tmp_path / "x.parquet"), "--quiet"]) == 2
     assert "D=8" in capsys.readouterr().err and not (tmp_path / "x.parquet").exists()
+
+
+def test_placed_rows_join_the_cluster_of_their_nearest_mapped_rows(tmp_path, capsys):
+    """A map written with --clusters: new rows drawn from one blob get that blob's cluster and
+    its label; the combined file keeps the map's own clusters."""
+    rng = np.random.default_rng(5)
+    centres = rng.normal(0, 10, (3, D))
+    blob = np.repeat(np.arange(3), 60)
+    fit = (centres[blob] + rng.normal(0, 1, (180, D))).astype(np.float32)
+    new = (centres[[2] * 10] + rng.normal(0, 1, (10, D))).astype(np.float32)
+    _write(tmp_path / "fit.parquet", fit)
+    _write(tmp_path / "new.parquet", new)
+    existing, out = tmp_path / "map.parquet", tmp_path / "placed.parquet"
+    assert main(["project", str(tmp_path / "fit.parquet"), "-o", str(existing), "--method", "pca", "--clusters", "--no-cache", "--quiet"]) == 0
+    mapped = pq.read_table(existing)
+    blob_cluster = np.bincount(mapped.column("cluster").to_numpy()[blob == 2]).argmax()
+    assert main(["project", str(tmp_path / "new.parquet"), "--into", str(existing), "-o", str(out), "--combined", "--quiet"]) == 0
+    table = pq.read_table(out)
+    placed = np.asarray(table.column(PLACED_COLUMN).to_pylist())
+    clusters = table.column("cluster").to_numpy()
+    assert (clusters[placed] == blob_cluster).all(), f"placed rows got clusters {clusters[placed]}, their blob's is {blob_cluster}"
+    assert clusters[~placed].tolist() == mapped.column("cluster").to_pylist()
+    label = mapped.column("cluster_label").to_pylist()[int(np.flatnonzero(blob == 2)[0])]
+    assert set(table.column("cluster_label").to_numpy(zero_copy_only=False)[placed].tolist()) == {label}
+
+
+def test_neighbour_clusters_take_the_most_common_and_break_ties_by_the_nearer():
+    from projector.reduce.placed_table import _neighbour_clusters
+
+    mapped = np.array([0, 0, 1, 1, 2, -1, -1])
+    rows = np.array([[2, 0, 1, 4], [4, 2, 0, 3], [5, 6, 0, 2]])  # 1,0,0,2 -> 0; 2,1,0,1 -> 1; -1,-1,0,1 -> -1
+    assert _neighbour_clusters(mapped, rows).tolist() == [0, 1, -1]

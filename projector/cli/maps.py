@@ -94,6 +94,8 @@ def _place_into(args: argparse.Namespace, started: float) -> int:
     )
     if info.get("exact_copies"):
         print(f"note: {info['exact_copies']:,} rows repeat a mapped row's vector exactly and sit on that row")
+    if info.get("clusters"):
+        print(f"clusters of the placed rows: {info['clusters']}")
     return 0
 
 

@@ -1,7 +1,9 @@
 """New rows placed into a saved map, as a table: what ``projector project NEW --into OUT`` writes.
 
 The output holds the new rows with the map's coordinate columns (the same names as the saved
-map's, so both tables draw in one frame) and a boolean ``placed`` column, true for them. With
+map's, so both tables draw in one frame) and a boolean ``placed`` column, true for them. When
+the saved map has clusters (``project --clusters``), each new row joins the cluster most of its
+nearest mapped rows in the original space are in (:func:`_neighbour_clusters`). With
 ``combined=True`` the saved map's own rows come first, ``placed`` false, so one file holds the
 map and its newcomers (colour by ``placed`` to see them). The schema metadata is the saved
 map's provenance plus a ``placement`` entry: rows, neighbours, exact copies, seconds, source.
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["placed_table", "describe", "PLACED_COLUMN"]
 
 PLACED_COLUMN = "placed"
+CLUSTER_COLUMN, CLUSTER_LABEL_COLUMN = "cluster", "cluster_label"  # as Projection.to_table writes them
 
 
 def placed_table(
@@ -51,9 +54,17 @@ def placed_table(
         )
     coords, info = place(projection, new.vectors(name), existing, progress=progress)
     info["into"] = existing.source
+    clusters = None
+    if CLUSTER_COLUMN in existing.table.column_names:
+        if CLUSTER_COLUMN in new.table.column_names:
+            info["clusters"] = f"not assigned: the new rows have their own {CLUSTER_COLUMN!r} column"
+        else:
+            clusters, info["clusters"] = _placed_clusters(existing, new.vectors(name), projection, int(info.get("k", 15)))
     provenance = {**projection.provenance, "placement": info}
     placed = Projection(coords, projection.method, projection.column, projection.params, None, provenance)
     out = _with_flag(placed.to_table(new.table), True)
+    for column, values in (clusters or {}).items():
+        out = out.append_column(column, values)
     if not combined:
         return out
     before = _with_flag(existing.table, False)
@@ -67,6 +78,30 @@ def placed_table(
     metadata = dict(before.schema.metadata or {})
     metadata[PROVENANCE_KEY] = json.dumps({**json.loads(metadata[PROVENANCE_KEY]), "placement": info}, default=str).encode()
     return both.replace_schema_metadata(metadata)
+
+
+def _placed_clusters(existing: "Dataset", vectors: np.ndarray, projection, k: int) -> tuple[dict[str, pa.Array], str]:
+    """The new rows' ``cluster`` (and ``cluster_label``) columns, and how they were chosen."""
+    mapped = np.asarray(existing.table.column(CLUSTER_COLUMN).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    k = max(1, min(k, len(mapped)))
+    _, rows = existing.index(projection.column, projection.params.get("metric", "cosine")).search(vectors, k)
+    clusters = _neighbour_clusters(mapped, rows)
+    columns = {CLUSTER_COLUMN: pa.array(clusters, pa.int32())}
+    if CLUSTER_LABEL_COLUMN in existing.table.column_names:
+        names = dict(zip(mapped.tolist(), existing.table.column(CLUSTER_LABEL_COLUMN).to_pylist()))
+        columns[CLUSTER_LABEL_COLUMN] = pa.array([names.get(c) if c >= 0 else None for c in clusters.tolist()], pa.string())
+    return columns, f"the cluster most of each row's {k} nearest mapped rows are in (original space)"
+
+
+def _neighbour_clusters(mapped: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(M,) the cluster most common among each new row's nearest mapped ``rows`` (M, k), -1
+    (no cluster) counting as one; a tie goes to the cluster of the nearer neighbour."""
+    votes = mapped[rows]  # (M, k), nearest first
+    m, k = votes.shape
+    same = votes[:, :, None] == votes[:, None, :]
+    counts = same.sum(axis=2)  # how many neighbours share each neighbour's cluster
+    first = np.argmax(counts == counts.max(axis=1, keepdims=True), axis=1)  # the nearest of the most shared
+    return votes[np.arange(m), first]
 
 
 def _with_flag(table: pa.Table, value: bool) -> pa.Table:
