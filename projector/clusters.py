@@ -66,10 +66,22 @@ class Clusters:
     names: tuple[str, ...] = ()
     coarse_names: tuple[str, ...] = ()
 
-    def label_of(self) -> list[str | None]:
-        """Each row's cluster name (None for rows in no cluster): the ``cluster_label`` column."""
+    def label_of(self, labels: np.ndarray | None = None) -> list[str | None]:
+        """Each row's cluster name (None for rows in no cluster): the ``cluster_label`` column.
+        ``labels`` names other rows' clusters instead (e.g. :meth:`by_neighbours`')."""
         names = list(self.names) or [f"cluster {c}" for c in range(self.count)]
-        return [names[c] if c >= 0 else None for c in self.labels.tolist()]
+        return [names[c] if c >= 0 else None for c in (self.labels if labels is None else labels).tolist()]
+
+    def by_neighbours(self, rows: np.ndarray) -> np.ndarray:
+        """(M,) the cluster of each of M rows not clustered (placed into the map later): the
+        one most common among its nearest clustered ``rows`` (M, k), nearest first; no cluster
+        (-1) counts as one, and a tie goes to the nearer neighbour's."""
+        votes = self.labels[np.asarray(rows, dtype=np.int64)]
+        if votes.size == 0:
+            return np.full(len(votes), -1, dtype=self.labels.dtype)
+        counts = (votes[:, :, None] == votes[:, None, :]).sum(axis=2)  # neighbours sharing each one's cluster
+        first = np.argmax(counts == counts.max(axis=1, keepdims=True), axis=1)  # the nearest of the most shared
+        return votes[np.arange(len(votes)), first]
 
     @property
     def count(self) -> int:

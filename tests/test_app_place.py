@@ -174,3 +174,33 @@ def test_switching_maps_replaces_the_rows_or_says_why_not(store, real):
     session.state.map_key = "PCA again"
     assert view.placed is not None and view.placed.map_key == "PCA again"
     assert len(view._layer.source.data["x"]) == NEW_ROWS
+
+
+def test_placed_rows_hover_names_the_cluster_most_of_their_nearest_mapped_rows_are_in(real):
+    fitted, new = real
+    store = DataStore(projector.Dataset.from_table(fitted, vector="embedding", label="package", text="text"), name="real-text")
+    try:
+        entry = store.project("tsne", params={"seed": 0})
+        session = Session(store)
+        session.state.map_key = entry.key  # outside a server the paint runs at once: clusters found
+        found = session.overlays.result
+        assert found is not None and found.key == entry.key
+        session.place.add(_parquet(new), "new.parquet")
+        shown = session.place._layer.source.data["cluster"]
+        # the vote, recomputed here by brute force: cosine neighbours among the mapped rows
+        mapped = fitted.column("embedding").combine_chunks().values.to_numpy().reshape(MAP_ROWS, -1)
+        placed = new.column("embedding").combine_chunks().values.to_numpy().reshape(NEW_ROWS, -1)
+        unit = lambda v: v / np.linalg.norm(v, axis=1, keepdims=True)  # noqa: E731
+        nearest = np.argsort(-(unit(placed) @ unit(mapped).T), axis=1, kind="stable")[:, :15]
+        names = np.array([name or "none" for name in found.clusters.label_of()], dtype=object)
+        for row, near in enumerate(nearest):
+            values, counts = np.unique(names[near], return_counts=True)
+            assert counts.max() == (names[near] == shown[row]).sum(), f"row {row}: {shown[row]!r}, neighbours {list(names[near])}"
+        assert len(set(shown)) > 1  # 40 docstrings fall in more than one cluster
+
+        session.state.cluster_params = {"resolution": 4.0}  # recluster: the hover follows
+        again = session.overlays.result
+        assert again is not found and set(again.clusters.names) != set(found.clusters.names)
+        assert set(session.place._layer.source.data["cluster"]) <= {*again.clusters.names, "none"}
+    finally:
+        store.close()

@@ -293,9 +293,10 @@ def test_placed_rows_join_the_cluster_of_their_nearest_mapped_rows(tmp_path, cap
     assert set(table.column("cluster_label").to_numpy(zero_copy_only=False)[placed].tolist()) == {label}
 
 
-def test_neighbour_clusters_take_the_most_common_and_break_ties_by_the_nearer():
-    from projector.reduce.placed_table import _neighbour_clusters
+def test_clusters_by_neighbours_take_the_most_common_and_break_ties_by_the_nearer():
+    from projector.clusters import Clusters
 
-    mapped = np.array([0, 0, 1, 1, 2, -1, -1])
+    mapped = Clusters(np.array([0, 0, 1, 1, 2, -1, -1]), "leiden", {}, 0.0, names=("a", "b", "c"))
     rows = np.array([[2, 0, 1, 4], [4, 2, 0, 3], [5, 6, 0, 2]])  # 1,0,0,2 -> 0; 2,1,0,1 -> 1; -1,-1,0,1 -> -1
-    assert _neighbour_clusters(mapped, rows).tolist() == [0, 1, -1]
+    joined = mapped.by_neighbours(rows)
+    assert joined.tolist() == [0, 1, -1] and mapped.label_of(joined) == ["a", "b", None]

@@ -80,7 +80,7 @@ class Session:
         self.selection = SelectionView(store, self.state, self.links, extra_columns=self.overlays.export_columns)
         self.neighbors = NeighborsView(store, self.state, self.map, self.links)
         self.card = CardView(store, self.state, self.links)
-        self.place = PlaceView(store, self.state, self.map)  # rows of another file, placed on this page only
+        self.place = PlaceView(store, self.state, self.map, clusters=lambda: self.overlays.result)  # rows of another file, placed on this page only
         self.message = pn.pane.HTML("", visible=False, sizing_mode="stretch_width", styles=_NOTE_STYLE)
         self.state.param.watch(self._show_message, ["message"])
         self.header = pn.pane.HTML(self._header(), sizing_mode="stretch_width", styles={"font-size": "14px"})
@@ -176,6 +176,7 @@ class Session:
         """The shown map's clusters changed: a map coloured by clusters takes the new ones
         (before the colour-by menu drops the old name, which would reset it), and the menu
         offers them."""
+        self.place.redraw()  # placed rows' hover names the new clusters
         if self.state.color_by in self.store.clusterings.names():
             if result is not None and result.column != self.state.color_by:
                 self.state.color_by = result.column

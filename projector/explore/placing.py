@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from projector.errors import ProjectorError
+from projector.explore.clusterings import CLUSTERED_METHODS
 from projector.explore.jobs import Job
 from projector.progress import Cancelled
 
 if TYPE_CHECKING:
+    from projector.explore.map_clusters import MapClusters
     from projector.explore.maps import MapEntry
     from projector.explore.store import DataStore
     from projector.progress import Progress
@@ -44,6 +46,7 @@ _READERS = {  # suffix -> the table reader of projector.loaders.tabular
 }
 FILE_SUFFIXES = tuple(_READERS)
 _SHOWN_CHARS = 300  # hover text per placed row
+_CLUSTER_VOTERS = 15  # a placed row's cluster: the most common among this many nearest mapped rows
 _OTHER_WAY = "or place it from the terminal with `projector project NEW --into MAP.parquet`"
 
 
@@ -73,12 +76,21 @@ class PlacedRows:
     rows: NewRows
     map_key: str
     coords: np.ndarray  # (M, dims) float32, the map's own frame
+    neighbours: np.ndarray | None = None  # (M, k) each row's nearest mapped rows, original space, nearest first
 
     @property
     def legend(self) -> str:
         """The legend line, e.g. ``placed: new.parquet (120 rows)``."""
         n = len(self.rows)
         return f"placed: {self.rows.file} ({n:,} row{'s' if n != 1 else ''})"
+
+    def cluster_names(self, found: "MapClusters | None") -> list[str]:
+        """Each placed row's cluster in ``found`` (the map's clusters, as drawn), the one most
+        of its nearest mapped rows are in; "" for all when ``found`` is of another map or none."""
+        if found is None or found.key != self.map_key or self.neighbours is None:
+            return [""] * len(self.rows)
+        clusters = found.clusters
+        return [name or "none" for name in clusters.label_of(clusters.by_neighbours(self.neighbours))]
 
     def xy(self, axes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """The x and y of each placed row on the map's drawn ``axes``."""
@@ -131,7 +143,11 @@ def place_rows(store: "DataStore", entry: "MapEntry", rows: NewRows, progress: C
     if entry.column != rows.column:
         raise PlaceError(f"{rows.file}: its rows were read as {rows.column!r} vectors but the map shown is of {entry.column!r}; add the file again")
     coords = _named(rows.file, lambda: entry.projection.transform(rows.vectors, dataset=store.dataset, progress=progress))
-    return PlacedRows(rows, entry.key, np.ascontiguousarray(coords, dtype=np.float32))
+    nearest = None
+    if entry.method in CLUSTERED_METHODS:  # maps the page clusters: keep who would vote on a placed row's cluster
+        metric = entry.projection.params.get("metric", "cosine")
+        _, nearest = store.dataset.index(entry.column, metric).search(rows.vectors, min(_CLUSTER_VOTERS, store.num_rows))
+    return PlacedRows(rows, entry.key, np.ascontiguousarray(coords, dtype=np.float32), nearest)
 
 
 def start_placing(store: "DataStore", entry: "MapEntry", data: bytes | NewRows, file: str = "") -> Job:

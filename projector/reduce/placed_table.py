@@ -3,7 +3,8 @@
 The output holds the new rows with the map's coordinate columns (the same names as the saved
 map's, so both tables draw in one frame) and a boolean ``placed`` column, true for them. When
 the saved map has clusters (``project --clusters``), each new row joins the cluster most of its
-nearest mapped rows in the original space are in (:func:`_neighbour_clusters`). With
+nearest mapped rows in the original space are in (:meth:`Clusters.by_neighbours
+<projector.clusters.Clusters.by_neighbours>`). With
 ``combined=True`` the saved map's own rows come first, ``placed`` false, so one file holds the
 map and its newcomers (colour by ``placed`` to see them). The schema metadata is the saved
 map's provenance plus a ``placement`` entry: rows, neighbours, exact copies, seconds, source.
@@ -85,23 +86,14 @@ def _placed_clusters(existing: "Dataset", vectors: np.ndarray, projection, k: in
     mapped = np.asarray(existing.table.column(CLUSTER_COLUMN).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     k = max(1, min(k, len(mapped)))
     _, rows = existing.index(projection.column, projection.params.get("metric", "cosine")).search(vectors, k)
-    clusters = _neighbour_clusters(mapped, rows)
+    from projector.clusters import Clusters
+
+    clusters = Clusters(mapped, "saved", {}, 0.0).by_neighbours(rows)
     columns = {CLUSTER_COLUMN: pa.array(clusters, pa.int32())}
     if CLUSTER_LABEL_COLUMN in existing.table.column_names:
         names = dict(zip(mapped.tolist(), existing.table.column(CLUSTER_LABEL_COLUMN).to_pylist()))
         columns[CLUSTER_LABEL_COLUMN] = pa.array([names.get(c) if c >= 0 else None for c in clusters.tolist()], pa.string())
     return columns, f"the cluster most of each row's {k} nearest mapped rows are in (original space)"
-
-
-def _neighbour_clusters(mapped: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(M,) the cluster most common among each new row's nearest mapped ``rows`` (M, k), -1
-    (no cluster) counting as one; a tie goes to the cluster of the nearer neighbour."""
-    votes = mapped[rows]  # (M, k), nearest first
-    m, k = votes.shape
-    same = votes[:, :, None] == votes[:, None, :]
-    counts = same.sum(axis=2)  # how many neighbours share each neighbour's cluster
-    first = np.argmax(counts == counts.max(axis=1, keepdims=True), axis=1)  # the nearest of the most shared
-    return votes[np.arange(m), first]
 
 
 def _with_flag(table: pa.Table, value: bool) -> pa.Table:

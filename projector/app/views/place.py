@@ -4,7 +4,8 @@ The side bar's file box takes a table file; the store's short-job threads read i
 its texts with the map's recorded model when it has no vectors) and place it into the shown
 map (:mod:`projector.explore.placing`), while the status line shows the stage. The placed rows
 are drawn over the map as outlined diamonds in their own layer, on top, with a legend line
-"placed: FILE (N rows)" and hover with their text and label. They belong to this page only:
+"placed: FILE (N rows)" and hover with their text, label and cluster (of the map's clusters as
+drawn, the one most of a row's nearest mapped rows are in). They belong to this page only:
 no other page, export or search sees them.
 
 Switching maps re-places the same rows (their vectors are kept: nothing is read or embedded
@@ -25,7 +26,11 @@ from projector.errors import ProjectorError
 from projector.explore.placing import FILE_SUFFIXES, MAX_FILE_BYTES, NewRows, PlacedRows, start_placing
 
 if TYPE_CHECKING:
+    from typing import Callable
+
     from bokeh.models import ColumnDataSource, GlyphRenderer, Legend
+
+    from projector.explore.map_clusters import MapClusters
 
     from projector.app.state import ViewState
     from projector.app.views.map import MapView
@@ -42,10 +47,13 @@ _POLL_MS = 250
 class PlaceView:
     """The file box, progress and "Clear placed rows" of one page, and the placed layer it draws."""
 
-    def __init__(self, store: "DataStore", state: "ViewState", map_view: "MapView") -> None:
+    def __init__(
+        self, store: "DataStore", state: "ViewState", map_view: "MapView", clusters: "Callable[[], MapClusters | None]" = lambda: None,
+    ) -> None:
         self.store = store
         self.state = state
         self.map_view = map_view
+        self.clusters = clusters  # the shown map's clusters as drawn (None: none yet)
         self.placed: PlacedRows | None = None
         self.job: "Job | None" = None
         self._layer: _PlacedLayer | None = None  # built when rows are first placed
@@ -66,6 +74,10 @@ class PlaceView:
     def add(self, data: bytes, file: str) -> None:
         """Place ``file``'s rows (its bytes) into the map shown; replaces rows placed before."""
         self._start(data, file)
+
+    def redraw(self) -> None:
+        """Draw the placed rows again (the map's clusters changed: their hover follows)."""
+        self._draw()
 
     def clear(self, message: str = "") -> None:
         """Take the placed rows off the map."""
@@ -153,7 +165,7 @@ class PlaceView:
         if self._layer is None:
             self._layer = _PlacedLayer(self.map_view.figure)
         x, y = placed.xy(entry.drawn_axes(self.state.pca_x, self.state.pca_y))
-        self._layer.show(placed, x, y, float(self.state.point_size))
+        self._layer.show(placed, x, y, float(self.state.point_size), placed.cluster_names(self.clusters()))
 
 
 class _PlacedLayer:
@@ -168,16 +180,17 @@ class _PlacedLayer:
             "x", "y", source=self.source, size="size", marker="diamond", fill_color=PLACED_COLOR, fill_alpha=0.9,
             line_color="black", line_width=1.5, name="projector-placed",
         )  # added last: drawn above the map's points and raster image
-        figure.add_tools(HoverTool(renderers=[self.renderer], tooltips=[("placed from", "@file"), ("text", "@text"), ("label", "@label")]))
+        figure.add_tools(HoverTool(renderers=[self.renderer], tooltips=[("placed from", "@file"), ("text", "@text"), ("label", "@label"), ("cluster", "@cluster")]))
         self.legend: "Legend" = Legend(items=[LegendItem(label="", renderers=[self.renderer])], location="top_left", background_fill_alpha=0.8)
         figure.add_layout(self.legend)
 
-    def show(self, placed: PlacedRows, x: np.ndarray, y: np.ndarray, point_size: float) -> None:
+    def show(self, placed: PlacedRows, x: np.ndarray, y: np.ndarray, point_size: float, clusters: list[str]) -> None:
         n = len(x)
         rows = placed.rows
         self.source.data = {
             "x": x, "y": y, "size": np.full(n, max(point_size * 2.2, 9.0), np.float32),
             "file": [rows.file] * n, "text": list(rows.texts or [""] * n), "label": list(rows.labels or [""] * n),
+            "cluster": clusters,
         }
         self.legend.items[0].label = {"value": placed.legend}  # a plain value, drawn as text
         self.legend.visible = self.renderer.visible = True
@@ -188,4 +201,4 @@ class _PlacedLayer:
 
 
 def _empty() -> dict:
-    return {"x": np.zeros(0, np.float32), "y": np.zeros(0, np.float32), "size": np.zeros(0, np.float32), "file": [], "text": [], "label": []}
+    return {"x": np.zeros(0, np.float32), "y": np.zeros(0, np.float32), "size": np.zeros(0, np.float32), "file": [], "text": [], "label": [], "cluster": []}
