@@ -72,3 +72,11 @@ def test_serve_serves_each_same_named_input_with_its_own_rows(tmp_path, monkeypa
         assert store.dataset.table.column("text").to_pylist() == TEXTS[folder]
         assert store.num_rows == len(TEXTS[folder]) and store.dataset.vector_columns == ("embedding",)
         store.close()
+
+
+def test_a_subfolder_never_takes_the_name_of_a_file_written_or_to_come(tmp_path):
+    from projector.embedding.sources import _handed_over
+
+    taken: set[str] = set()
+    where = [_handed_over(tmp_path, Path(source), taken).relative_to(tmp_path).as_posix() for source in ("a/texts.csv", "texts.parquet/texts.csv", "x.parquet/texts.csv", "q/x.csv")]
+    assert where == ["texts.parquet", "texts.parquet-2/texts.parquet", "x.parquet/texts.parquet", "q/x.parquet"]

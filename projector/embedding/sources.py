@@ -132,8 +132,8 @@ def _handed_over(folder: "Path", source: "Path", taken: set[str]) -> "Path":
     name = f"{source.stem or 'data'}.parquet"
     parent = source.expanduser().absolute().parent.name or "input"
     candidates = itertools.chain([name], (f"{parent}{f'-{n}' if n > 1 else ''}/{name}" for n in itertools.count(1)))
-    relative = next(candidate for candidate in candidates if candidate.lower() not in taken)
-    taken.add(relative.lower())
+    relative = next(candidate for candidate in candidates if not {candidate.lower(), candidate.split("/")[0].lower()} & taken)
+    taken.update({relative.lower(), relative.split("/")[0].lower()})  # a subfolder's name is taken for files too
     target = folder / relative
     target.parent.mkdir(mode=0o700, exist_ok=True)
     return target
