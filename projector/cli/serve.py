@@ -13,12 +13,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from projector.cli._common import load_options, _check_demo_options
 from projector.cli.embed import _embedded_paths
 from projector.cli.maps import _method_options
 from projector.errors import ProjectorError
+
+if TYPE_CHECKING:
+    from projector.embedding.choose import ModelChoice
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -69,7 +72,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search_model(model: str | None):
+def _search_model(model: str | None) -> "ModelChoice | None":
     """The :class:`~projector.embedding.choose.ModelChoice` ``--model`` names (found, not
     loaded: its fit to the data is checked by the first search), or None."""
     if model is None:
@@ -79,10 +82,10 @@ def _search_model(model: str | None):
     return choose_model(model)
 
 
-def _name_search_model(sources: list, model: str | None, choice, report) -> list:
+def _name_search_model(sources: list, model: str | None, choice: "ModelChoice | None", report: Callable[[str], None]) -> list:
     """``sources``, each dataset's pages told to embed queries with ``model`` (``--model``);
     a dataset whose recorded model differs is named in a warning."""
-    if model is None:
+    if model is None or choice is None:
         return sources
     from projector.explore.meaning import named_model_notes
     from projector.explore.store import DataStore
