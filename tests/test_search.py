@@ -230,7 +230,8 @@ def test_the_page_says_why_it_cannot_search_by_meaning(table, private_cache):
     session.state.search_meaning = True
     session.search.query.value = "refund"
     session.search._submit()
-    assert "does not record one; embed the texts with `projector embed`" in session.search.result.object
+    assert "does not record one; name it with `projector serve PATH --model NAME_OR_PATH`" in session.search.result.object
+    assert "or embed the texts with `projector embed`" in session.search.result.object
     assert session.state.selection.size == 0
     from projector.embedding.record import MODELS_KEY
     from projector.explore.meaning import meaning_unavailable

@@ -76,6 +76,7 @@ class Session:
         self.map_controls = MapControls(store, self.state)
         self.style = StyleControls(store, self.state, more_colors=self.overlays.color_columns)
         self.search = SearchView(store, self.state)
+        pn.state.onload(self.search.after_paint)  # a link's search runs again once the page shows
         self.filters = FilterView(store, self.state)
         self.selection = SelectionView(store, self.state, self.links, extra_columns=self.overlays.export_columns)
         self.neighbors = NeighborsView(store, self.state, self.map, self.links)

@@ -93,19 +93,19 @@ def _add_coordinate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--y", metavar="COL", help="column of precomputed y coordinates (with --x)")
 
 
-def _end_map_command(parser: argparse.ArgumentParser, handler: Any) -> None:
+def _end_map_command(parser: argparse.ArgumentParser, handler: Any, model_help: str = "") -> None:
     """What every command that maps data ends with: how the map is computed, how the data is
-    loaded, and the function that runs it."""
+    loaded, and the function that runs it (``model_help`` adds to --model's help)."""
     _add_projection_options(parser)
-    _add_embedding_options(parser)
+    _add_embedding_options(parser, model_help)
     _add_load_options(parser)
     parser.set_defaults(handler=handler)
 
 
-def _add_embedding_options(parser: argparse.ArgumentParser) -> None:
+def _add_embedding_options(parser: argparse.ArgumentParser, model_help: str = "") -> None:
     """How a table WITHOUT an embedding is embedded first (its --text column, or --image)."""
     group = parser.add_argument_group("embedding (for a table without an embedding column: --text COL embeds it)")
-    group.add_argument("--model", metavar="NAME_OR_PATH", help="local sentence-transformers or CLIP folder (default: the packaged all-MiniLM-L6-v2)")
+    group.add_argument("--model", metavar="NAME_OR_PATH", help=f"local sentence-transformers or CLIP folder (default: the packaged all-MiniLM-L6-v2){model_help}")
     group.add_argument("--batch-size", type=int, default=64, metavar="N", help="texts or images per model call (default 64)")
 
 
@@ -191,7 +191,12 @@ def _add_serve_command(commands: Any) -> None:
     )
     serve.add_argument("--open", dest="open", action="store_true", default=True, help="open a browser tab (default)")
     serve.add_argument("--no-open", dest="open", action="store_false", help="do not open a browser tab")
-    _end_map_command(serve, _serve)
+    _end_map_command(
+        serve, _serve,
+        model_help="; on a table that has its embeddings, the text model that made them, which the page's search by "
+        "meaning embeds queries with (needed when `projector embed` did not record one; a different recorded model "
+        "is overridden, with a warning)",
+    )
 
 
 def _add_search_command(commands: Any) -> None:

@@ -6,6 +6,7 @@ a table that already has an embedding loads exactly as :func:`projector.load` lo
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -96,7 +97,9 @@ def embed_files(
     """``(paths, options)`` to load instead of ``paths`` read with ``options``: each file
     without an embedding is embedded (:func:`load_embedded`) and written as Parquet into
     ``folder`` (created then, if need be; roles included), and the options keep only what
-    applies to the new files.
+    applies to the new files. Each new file keeps its input's file name, so datasets named
+    after their files are named as before; inputs of the same name from different folders
+    (``a/texts.csv b/texts.csv``) do not overwrite each other (:func:`_handed_over`).
 
     For a reader that opens paths itself (``projector serve``). Format options (``encoding=``
     ...) are dropped once any file is embedded: they fit one format, so the files together can
@@ -114,14 +117,31 @@ def embed_files(
     Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)  # made only when something is embedded
     out, roles = [], {name: value for name, value in options.items() if name in ROLE_OPTIONS}
     embedding = {"model": model, "device": device, "batch_size": batch_size, "cache": cache, "progress": progress}
+    taken: set[str] = set()
     for path in paths:
         if embedded[path]:
             dataset = _dataset(*read.pop(path), embedding)
             if len(paths) == 1 and dataset.media_root is not None:
                 roles.setdefault("media_root", str(dataset.media_root))  # media paths stay relative to the original file
-            path = str(dataset.to_parquet(Path(folder) / f"{Path(path).stem or 'data'}.parquet"))
+            path = str(dataset.to_parquet(_handed_over(Path(folder), Path(path), taken)))
         out.append(path)
     return out, roles
+
+
+def _handed_over(folder: "Path", source: "Path", taken: set[str]) -> "Path":
+    """Where embedded input ``source`` is written: ``folder/NAME.parquet`` (NAME: its file's
+    stem), or, for a name already written (in any case: some file systems ignore it),
+    ``folder/PARENT/NAME.parquet`` after the input's own folder (``PARENT-2`` ... when that is
+    taken too). No input overwrites another, the file name, which names the page, stays the
+    input's, and the path the page shows says which folder it came from."""
+    name = f"{source.stem or 'data'}.parquet"
+    parent = source.expanduser().absolute().parent.name or "input"
+    candidates = itertools.chain([name], (f"{parent}{f'-{n}' if n > 1 else ''}/{name}" for n in itertools.count(1)))
+    relative = next(candidate for candidate in candidates if not {candidate.lower(), candidate.split("/")[0].lower()} & taken)
+    taken.update({relative.lower(), relative.split("/")[0].lower()})  # a subfolder's name is taken for files too
+    target = folder / relative
+    target.parent.mkdir(mode=0o700, exist_ok=True)
+    return target
 
 
 def needs_embedding(source: str | os.PathLike, **options: Any) -> bool:

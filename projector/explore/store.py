@@ -98,6 +98,7 @@ class DataStore:
         self.auto_method: str | None = None  # ... and its method, until a page has painted
         self.auto_params: dict[str, Any] = {}  # ... and its parameters (serve --param, --metric, --seed)
         self.first_map = ""  # the map every page opens on
+        self.search_model: str | None = None  # the text model `serve --model` names for search by meaning (None: the recorded one)
         if (x is None) != (y is None):
             raise SchemaError("--x and --y go together: name both coordinate columns or neither")
         if x is not None and y is not None:

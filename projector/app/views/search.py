@@ -4,12 +4,17 @@ numeric ranges).
 A search selects and highlights its matches; a search by meaning also lists them ranked, with
 scores (:mod:`projector.explore.meaning`). Filters narrow which points are drawn. Both only
 write :class:`ViewState`; the store and the explore layer do the matching, off the event loop.
+
+A page opened from a link that carries a query runs that search once after its first paint
+(:meth:`SearchView.after_paint`), so the count, or the ranked list with scores, is back without
+an Enter; see there for the selection.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import panel as pn
 
 from projector.app.views._events import JobWatch, locked
@@ -47,9 +52,32 @@ class SearchView:
         self.run.on_click(locked(self._submit))
         self.panel = pn.Column(
             self.column, self.query, pn.Row(self.regex, self.meaning), self.k, self.run, self.result, self.hits,
-            sizing_mode="stretch_width", visible=bool(columns) or not meaning_unavailable(store.dataset),
+            sizing_mode="stretch_width", visible=bool(columns) or not meaning_unavailable(store.dataset, model=store.search_model),
         )
         self._watch = JobWatch(self._show)
+        self._kept: np.ndarray | None = None  # a link's own selection, kept over its re-run search
+        # a link sets the state after the widgets are built: the boxes show what it says
+        state.param.watch(lambda event: setattr(self.query, "value", event.new), "search_query")
+        state.param.watch(self._column_from_state, "search_column")
+
+    def _column_from_state(self, event) -> None:
+        if event.new in self.column.options:
+            self.column.value = event.new
+        elif event.new:  # a link naming a column this table lacks searches the shown one
+            self.state.search_column = self.column.value or ""
+
+    def after_paint(self) -> None:
+        """Run the search the state carries (a shared link's ``q=``), once the page has painted.
+
+        A search by meaning lists its hits with scores again; a substring or regex search says
+        "N matches" again. The selection a link carries (``sel=``) is what its sharer saw, maybe
+        changed by hand after the search, so it is kept (the result line says so when the hits
+        differ); a link without one (a selection too large for a URL, or a hand-written
+        ``?q=...``) gets the search's rows selected, as Enter would.
+        """
+        if not self.state.search_query:
+            return
+        self._run(kept=self.state.selection.copy() if self.state.url_selection else None)
 
     def _submit(self, *_) -> None:
         self.state.search_query = self.query.value
@@ -58,8 +86,13 @@ class SearchView:
     def apply(self) -> None:
         """Select the rows matching the state's query (an empty query clears the selection);
         the matching runs off the event loop, so a large table never stalls the page."""
+        self._run(kept=None)
+
+    def _run(self, kept: np.ndarray | None) -> None:
+        """:meth:`apply`, keeping the selection ``kept`` (a link's) instead when not None."""
         state = self.state
         self.hits.object = ""
+        self._kept = kept
         if not state.search_query:
             self._watch.job = None  # a search still running is forgotten
             state.clear_selection()
@@ -78,13 +111,14 @@ class SearchView:
         state, store = self.state, self.store
         key = state.map_key
         column = store.map(key).column if key and key in store.map_keys else None
-        reason = meaning_unavailable(store.dataset, column)
+        model = store.search_model
+        reason = meaning_unavailable(store.dataset, column, model)
         if reason is not None:
             self._watch.job = None
             set_text(self.result, reason)
             return
         query, k = state.search_query, state.search_k
-        job = store.run_short(f"search by meaning for {query!r}", lambda: search_by_meaning(store.dataset, query, k, column))
+        job = store.run_short(f"search by meaning for {query!r}", lambda: search_by_meaning(store.dataset, query, k, column, model))
         if not self._watch.watch(job):
             set_text(self.result, f"searching {store.num_rows:,} rows by meaning (the first search loads the model)…")
 
@@ -94,14 +128,23 @@ class SearchView:
             return
         if isinstance(job.result, MeaningHits):
             hits = job.result
-            self.state.select(hits.rows)
             best = f": scores {hits.scores[0]:.3f} to {hits.scores[-1]:.3f}" if len(hits) else ""
-            set_text(self.result, f"{len(hits):,} rows nearest in meaning, best first{best}")
+            set_text(self.result, f"{len(hits):,} rows nearest in meaning, best first{best}{self._select(hits.rows)}")
             self.hits.object = hits_html(hits, self.store.rows, self.state.search_column or None)
             return
         rows = job.result
-        self.state.select(rows)
-        set_text(self.result, f"{rows.size:,} match{'es' if rows.size != 1 else ''}")
+        set_text(self.result, f"{rows.size:,} match{'es' if rows.size != 1 else ''}{self._select(rows)}")
+
+    def _select(self, rows: np.ndarray) -> str:
+        """Select the search's ``rows``, unless a link's own selection is kept: then the note
+        that says so when the two differ."""
+        kept, self._kept = self._kept, None
+        if kept is None:
+            self.state.select(rows)
+            return ""
+        if np.array_equal(kept, np.unique(rows)):
+            return ""
+        return f"; the link's own selection of {kept.size:,} row{'s' if kept.size != 1 else ''} is kept"
 
 
 class FilterView:
