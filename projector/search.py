@@ -57,7 +57,7 @@ def query_model(dataset: "Dataset", column: str | None = None, model: str | os.P
     if loaded.info.dim != dim:
         raise SchemaError(
             f"model {loaded.info.name!r} makes {loaded.info.dim}-dimensional vectors but {name!r} holds "
-            f"{dim}-dimensional ones; pass model= naming the model that made {name!r}"
+            f"{dim}-dimensional ones; pass model= (--model) naming the model that made {name!r}"
         )
     if recorded is not None and recorded.revision != loaded.info.revision:
         warnings.warn(
