@@ -133,6 +133,28 @@ def test_texts_without_vectors_are_embedded_by_the_maps_recorded_model():
         store.close()
 
 
+def test_texts_placed_into_vectors_brought_without_a_record_use_the_model_serve_names():
+    """`serve --model` (the store's search_model) embeds a CSV of texts for a map whose vectors
+    have no record; without it, the error says which model to name."""
+    from meaning_data import SENTENCES, sentence_table
+    from projector.embedding import load_text_model
+
+    table = sentence_table(load_text_model()).replace_schema_metadata(None)  # vectors brought without a record
+    store = DataStore(projector.Dataset.from_table(table, vector="embedding", label="kind", text="text"), name="sentences")
+    try:
+        entry = store.project("pca")
+        csv = io.BytesIO()
+        pacsv.write_csv(pa.table({"text": SENTENCES[:5]}), csv)
+        with pytest.raises(PlaceError, match="texts.csv.*projector serve PATH --model"):
+            read_new_rows(store, "embedding", csv.getvalue(), "texts.csv")
+        store.search_model = "all-MiniLM-L6-v2"
+        placed = place_rows(store, entry, read_new_rows(store, "embedding", csv.getvalue(), "texts.csv"))
+        assert placed.rows.embedded_by == "all-MiniLM-L6-v2"
+        np.testing.assert_allclose(placed.coords, entry.coords[:5], atol=1e-4)
+    finally:
+        store.close()
+
+
 # -- the page ---------------------------------------------------------------------------------
 
 

@@ -2,8 +2,8 @@
 
 A page hands over a file's bytes and name (Parquet, Arrow/Feather, CSV/TSV, JSON Lines; read
 by projector's own table loaders, never unpickled). Its rows need the map's embedding column;
-a file without it is embedded from its texts by the model recorded for that column (the one
-search by meaning uses), so a CSV of new texts lands in a map of embedded texts. The rows are
+a file without it is embedded from its texts by the model recorded for that column, or the one
+``serve --model`` names (the one search by meaning uses), so a CSV of new texts lands in a map of embedded texts. The rows are
 then placed by :meth:`Projection.transform <projector.projection.Projection.transform>` into
 the map as fitted (PCA exactly; UMAP and t-SNE move only the new rows).
 
@@ -124,7 +124,9 @@ def read_new_rows(store: "DataStore", column: str, data: bytes, file: str, progr
         from projector.embedding import read_model_info
 
         model = _named(file, lambda: _model(store, column, file))
-        embedded_by = read_model_info(store.dataset.table.schema, column).name  # as the map's data names it
+        recorded = read_model_info(store.dataset.table.schema, column)
+        # as the map's data names it, unless `serve --model` named another
+        embedded_by = recorded.name if recorded is not None and store.search_model is None else model.info.name
         vectors = _named(file, lambda: model.encode(table.column(text).to_pylist(), progress=progress))
     else:
         raise PlaceError(
@@ -203,9 +205,10 @@ def _model(store: "DataStore", column: str, file: str):
     from projector.search import query_model
 
     try:
-        return query_model(store.dataset, column)
+        return query_model(store.dataset, column, store.search_model)
     except ProjectorError as exc:
-        raise PlaceError(f"{file}: it has no {column!r} vectors, and its texts cannot be embedded: {exc}") from None
+        page = "" if store.search_model else "; a page names the model with `projector serve PATH --model NAME_OR_PATH`"
+        raise PlaceError(f"{file}: it has no {column!r} vectors, and its texts cannot be embedded: {exc}{page}") from None
 
 
 def _named(file: str, work: Callable[[], Any]) -> Any:
