@@ -113,3 +113,20 @@ def test_a_hostile_label_column_name_is_text_in_every_tab_and_menu():
         assert "&lt;b onmouseover=alert(3)&gt;lbl" in session.legend.panel.object and named not in session.legend.panel.object
     finally:
         store.close()
+
+
+def test_a_label_column_of_one_value_gets_no_mislabel_list():
+    """Every row labelled alike: nothing to doubt, so no mislabel column, tab or menu entry;
+    a second, varied label column still gets them."""
+    digits = projector.demo()
+    table = digits.table.append_column("source", pa.array(["scan"] * digits.num_rows))
+    one = DataStore(projector.Dataset.from_table(table, vector="pixels", label="source"), name="one")
+    both = DataStore(projector.Dataset.from_table(table, vector="pixels", label=["source", "label"]), name="both")
+    try:
+        assert one.suspects.labels == [] and not any(name.startswith("mislabel share") for name in one.suspects.names)
+        assert Session(one).suspects is None
+        assert both.suspects.labels == ["label"]
+        assert list(Session(both).suspects.column.options) == ["label"]
+    finally:
+        one.close()
+        both.close()

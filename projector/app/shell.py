@@ -112,7 +112,7 @@ class Session:
         )
         tabs = [("Selection", self.selection.panel), ("Neighbours", self.neighbors.panel), ("Sample", self.card.panel), ("Clusters", self.clusters.panel)]
         self.suspects = None
-        if store.dataset.roles.labels and store.suspects.names:  # likely mislabels, listed once found
+        if store.suspects.labels:  # likely mislabels, listed once found (label columns of two values or more)
             self.suspects = SuspectsView(store, self.state)
             pn.state.onload(self.suspects.after_paint)
             tabs.append(("Mislabels", self.suspects.panel))

@@ -42,8 +42,14 @@ class SuspectColumns:
         if dataset.num_rows < _MIN_ROWS:
             return
         self._columns[rows.derive(f"{OUTLIER_PREFIX}{dataset.roles.vectors[0]}")] = None
-        for label in dataset.roles.labels[:_CHECKED_LABELS]:
+        varied = [label for label in dataset.roles.labels if len(rows.categories(label, limit=2)) > 1]  # one value: nothing to doubt
+        for label in varied[:_CHECKED_LABELS]:
             self._columns[rows.derive(f"{MISLABEL_PREFIX}{label}")] = label
+
+    @property
+    def labels(self) -> list[str]:
+        """The label columns whose likely mislabels are found (those with two values or more)."""
+        return [label for label in self._columns.values() if label is not None]
 
     @property
     def names(self) -> list[str]:

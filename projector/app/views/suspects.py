@@ -42,7 +42,7 @@ class SuspectsView:
     def __init__(self, store: "DataStore", state: "ViewState") -> None:
         self.store = store
         self.state = state
-        labels = list(store.dataset.roles.labels)
+        labels = store.suspects.labels  # the label columns checked: two values or more, the first few
         self.column = pn.widgets.Select(label="Label column", options=labels, value=labels[0] if labels else None, width=220, visible=len(labels) > 1)
         self.summary = pn.pane.HTML("", sizing_mode="stretch_width")
         self.list = pn.widgets.MultiSelect(options={}, value=[], size=_LIST_ROWS, sizing_mode="stretch_width", css_classes=["projector-suspects"])
