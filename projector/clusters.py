@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from projector.progress import ProgressCallback
     from projector.projection import Projection
 
-__all__ = ["ClusterParams", "Clusters", "cluster", "cluster_arrays"]
+__all__ = ["ClusterParams", "Clusters", "cluster", "cluster_arrays", "by_neighbours", "VOTERS"]
+
+VOTERS = 15  # rows placed later join the cluster most common among this many nearest clustered rows
 
 _IGRAPH_RANDOM = threading.Lock()  # guards igraph's process-wide random generator (see _leiden)
 
@@ -68,20 +70,9 @@ class Clusters:
 
     def label_of(self, labels: np.ndarray | None = None) -> list[str | None]:
         """Each row's cluster name (None for rows in no cluster): the ``cluster_label`` column.
-        ``labels`` names other rows' clusters instead (e.g. :meth:`by_neighbours`')."""
+        ``labels`` names other rows' clusters instead (e.g. :func:`by_neighbours`')."""
         names = list(self.names) or [f"cluster {c}" for c in range(self.count)]
         return [names[c] if c >= 0 else None for c in (self.labels if labels is None else labels).tolist()]
-
-    def by_neighbours(self, rows: np.ndarray) -> np.ndarray:
-        """(M,) the cluster of each of M rows not clustered (placed into the map later): the
-        one most common among its nearest clustered ``rows`` (M, k), nearest first; no cluster
-        (-1) counts as one, and a tie goes to the nearer neighbour's."""
-        votes = self.labels[np.asarray(rows, dtype=np.int64)]
-        if votes.size == 0:
-            return np.full(len(votes), -1, dtype=self.labels.dtype)
-        counts = (votes[:, :, None] == votes[:, None, :]).sum(axis=2)  # neighbours sharing each one's cluster
-        first = np.argmax(counts == counts.max(axis=1, keepdims=True), axis=1)  # the nearest of the most shared
-        return votes[np.arange(len(votes)), first]
 
     @property
     def count(self) -> int:
@@ -94,6 +85,19 @@ class Clusters:
     def __repr__(self) -> str:
         inside = float(np.mean(self.labels >= 0)) if len(self.labels) else 0.0
         return f"<Clusters {self.method}: {self.count} clusters, {inside:.0%} of {len(self.labels)} rows, {self.seconds:.1f} s>"
+
+
+def by_neighbours(labels: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(M,) the cluster of each of M rows not clustered (placed into the map later): the one
+    most common in ``labels`` among its nearest clustered ``rows`` (M, k, usually
+    :data:`VOTERS`), nearest first; no
+    cluster (-1) counts as one, and a tie goes to the nearer neighbour's."""
+    votes = np.asarray(labels)[np.asarray(rows, dtype=np.int64)]
+    if votes.size == 0:
+        return np.full(len(votes), -1, dtype=votes.dtype)
+    counts = (votes[:, :, None] == votes[:, None, :]).sum(axis=2)  # neighbours sharing each one's cluster
+    first = np.argmax(counts == counts.max(axis=1, keepdims=True), axis=1)  # the nearest of the most shared
+    return votes[np.arange(len(votes)), first]
 
 
 def cluster(

@@ -102,8 +102,7 @@ class Projection:
         """
         from projector.reduce.placement import place
 
-        coords, _ = place(self, new, dataset if dataset is not None else self.fitted, progress=progress)
-        return coords
+        return place(self, new, dataset if dataset is not None else self.fitted, progress=progress).coords
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without the fitted dataset (its whole table): ``transform(new, dataset=...)`` then."""

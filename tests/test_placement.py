@@ -294,9 +294,9 @@ def test_placed_rows_join_the_cluster_of_their_nearest_mapped_rows(tmp_path, cap
 
 
 def test_clusters_by_neighbours_take_the_most_common_and_break_ties_by_the_nearer():
-    from projector.clusters import Clusters
+    from projector.clusters import Clusters, by_neighbours
 
     mapped = Clusters(np.array([0, 0, 1, 1, 2, -1, -1]), "leiden", {}, 0.0, names=("a", "b", "c"))
     rows = np.array([[2, 0, 1, 4], [4, 2, 0, 3], [5, 6, 0, 2]])  # 1,0,0,2 -> 0; 2,1,0,1 -> 1; -1,-1,0,1 -> -1
-    joined = mapped.by_neighbours(rows)
+    joined = by_neighbours(mapped.labels, rows)
     assert joined.tolist() == [0, 1, -1] and mapped.label_of(joined) == ["a", "b", None]

@@ -178,9 +178,10 @@ def _embedded(table: "pa.Table", hints: dict[str, Any], column: str, overwrite: 
 def _recorded_input(embed_as: Mapping[str, str] | None, table: "pa.Table", name: str) -> dict[str, str]:
     """``{"text": COLUMN}`` (or image) to embed, from ``embed_as``, or the error saying what to pass."""
     columns = ", ".join(map(repr, table.column_names))
-    for kind, column in (embed_as or {}).items():
-        if kind in ("text", "image") and column in table.column_names:
-            return {kind: column}
+    kind, column = next(iter((embed_as or {}).items()), (None, None))
+    if kind in ("text", "image") and column in table.column_names:
+        return {kind: column}
+    if kind is not None:
         raise SchemaError(
             f"{name}: no embedding column, and no column {column!r} (the {kind} column the map's vectors were "
             f"embedded from) among {columns}; pass --{kind} COL ({kind}=COL) to name the column to embed"

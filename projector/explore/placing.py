@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from projector.errors import ProjectorError
-from projector.explore.clusterings import CLUSTERED_METHODS
 from projector.explore.jobs import Job
 from projector.progress import Cancelled
 
@@ -46,7 +45,6 @@ _READERS = {  # suffix -> the table reader of projector.loaders.tabular
 }
 FILE_SUFFIXES = tuple(_READERS)
 _SHOWN_CHARS = 300  # hover text per placed row
-_CLUSTER_VOTERS = 15  # a placed row's cluster: the most common among this many nearest mapped rows
 _OTHER_WAY = "or place it from the terminal with `projector project NEW --into MAP.parquet`"
 
 
@@ -89,8 +87,10 @@ class PlacedRows:
         of its nearest mapped rows are in; "" for all when ``found`` is of another map or none."""
         if found is None or found.key != self.map_key or self.neighbours is None:
             return [""] * len(self.rows)
+        from projector.clusters import by_neighbours
+
         clusters = found.clusters
-        return [name or "none" for name in clusters.label_of(clusters.by_neighbours(self.neighbours))]
+        return [name or "none" for name in clusters.label_of(by_neighbours(clusters.labels, self.neighbours))]
 
     def xy(self, axes: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
         """The x and y of each placed row on the map's drawn ``axes``."""
@@ -144,12 +144,13 @@ def place_rows(store: "DataStore", entry: "MapEntry", rows: NewRows, progress: C
     check_placeable(entry, rows.file)
     if entry.column != rows.column:
         raise PlaceError(f"{rows.file}: its rows were read as {rows.column!r} vectors but the map shown is of {entry.column!r}; add the file again")
-    coords = _named(rows.file, lambda: entry.projection.transform(rows.vectors, dataset=store.dataset, progress=progress))
-    nearest = None
-    if entry.method in CLUSTERED_METHODS:  # maps the page clusters: keep who would vote on a placed row's cluster
-        metric = entry.projection.params.get("metric", "cosine")
-        _, nearest = store.dataset.index(entry.column, metric).search(rows.vectors, min(_CLUSTER_VOTERS, store.num_rows))
-    return PlacedRows(rows, entry.key, np.ascontiguousarray(coords, dtype=np.float32), nearest)
+    from projector.clusters import VOTERS
+    from projector.reduce.placement import place
+
+    placement = _named(rows.file, lambda: place(entry.projection, rows.vectors, store.dataset, progress=progress))
+    # UMAP and t-SNE placement found each row's nearest mapped rows: they vote on its cluster
+    nearest = placement.neighbours[:, :VOTERS] if placement.neighbours is not None else None
+    return PlacedRows(rows, entry.key, np.ascontiguousarray(placement.coords, dtype=np.float32), nearest)
 
 
 def start_placing(store: "DataStore", entry: "MapEntry", data: bytes | NewRows, file: str = "") -> Job:

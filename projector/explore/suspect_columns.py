@@ -42,7 +42,7 @@ class SuspectColumns:
         if dataset.num_rows < _MIN_ROWS:
             return
         self._columns[rows.derive(f"{OUTLIER_PREFIX}{dataset.roles.vectors[0]}")] = None
-        varied = [label for label in dataset.roles.labels if len(rows.categories(label, limit=2)) > 1]  # one value: nothing to doubt
+        varied = [label for label in dataset.roles.labels if len(rows.categories(label)) > 1]  # one value: nothing to doubt (counted once: the filters ask too)
         for label in varied[:_CHECKED_LABELS]:
             self._columns[rows.derive(f"{MISLABEL_PREFIX}{label}")] = label
 

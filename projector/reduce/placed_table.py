@@ -3,8 +3,7 @@
 The output holds the new rows with the map's coordinate columns (the same names as the saved
 map's, so both tables draw in one frame) and a boolean ``placed`` column, true for them. When
 the saved map has clusters (``project --clusters``), each new row joins the cluster most of its
-nearest mapped rows in the original space are in (:meth:`Clusters.by_neighbours
-<projector.clusters.Clusters.by_neighbours>`). With
+nearest mapped rows in the original space are in (:func:`projector.clusters.by_neighbours`). With
 ``combined=True`` the saved map's own rows come first, ``placed`` false, so one file holds the
 map and its newcomers (colour by ``placed`` to see them). The schema metadata is the saved
 map's provenance plus a ``placement`` entry: rows, neighbours, exact copies, seconds, source.
@@ -53,14 +52,15 @@ def placed_table(
             f"{new.source or 'the new rows'}: no embedding column {name!r} (the map's column); its embedding "
             f"columns: {list(new.roles.vectors)}. Name the one to place with --vector COL"
         )
-    coords, info = place(projection, new.vectors(name), existing, progress=progress)
+    placement = place(projection, new.vectors(name), existing, progress=progress)
+    coords, info = placement.coords, placement.info
     info["into"] = existing.source
     clusters = None
     if CLUSTER_COLUMN in existing.table.column_names:
         if CLUSTER_COLUMN in new.table.column_names:
             info["clusters"] = f"not assigned: the new rows have their own {CLUSTER_COLUMN!r} column"
         else:
-            clusters, info["clusters"] = _placed_clusters(existing, new.vectors(name), projection, int(info.get("k", 15)))
+            clusters, info["clusters"] = _placed_clusters(existing, new.vectors(name), projection, placement.neighbours)
     provenance = {**projection.provenance, "placement": info}
     placed = Projection(coords, projection.method, projection.column, projection.params, None, provenance)
     out = _with_flag(placed.to_table(new.table), True)
@@ -81,19 +81,22 @@ def placed_table(
     return both.replace_schema_metadata(metadata)
 
 
-def _placed_clusters(existing: "Dataset", vectors: np.ndarray, projection, k: int) -> tuple[dict[str, pa.Array], str]:
-    """The new rows' ``cluster`` (and ``cluster_label``) columns, and how they were chosen."""
-    mapped = np.asarray(existing.table.column(CLUSTER_COLUMN).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    k = max(1, min(k, len(mapped)))
-    _, rows = existing.index(projection.column, projection.params.get("metric", "cosine")).search(vectors, k)
-    from projector.clusters import Clusters
+def _placed_clusters(existing: "Dataset", vectors: np.ndarray, projection, neighbours: np.ndarray | None) -> tuple[dict[str, pa.Array], str]:
+    """The new rows' ``cluster`` (and ``cluster_label``) columns, and how they were chosen:
+    by their nearest mapped rows, those placement found (UMAP, t-SNE) or, for PCA, searched here."""
+    from projector.clusters import VOTERS, by_neighbours
 
-    clusters = Clusters(mapped, "saved", {}, 0.0).by_neighbours(rows)
+    mapped = np.asarray(existing.table.column(CLUSTER_COLUMN).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    k = min(VOTERS, len(mapped))
+    if neighbours is None:
+        _, neighbours = existing.index(projection.column, projection.params.get("metric", "cosine")).search(vectors, k)
+    rows = neighbours[:, :k]
+    clusters = by_neighbours(mapped, rows)
     columns = {CLUSTER_COLUMN: pa.array(clusters, pa.int32())}
     if CLUSTER_LABEL_COLUMN in existing.table.column_names:
         names = dict(zip(mapped.tolist(), existing.table.column(CLUSTER_LABEL_COLUMN).to_pylist()))
         columns[CLUSTER_LABEL_COLUMN] = pa.array([names.get(c) if c >= 0 else None for c in clusters.tolist()], pa.string())
-    return columns, f"the cluster most of each row's {k} nearest mapped rows are in (original space)"
+    return columns, f"the cluster most of each row's {rows.shape[1]} nearest mapped rows are in (original space)"
 
 
 def _with_flag(table: pa.Table, value: bool) -> pa.Table:

@@ -26,6 +26,7 @@ spot in the map.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,9 +39,21 @@ if TYPE_CHECKING:
     from projector.dataset import Dataset
     from projector.projection import Projection
 
-__all__ = ["place", "new_vectors", "PLACEABLE"]
+__all__ = ["place", "Placement", "new_vectors", "PLACEABLE"]
 
 PLACEABLE = ("identity", "pca", "umap", "tsne")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What :func:`place` gives: the new rows' coordinates, what placing them did (JSON-ready),
+    and, for UMAP and t-SNE, each new row's nearest fitted rows in the original space, nearest
+    first (the search placing made, kept so that a caller voting on the rows' clusters does
+    not search again)."""
+
+    coords: np.ndarray  # (M, dims) float32
+    info: dict[str, Any]
+    neighbours: np.ndarray | None = None  # (M, k) fitted row numbers; None for PCA and given coordinates
 
 
 def place(
@@ -49,7 +62,7 @@ def place(
     dataset: "Dataset | None",
     *,
     progress: ProgressCallback | list[ProgressCallback] | Reporter | None = None,
-) -> tuple[np.ndarray, dict[str, Any]]:
+) -> Placement:
     """Coordinates (M, dims) of ``new`` rows in ``projection``'s map, and what placing them did.
 
     ``dataset`` holds the rows the map was fitted on (row-aligned with ``projection.coords``);
@@ -63,6 +76,7 @@ def place(
         raise ProjectorError(f"transform: method {method!r} cannot place new rows; {', '.join(PLACEABLE)} can")
     matrix = new_vectors(new, projection.column, _fitted_dim(projection, dataset))
     info: dict[str, Any] = {"rows": len(matrix), "method": method}
+    neighbours = None
     if method == "identity":
         coords = np.zeros((len(matrix), projection.coords.shape[1]), dtype=np.float32)
         coords[:, : matrix.shape[1]] = matrix
@@ -71,9 +85,9 @@ def place(
         coords = (matrix @ components.T - mean @ components.T).astype(np.float32)
     else:
         fitted = _fitted(projection, dataset)
-        coords = _neighbour_place(projection, fitted, matrix, report, info)
+        coords, neighbours = _neighbour_place(projection, fitted, matrix, report, info)
     info["seconds"] = round(time.perf_counter() - started, 3)
-    return coords, info
+    return Placement(coords, info, neighbours)
 
 
 def new_vectors(new: Any, column: str, dim: int | None) -> np.ndarray:
@@ -160,8 +174,11 @@ def _pca_model(projection: "Projection", dataset: "Dataset | None", report: Repo
     return result.mean, result.components
 
 
-def _neighbour_place(projection: "Projection", dataset: "Dataset", matrix: np.ndarray, report: Reporter, info: dict[str, Any]) -> np.ndarray:
-    """UMAP or t-SNE: the new rows' nearest fitted rows, their start in the map, the optimisation."""
+def _neighbour_place(
+    projection: "Projection", dataset: "Dataset", matrix: np.ndarray, report: Reporter, info: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """UMAP or t-SNE: the new rows' nearest fitted rows, their start in the map, the
+    optimisation; returns the coordinates and those nearest fitted rows."""
     params = projection.params
     metric = params.get("metric", "cosine")
     coords = np.ascontiguousarray(projection.coords, dtype=np.float32)
@@ -189,7 +206,7 @@ def _neighbour_place(projection: "Projection", dataset: "Dataset", matrix: np.nd
     copies = _exact_copies(dataset.vectors(projection.column), matrix, rows[:, 0])
     placed[copies] = coords[rows[copies, 0]]
     info["exact_copies"] = int(copies.sum())
-    return placed
+    return placed, rows
 
 
 def _neighbours(dataset: "Dataset", column: str, metric: str, matrix: np.ndarray, k: int, report: Reporter) -> tuple[np.ndarray, np.ndarray]:
